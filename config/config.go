@@ -1,0 +1,343 @@
+package config
+
+import (
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"reflect"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Config is shipgate.yaml: how the bot listens, where it keeps its state, and how it reaches chat,
+// Prometheus and CI. Every key is optional; Defaults documents what an absent key means.
+type Config struct {
+	Pos  `yaml:"-"`
+	File string `yaml:"-"` // the file it was loaded from; "" for the built-in defaults
+
+	// Listen is the address of the one HTTP listener (chat endpoints, API, metrics, health).
+	Listen string `yaml:"listen"`
+	// PublicURL is how people and chat platforms reach shipgate; links in messages start with it.
+	PublicURL string `yaml:"public_url,omitempty"`
+	// Database is the SQLite file. A relative path is relative to the config file's folder.
+	Database string `yaml:"database"`
+	// ProjectsDir holds one Keptn project directory per project. Relative like Database.
+	ProjectsDir string `yaml:"projects_dir"`
+	// ShutdownTimeout bounds how long in-flight requests may finish after SIGTERM.
+	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+
+	Log        LogConfig         `yaml:"log"`
+	Slack      *SlackConfig      `yaml:"slack,omitempty"`
+	Discord    *DiscordConfig    `yaml:"discord,omitempty"`
+	Channels   []ChannelBinding  `yaml:"channels,omitempty"`
+	Prometheus *PrometheusConfig `yaml:"prometheus,omitempty"`
+	API        APIConfig         `yaml:"api"`
+}
+
+// LogConfig sets the log output.
+type LogConfig struct {
+	Pos    `yaml:"-"`
+	Level  string `yaml:"level"`  // debug, info, warn, error
+	Format string `yaml:"format"` // text or json
+}
+
+// SlackConfig connects shipgate to a Slack workspace.
+type SlackConfig struct {
+	Pos               `yaml:"-"`
+	BotToken          Secret `yaml:"bot_token"`
+	BotTokenFile      string `yaml:"bot_token_file,omitempty"`
+	SigningSecret     Secret `yaml:"signing_secret,omitempty"`
+	SigningSecretFile string `yaml:"signing_secret_file,omitempty"`
+	// AppToken (xapp-…) enables Socket Mode for workspaces that cannot reach shipgate over HTTP.
+	AppToken     Secret `yaml:"app_token,omitempty"`
+	AppTokenFile string `yaml:"app_token_file,omitempty"`
+	// APIURL points the client at another Web API base URL, such as a local fake in tests.
+	APIURL string `yaml:"api_url,omitempty"`
+}
+
+// DiscordConfig connects shipgate to a Discord application.
+type DiscordConfig struct {
+	Pos           `yaml:"-"`
+	ApplicationID string `yaml:"application_id"`
+	// PublicKey is the application's Ed25519 public key (hex) that signs interactions; it is not secret.
+	PublicKey    string `yaml:"public_key"`
+	BotToken     Secret `yaml:"bot_token"`
+	BotTokenFile string `yaml:"bot_token_file,omitempty"`
+	// GuildID registers commands in one guild (instant) instead of globally.
+	GuildID string `yaml:"guild_id,omitempty"`
+	APIURL  string `yaml:"api_url,omitempty"`
+}
+
+// ChannelBinding ties a chat channel to the projects whose deliveries it shows, and says who holds which
+// role there.
+type ChannelBinding struct {
+	Pos      `yaml:"-"`
+	Platform string   `yaml:"platform"` // slack or discord
+	Channel  string   `yaml:"channel"`  // the platform's channel id
+	Projects []string `yaml:"projects"`
+	// Roles maps a role name (deployer, approver, or one a stage's approval task names) to members:
+	// user ids, Slack user-group ids, or Discord role ids.
+	Roles map[string][]string `yaml:"roles,omitempty"`
+}
+
+// PrometheusConfig is the default SLI provider.
+type PrometheusConfig struct {
+	Pos             `yaml:"-"`
+	URL             string        `yaml:"url"`
+	Timeout         time.Duration `yaml:"timeout,omitempty"`
+	BearerToken     Secret        `yaml:"bearer_token,omitempty"`
+	BearerTokenFile string        `yaml:"bearer_token_file,omitempty"`
+}
+
+// APIConfig authenticates CI systems calling the delivery API.
+type APIConfig struct {
+	Pos    `yaml:"-"`
+	Tokens []APIToken `yaml:"tokens,omitempty"`
+	// WebhookSecret verifies X-Shipgate-Signature-256 HMAC signatures of request bodies.
+	WebhookSecret     Secret `yaml:"webhook_secret,omitempty"`
+	WebhookSecretFile string `yaml:"webhook_secret_file,omitempty"`
+}
+
+// APIToken is one bearer token: its value (token or token_file) or only its SHA-256 (token_sha256), and
+// the projects it may trigger ("*" for all).
+type APIToken struct {
+	Pos         `yaml:"-"`
+	Name        string   `yaml:"name"`
+	Token       Secret   `yaml:"token"`
+	TokenFile   string   `yaml:"token_file,omitempty"`
+	TokenSHA256 string   `yaml:"token_sha256,omitempty"`
+	Projects    []string `yaml:"projects"`
+}
+
+// Defaults returns the configuration used when a key is absent, and when no file is given at all.
+func Defaults() *Config {
+	return &Config{
+		Listen:          "127.0.0.1:8080",
+		Database:        "shipgate.db",
+		ProjectsDir:     "projects",
+		ShutdownTimeout: 10 * time.Second,
+		Log:             LogConfig{Level: "info", Format: "text"},
+	}
+}
+
+// Load reads shipgate.yaml, expands ${ENV} references with lookup (os.LookupEnv when nil), fills in
+// defaults, reads *_file secrets, and validates. Relative paths are made relative to the file's folder.
+// The config is returned with its diagnostics; it is usable only when they hold no errors.
+func Load(path string, lookup func(string) (string, bool)) (*Config, Diagnostics) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, Diagnostics{{File: path, Severity: SeverityError, Message: fmt.Sprintf("cannot read config: %v", unwrapPathError(err))}}
+	}
+	return Parse(path, data, lookup)
+}
+
+// Parse is Load for content already read; file names it in diagnostics and anchors relative paths.
+func Parse(file string, data []byte, lookup func(string) (string, bool)) (*Config, Diagnostics) {
+	if lookup == nil {
+		lookup = os.LookupEnv
+	}
+	var diags Diagnostics
+	d := diagnoser{file: file, diags: &diags}
+	cfg := Defaults()
+	cfg.File = file
+	if root := parseYAML(d, data); root != nil {
+		expandEnv(d, root, lookup)
+		decodeYAML(d, root, cfg, SeverityError)
+	}
+	// Validation goes on after decoding errors so that one run reports everything; a value that failed to
+	// decode keeps its default and draws no second complaint.
+	base := filepath.Dir(file)
+	cfg.Database = resolvePath(base, cfg.Database)
+	cfg.ProjectsDir = resolvePath(base, cfg.ProjectsDir)
+	resolveSecretFiles(d, base, reflect.ValueOf(cfg), "")
+	cfg.validate(d)
+	diags.Sort()
+	return cfg, diags
+}
+
+// LoadProjects loads the projects under ProjectsDir. A projects_dir that does not exist is an error only
+// when the file names it; the default may be absent, and shipgate then serves no project.
+func (c *Config) LoadProjects() ([]*Project, Diagnostics) {
+	if _, err := os.Stat(c.ProjectsDir); err != nil {
+		if _, named := c.Lines["projects_dir"]; !named && os.IsNotExist(err) {
+			return nil, nil
+		}
+		return nil, Diagnostics{{File: c.File, Line: c.LineOf("projects_dir"), Severity: SeverityError,
+			Message: fmt.Sprintf("projects_dir %s: %v", c.ProjectsDir, unwrapPathError(err))}}
+	}
+	projects, diags := LoadProjects(c.ProjectsDir)
+	known := map[string]bool{}
+	for _, p := range projects {
+		known[p.Name] = true
+	}
+	d := diagnoser{file: c.File, diags: &diags}
+	for i, ch := range c.Channels {
+		for j, name := range ch.Projects {
+			if !known[name] {
+				d.errorf(ch.LineOf(fmt.Sprintf("projects[%d]", j)), "channels[%d]: project %q is not in %s", i, name, c.ProjectsDir)
+			}
+		}
+	}
+	for i, t := range c.API.Tokens {
+		for j, name := range t.Projects {
+			if name != "*" && !known[name] {
+				d.errorf(t.LineOf(fmt.Sprintf("projects[%d]", j)), "api.tokens[%d]: project %q is not in %s", i, name, c.ProjectsDir)
+			}
+		}
+	}
+	return projects, diags
+}
+
+func resolvePath(base, p string) string {
+	if p == "" || filepath.IsAbs(p) || p == ":memory:" {
+		return p
+	}
+	return filepath.Join(base, p)
+}
+
+var (
+	logLevels  = []string{"debug", "info", "warn", "error"}
+	logFormats = []string{"text", "json"}
+	platforms  = []string{"slack", "discord"}
+	sha256Hex  = regexp.MustCompile(`^[0-9a-f]{64}$`)
+)
+
+func (c *Config) validate(d diagnoser) {
+	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
+		d.errorf(c.LineOf("listen"), "listen %q is not an address; expected HOST:PORT such as 127.0.0.1:8080 or :8080", c.Listen)
+	}
+	if c.PublicURL != "" {
+		checkURL(d, c.LineOf("public_url"), "public_url", c.PublicURL)
+	}
+	if c.Database == "" {
+		d.errorf(c.LineOf("database"), "database is empty; expected the path of the SQLite file")
+	}
+	if c.ShutdownTimeout <= 0 {
+		d.errorf(c.LineOf("shutdown_timeout"), "shutdown_timeout must be positive")
+	}
+	if !slices.Contains(logLevels, c.Log.Level) {
+		d.errorf(c.Log.LineOf("level"), "log.level %q is not one of %s", c.Log.Level, strings.Join(logLevels, ", "))
+	}
+	if !slices.Contains(logFormats, c.Log.Format) {
+		d.errorf(c.Log.LineOf("format"), "log.format %q is not one of %s", c.Log.Format, strings.Join(logFormats, ", "))
+	}
+	if s := c.Slack; s != nil {
+		if !s.BotToken.IsSet() {
+			d.errorf(s.Line, "slack.bot_token (or bot_token_file) is required")
+		}
+		if !s.SigningSecret.IsSet() && !s.AppToken.IsSet() {
+			d.errorf(s.Line, "slack needs signing_secret (HTTP endpoints) or app_token (Socket Mode)")
+		}
+		if s.APIURL != "" {
+			checkURL(d, s.LineOf("api_url"), "slack.api_url", s.APIURL)
+		}
+	}
+	if dc := c.Discord; dc != nil {
+		if dc.ApplicationID == "" {
+			d.errorf(dc.Line, "discord.application_id is required")
+		}
+		if len(dc.PublicKey) != 64 || strings.Trim(strings.ToLower(dc.PublicKey), "0123456789abcdef") != "" {
+			d.errorf(dc.LineOf("public_key"), "discord.public_key must be the application's public key: 64 hexadecimal characters")
+		}
+		if !dc.BotToken.IsSet() {
+			d.errorf(dc.Line, "discord.bot_token (or bot_token_file) is required")
+		}
+		if dc.APIURL != "" {
+			checkURL(d, dc.LineOf("api_url"), "discord.api_url", dc.APIURL)
+		}
+	}
+	c.validateChannels(d)
+	if p := c.Prometheus; p != nil {
+		if p.URL == "" {
+			d.errorf(p.Line, "prometheus.url is required")
+		} else {
+			checkURL(d, p.LineOf("url"), "prometheus.url", p.URL)
+		}
+		if p.Timeout < 0 {
+			d.errorf(p.LineOf("timeout"), "prometheus.timeout must not be negative")
+		}
+	}
+	c.validateTokens(d)
+}
+
+func (c *Config) validateChannels(d diagnoser) {
+	seen := map[string]int{}
+	for i, ch := range c.Channels {
+		where := fmt.Sprintf("channels[%d]", i)
+		switch {
+		case !slices.Contains(platforms, ch.Platform):
+			d.errorf(ch.LineOf("platform"), "%s: platform %q is not one of %s", where, ch.Platform, strings.Join(platforms, ", "))
+		case ch.Platform == "slack" && c.Slack == nil, ch.Platform == "discord" && c.Discord == nil:
+			d.errorf(ch.LineOf("platform"), "%s: platform %s is not configured; add a %s section", where, ch.Platform, ch.Platform)
+		}
+		if ch.Channel == "" {
+			d.errorf(ch.Line, "%s: channel is required (the platform's channel id)", where)
+		}
+		key := ch.Platform + "/" + ch.Channel
+		if prev, dup := seen[key]; dup {
+			d.errorf(ch.LineOf("channel"), "%s: %s channel %s is already bound at line %d; list all its projects in one binding", where, ch.Platform, ch.Channel, prev)
+		} else {
+			seen[key] = ch.LineOf("channel")
+		}
+		if len(ch.Projects) == 0 {
+			d.errorf(ch.Line, "%s: projects is empty; name the projects whose deliveries this channel shows", where)
+		}
+		for role, members := range ch.Roles {
+			if !namePattern.MatchString(role) {
+				d.errorf(ch.LineOf("roles."+role), "%s: role name %q must start with a lowercase letter and contain only lowercase letters, digits and hyphens", where, role)
+			}
+			if len(members) == 0 {
+				d.warnf(ch.LineOf("roles."+role), "%s: role %q has no members, so nobody can act with it", where, role)
+			}
+		}
+	}
+}
+
+func (c *Config) validateTokens(d diagnoser) {
+	seen := map[string]int{}
+	for i, t := range c.API.Tokens {
+		where := fmt.Sprintf("api.tokens[%d]", i)
+		if t.Name == "" {
+			d.errorf(t.Line, "%s: name is required; it identifies the caller in the audit trail", where)
+		} else if prev, dup := seen[t.Name]; dup {
+			d.errorf(t.LineOf("name"), "%s: token name %q is already used at line %d", where, t.Name, prev)
+		} else {
+			seen[t.Name] = t.LineOf("name")
+		}
+		set := 0
+		if t.Token.IsSet() {
+			set++
+		}
+		if t.TokenSHA256 != "" {
+			set++
+			if !sha256Hex.MatchString(t.TokenSHA256) {
+				d.errorf(t.LineOf("token_sha256"), "%s: token_sha256 must be 64 lowercase hexadecimal characters (sha256sum of the token)", where)
+			}
+		}
+		if set != 1 {
+			d.errorf(t.Line, "%s: set exactly one of token, token_file or token_sha256", where)
+		}
+		if len(t.Projects) == 0 {
+			d.errorf(t.Line, "%s: projects is empty; name the projects this token may trigger, or \"*\" for all", where)
+		}
+	}
+}
+
+func checkURL(d diagnoser, line int, key, raw string) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		d.errorf(line, "%s is not a URL: %v", key, err.(*url.Error).Err)
+		return
+	}
+	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		d.errorf(line, "%s %q is not an http(s) URL", key, u.Redacted())
+	}
+	if u.User != nil {
+		// Credentials in a URL end up in logs and in `validate --print`; secrets have their own settings.
+		d.errorf(line, "%s %q contains credentials; put them in a secret setting (such as bearer_token) instead", key, u.Redacted())
+	}
+}

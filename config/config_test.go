@@ -1,0 +1,268 @@
+package config
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+func env(vars map[string]string) func(string) (string, bool) {
+	return func(k string) (string, bool) {
+		v, ok := vars[k]
+		return v, ok
+	}
+}
+
+func TestDefaults(t *testing.T) {
+	cfg, diags := Parse(filepath.Join("etc", "shipgate.yaml"), nil, env(nil))
+	checkDiags(t, diags)
+	want := Defaults()
+	if cfg.Listen != want.Listen || cfg.Log.Level != want.Log.Level || cfg.Log.Format != want.Log.Format || cfg.ShutdownTimeout != 10*time.Second {
+		t.Errorf("empty file gave %+v, want the defaults", cfg)
+	}
+	// Relative paths are anchored at the config file's folder, not the working directory.
+	if cfg.Database != filepath.Join("etc", "shipgate.db") || cfg.ProjectsDir != filepath.Join("etc", "projects") {
+		t.Errorf("database %q, projects_dir %q; want them under etc/", cfg.Database, cfg.ProjectsDir)
+	}
+}
+
+func TestConfigFull(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "bot-token"), []byte("xoxb-from-file\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	doc := `listen: ${HOST:-0.0.0.0}:${PORT}
+public_url: https://shipgate.example.org
+database: /var/lib/shipgate/shipgate.db
+projects_dir: projects
+shutdown_timeout: 30s
+log: {level: debug, format: json}
+slack:
+  bot_token_file: bot-token
+  signing_secret: ${SLACK_SIGNING_SECRET}
+discord:
+  application_id: "1234"
+  public_key: ` + strings.Repeat("ab", 32) + `
+  bot_token: ${DISCORD_TOKEN}
+channels:
+  - platform: slack
+    channel: C012345
+    projects: [fulltour]
+    roles:
+      deployer: [U1, S2]
+      approver: [U3]
+prometheus:
+  url: http://127.0.0.1:9090
+  timeout: 5s
+api:
+  tokens:
+    - name: ci
+      token_sha256: ` + strings.Repeat("0f", 32) + `
+      projects: ["*"]
+  webhook_secret: literal-$${NOT_EXPANDED}
+`
+	path := filepath.Join(dir, "shipgate.yaml")
+	cfg, diags := Parse(path, []byte(doc), env(map[string]string{"PORT": "9000", "SLACK_SIGNING_SECRET": "s3cr3t", "DISCORD_TOKEN": "dt"}))
+	checkDiags(t, diags)
+	if cfg.Listen != "0.0.0.0:9000" {
+		t.Errorf("listen = %q", cfg.Listen)
+	}
+	if cfg.Slack.BotToken.Reveal() != "xoxb-from-file" || cfg.Slack.SigningSecret.Reveal() != "s3cr3t" {
+		t.Errorf("slack secrets = %q, %q", cfg.Slack.BotToken.Reveal(), cfg.Slack.SigningSecret.Reveal())
+	}
+	if cfg.API.WebhookSecret.Reveal() != "literal-${NOT_EXPANDED}" {
+		t.Errorf("$${ escape gave %q", cfg.API.WebhookSecret.Reveal())
+	}
+	if cfg.Database != "/var/lib/shipgate/shipgate.db" || cfg.ProjectsDir != filepath.Join(dir, "projects") {
+		t.Errorf("database %q, projects_dir %q", cfg.Database, cfg.ProjectsDir)
+	}
+	if got := cfg.Channels[0].Roles["deployer"]; len(got) != 2 || got[1] != "S2" {
+		t.Errorf("deployer role = %v", got)
+	}
+	if cfg.Prometheus.Timeout != 5*time.Second || cfg.ShutdownTimeout != 30*time.Second {
+		t.Errorf("durations = %v, %v", cfg.Prometheus.Timeout, cfg.ShutdownTimeout)
+	}
+}
+
+func TestEnvExpansionTypes(t *testing.T) {
+	doc := "shutdown_timeout: ${GRACE}\napi:\n  tokens:\n    - name: ${NAME}\n      token: '${TOKEN}'\n      projects: ['*']\n"
+	cfg, diags := Parse("shipgate.yaml", []byte(doc), env(map[string]string{"GRACE": "1m", "NAME": "a: b", "TOKEN": "123"}))
+	checkDiags(t, diags)
+	// A variable holding YAML syntax stays one value, and a quoted number stays a string.
+	if cfg.API.Tokens[0].Name != "a: b" || cfg.API.Tokens[0].Token.Reveal() != "123" || cfg.ShutdownTimeout != time.Minute {
+		t.Errorf("got name %q token %q grace %v", cfg.API.Tokens[0].Name, cfg.API.Tokens[0].Token.Reveal(), cfg.ShutdownTimeout)
+	}
+}
+
+func TestConfigErrors(t *testing.T) {
+	dir := t.TempDir()
+	tests := []struct {
+		name string
+		doc  string
+		env  map[string]string
+		want []want
+	}{
+		{"unknown key is an error", "listen: :8080\nlisten_addr: :9090\n", nil,
+			[]want{errAt(2, `unknown key "listen_addr" at the top level; expected one of: listen, public_url, database, projects_dir, shutdown_timeout, log, slack, discord, channels, prometheus, api`)}},
+		{"nested unknown key", "log:\n  level: info\n  colour: true\n", nil, []want{errAt(3, `unknown key "colour" in log; expected one of: level, format`)}},
+		{"unset variable", "listen: ${ADDR}\n", nil, []want{errAt(1, "environment variable ADDR is not set")}},
+		{"bad reference", "listen: ${1ADDR}\n", nil, []want{errAt(1, "${1ADDR} is not a valid environment variable reference")}},
+		{"unterminated reference", "listen: ${ADDR\n", nil, []want{errAt(1, "unterminated ${")}},
+		{"bad values", "listen: localhost\nlog:\n  level: verbose\n  format: xml\nshutdown_timeout: 10\npublic_url: ftp://x\n", nil, []want{
+			errAt(1, `listen "localhost" is not an address`),
+			errAt(3, `log.level "verbose" is not one of debug, info, warn, error`),
+			errAt(4, `log.format "xml" is not one of text, json`),
+			errAt(5, `shutdown_timeout: expected a duration such as 30s, 5m or 1h, got "10"`),
+			errAt(6, `public_url "ftp://x" is not an http(s) URL`),
+		}},
+		{"credentials in a URL", "prometheus:\n  url: https://user:pa55@prom.example.org\n", nil, []want{
+			errAt(2, `prometheus.url "https://user:xxxxx@prom.example.org" contains credentials`),
+		}},
+		{"bad url", "public_url: ftp://x\n", nil, []want{errAt(1, `public_url "ftp://x" is not an http(s) URL`)}},
+		{"fractional number", "api:\n  tokens:\n    - {name: ci, token: x, projects: [a]}\nchannels: 1.5\n", nil, []want{errAt(4, "channels: expected a list")}},
+		{"secret and file", "slack:\n  bot_token: a\n  bot_token_file: /dev/null\n  signing_secret: b\n", nil, []want{errAt(3, "slack.bot_token: set either bot_token or bot_token_file, not both")}},
+		{"missing secret file", "slack:\n  bot_token_file: missing-token\n  signing_secret: b\n", nil, []want{
+			errAt(2, "slack.bot_token_file: cannot read missing-token: no such file or directory"),
+			errAt(2, "slack.bot_token (or bot_token_file) is required"),
+		}},
+		{"incomplete integrations", "slack: {bot_token: x}\ndiscord: {public_key: abc}\nprometheus: {timeout: 1s}\n", nil, []want{
+			errAt(1, "slack needs signing_secret (HTTP endpoints) or app_token (Socket Mode)"),
+			errAt(2, "discord.application_id is required"),
+			errAt(2, "discord.public_key must be the application's public key"),
+			errAt(2, "discord.bot_token (or bot_token_file) is required"),
+			errAt(3, "prometheus.url is required"),
+		}},
+		{"channels", `channels:
+  - platform: teams
+    channel: C1
+    projects: [p]
+  - platform: discord
+    channel: D1
+    projects: [p]
+  - platform: teams
+    channel: C1
+    roles:
+      Release-Managers: []
+`, nil, []want{
+			errAt(2, `channels[0]: platform "teams" is not one of slack, discord`),
+			errAt(5, "channels[1]: platform discord is not configured"),
+			errAt(8, `channels[2]: platform "teams" is not one of slack, discord`),
+			errAt(9, "channels[2]: teams channel C1 is already bound at line 3"),
+			errAt(8, "channels[2]: projects is empty"),
+			errAt(11, `role name "Release-Managers" must start with a lowercase letter`),
+			warnAt(11, `role "Release-Managers" has no members`),
+		}},
+		{"tokens", `api:
+  tokens:
+    - name: ci
+      token: a
+      token_sha256: ABC
+      projects: [p]
+    - name: ci
+    - token: b
+      projects: [p]
+`, nil, []want{
+			errAt(5, "token_sha256 must be 64 lowercase hexadecimal characters"),
+			errAt(3, "api.tokens[0]: set exactly one of token, token_file or token_sha256"),
+			errAt(7, `token name "ci" is already used at line 3`),
+			errAt(7, "api.tokens[1]: set exactly one of token"),
+			errAt(7, "api.tokens[1]: projects is empty"),
+			errAt(8, "api.tokens[2]: name is required"),
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, diags := Parse(filepath.Join(dir, "shipgate.yaml"), []byte(tt.doc), env(tt.env))
+			checkDiags(t, diags, tt.want...)
+		})
+	}
+}
+
+func TestLoadErrorNamesFileAndLine(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "shipgate.yaml")
+	if err := os.WriteFile(path, []byte("listen: :8080\nlog:\n  level: loud\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, diags := Load(path, env(nil))
+	err := diags.Err()
+	var le *LoadError
+	if !errors.As(err, &le) || len(le.Diagnostics) != 1 {
+		t.Fatalf("Err() = %v, want one LoadError diagnostic", err)
+	}
+	if want := path + `:3: log.level "loud" is not one of debug, info, warn, error`; err.Error() != want {
+		t.Errorf("error = %q, want %q", err, want)
+	}
+	if _, diags := Load(filepath.Join(t.TempDir(), "nope.yaml"), nil); !strings.Contains(diags.Err().Error(), "nope.yaml: cannot read config: no such file or directory") {
+		t.Errorf("missing file: %v", diags.Err())
+	}
+}
+
+// TestSecretsNeverPrint checks every way a secret could leave the process by accident: formatting, YAML
+// and JSON marshalling, and error messages about the settings that hold them.
+func TestSecretsNeverPrint(t *testing.T) {
+	const token = "xoxb-very-secret-token"
+	doc := "slack:\n  bot_token: ${TOKEN}\n  signing_secret: ${TOKEN}\nprometheus:\n  url: https://prom.example.org\n  bearer_token: ${TOKEN}\napi:\n  tokens:\n    - {name: ci, token: '${TOKEN}', projects: ['*']}\n"
+	cfg, diags := Parse("shipgate.yaml", []byte(doc), env(map[string]string{"TOKEN": token}))
+	checkDiags(t, diags)
+	var out strings.Builder
+	s := cfg.Slack.BotToken
+	fmt.Fprintf(&out, "%v %s %q %x %+v %#v %v %+v", s, s, s, s, cfg.Slack, cfg.Slack, *cfg.Prometheus, cfg.API)
+	y, err := yaml.Marshal(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	j, err := json.Marshal(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out.Write(y)
+	out.Write(j)
+	if strings.Contains(out.String(), token) {
+		t.Fatalf("secret leaked:\n%s", out.String())
+	}
+	if !strings.Contains(string(y), "bot_token: <secret>") {
+		t.Errorf("marshalled config does not show <secret>:\n%s", y)
+	}
+	if s.Reveal() != token || cfg.API.Tokens[0].Token.Reveal() != token {
+		t.Errorf("Reveal() = %q", s.Reveal())
+	}
+	// A setting next to a secret that is invalid must not quote the secret either.
+	_, diags = Parse("shipgate.yaml", []byte("slack:\n  bot_token: ${TOKEN}\n  bot_token_file: /nonexistent\n"), env(map[string]string{"TOKEN": token}))
+	for _, d := range diags {
+		if strings.Contains(d.String(), token) {
+			t.Errorf("diagnostic leaks the secret: %s", d)
+		}
+	}
+	if len(diags) == 0 {
+		t.Error("bot_token together with bot_token_file was accepted")
+	}
+}
+
+func FuzzConfig(f *testing.F) {
+	for _, path := range []string{"../examples/shipgate.yaml", "testdata/shipgate-full.yaml"} {
+		seed, err := os.ReadFile(path)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(seed)
+	}
+	f.Add([]byte("listen: ${X:-:8080}\nlog: {level: debug}\n"))
+	f.Add([]byte("channels: [{platform: slack, channel: C1, projects: [a], roles: {deployer: [U1]}}]\n"))
+	lookup := env(map[string]string{"X": "127.0.0.1:1"})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		cfg, diags := Parse("shipgate.yaml", data, lookup)
+		if cfg == nil {
+			t.Fatal("Parse returned no config")
+		}
+		if !diags.HasErrors() && cfg.Listen == "" {
+			t.Fatal("accepted a config without a listen address")
+		}
+	})
+}
