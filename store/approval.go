@@ -1,0 +1,181 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Approval is the gate of one approval task: how many approvals it needs and from whom, and how it ended.
+type Approval struct {
+	ID             int64
+	DeliveryID     int64 // copied from the task run
+	TaskRunID      int64
+	Stage          string   // copied from the task run's sequence run
+	Required       int      // approvals needed, at least 1
+	Roles          []string // roles allowed to vote, nil when none are named
+	AllowRequester bool     // whether the person who triggered the delivery may approve it
+	State          ApprovalState
+	Reason         string // why it was decided this way
+	DecidedBy      string
+	DecidedAt      *time.Time
+	ExpiresAt      *time.Time
+	CreatedAt      time.Time
+}
+
+// Vote is one person's decision on an approval. A person votes once.
+type Vote struct {
+	ApprovalID int64
+	Voter      string // platform user id
+	Platform   Platform
+	Decision   Decision
+	Reason     string
+	CreatedAt  time.Time
+}
+
+const approvalColumns = `id, delivery_id, task_run_id, stage, required, roles, allow_requester, state,
+	reason, decided_by, decided_at, expires_at, created_at`
+
+func scanApproval(row scanner) (*Approval, error) {
+	var a Approval
+	err := row.Scan(&a.ID, &a.DeliveryID, &a.TaskRunID, &a.Stage, &a.Required, jsonColumn{&a.Roles},
+		&a.AllowRequester, &a.State, &a.Reason, &a.DecidedBy, nullTimeColumn{&a.DecidedAt},
+		nullTimeColumn{&a.ExpiresAt}, timeColumn{&a.CreatedAt})
+	if err != nil {
+		return nil, err
+	}
+	return &a, nil
+}
+
+// CreateApproval inserts a for task run a.TaskRunID, copying the task's delivery and stage, and fills in
+// its ID and CreatedAt. A zero Required becomes 1 and an empty State ApprovalPending. It returns
+// ErrNotFound when the task run does not exist.
+func (tx *Tx) CreateApproval(ctx context.Context, a *Approval) error {
+	if a.Required == 0 {
+		a.Required = 1
+	}
+	if a.State == "" {
+		a.State = ApprovalPending
+	}
+	a.ExpiresAt = normalizeTimePtr(a.ExpiresAt)
+	a.DecidedAt = normalizeTimePtr(a.DecidedAt)
+	a.CreatedAt = tx.now
+	roles, err := jsonList(a.Roles)
+	if err != nil {
+		return fmt.Errorf("create approval: roles: %w", err)
+	}
+	err = tx.tx.QueryRowContext(ctx, `
+		INSERT INTO approvals (delivery_id, task_run_id, stage, required, roles, allow_requester, state,
+			reason, decided_by, decided_at, expires_at, created_at)
+		SELECT t.delivery_id, t.id, s.stage, ?, ?, ?, ?, ?, ?, ?, ?, ?
+		FROM task_runs t JOIN sequence_runs s ON s.id = t.sequence_run_id
+		WHERE t.id = ?
+		RETURNING delivery_id, stage, id`,
+		a.Required, roles, a.AllowRequester, a.State, a.Reason, a.DecidedBy, nullMillis(a.DecidedAt),
+		nullMillis(a.ExpiresAt), millis(a.CreatedAt), a.TaskRunID,
+	).Scan(&a.DeliveryID, &a.Stage, &a.ID)
+	if err != nil {
+		return fmt.Errorf("create approval for task run %d: %w", a.TaskRunID, classify(err))
+	}
+	return nil
+}
+
+// DecideApproval moves pending approval id to state, recording who decided, why, and when (the
+// transaction time), and returns the decided approval. It returns ErrConflict when the approval is no
+// longer pending, so two decisions cannot both win.
+func (tx *Tx) DecideApproval(ctx context.Context, id int64, state ApprovalState, decidedBy, reason string) (*Approval, error) {
+	if state == ApprovalPending {
+		return nil, fmt.Errorf("decide approval %d: %q is not a decision", id, state)
+	}
+	a, err := scanApproval(tx.tx.QueryRowContext(ctx, `
+		UPDATE approvals SET state = ?, decided_by = ?, reason = ?, decided_at = ?
+		WHERE id = ? AND state = ?
+		RETURNING `+approvalColumns,
+		state, decidedBy, reason, millis(tx.now), id, ApprovalPending))
+	if err == nil {
+		return a, nil
+	}
+	err = classify(err)
+	if errors.Is(err, ErrNotFound) {
+		// Tell "no such approval" from "already decided".
+		if cur, getErr := tx.GetApproval(ctx, id); getErr == nil {
+			err = fmt.Errorf("%w: approval is already %s", ErrConflict, cur.State)
+		}
+	}
+	return nil, fmt.Errorf("decide approval %d: %w", id, err)
+}
+
+// CastVote records v and fills in its CreatedAt. It returns ErrConflict when the voter has already voted
+// on this approval. Whether the voter may vote is the caller's rule, checked in the same transaction.
+func (tx *Tx) CastVote(ctx context.Context, v *Vote) error {
+	v.CreatedAt = tx.now
+	_, err := tx.tx.ExecContext(ctx, `
+		INSERT INTO approval_votes (approval_id, voter, platform, decision, reason, created_at)
+		VALUES (?, ?, ?, ?, ?, ?)`,
+		v.ApprovalID, v.Voter, v.Platform, v.Decision, v.Reason, millis(v.CreatedAt))
+	if err != nil {
+		return fmt.Errorf("cast vote of %s on approval %d: %w", v.Voter, v.ApprovalID, classify(err))
+	}
+	return nil
+}
+
+// GetApproval returns approval id, or ErrNotFound.
+func (q queries) GetApproval(ctx context.Context, id int64) (*Approval, error) {
+	a, err := scanApproval(q.q.QueryRowContext(ctx, `SELECT `+approvalColumns+` FROM approvals WHERE id = ?`, id))
+	if err != nil {
+		return nil, fmt.Errorf("get approval %d: %w", id, classify(err))
+	}
+	return a, nil
+}
+
+// ApprovalQuery selects approvals; empty fields do not filter. State alone finds the pending approvals
+// to expire or to show after a restart.
+type ApprovalQuery struct {
+	DeliveryID int64
+	TaskRunID  int64
+	State      ApprovalState
+}
+
+// ListApprovals returns the approvals matching aq, oldest first.
+func (q queries) ListApprovals(ctx context.Context, aq ApprovalQuery) ([]*Approval, error) {
+	var f filter
+	if aq.DeliveryID != 0 {
+		f.where("delivery_id = ?", aq.DeliveryID)
+	}
+	if aq.TaskRunID != 0 {
+		f.where("task_run_id = ?", aq.TaskRunID)
+	}
+	if aq.State != "" {
+		f.where("state = ?", aq.State)
+	}
+	rows, err := q.q.QueryContext(ctx, `SELECT `+approvalColumns+` FROM approvals`+f.String()+
+		` ORDER BY created_at, id`, f.args...)
+	if err != nil {
+		return nil, fmt.Errorf("list approvals: %w", err)
+	}
+	as, err := collect(rows, scanApproval)
+	if err != nil {
+		return nil, fmt.Errorf("list approvals: %w", err)
+	}
+	return as, nil
+}
+
+// ListVotes returns the votes on an approval in the order they were cast.
+func (q queries) ListVotes(ctx context.Context, approvalID int64) ([]*Vote, error) {
+	rows, err := q.q.QueryContext(ctx, `
+		SELECT approval_id, voter, platform, decision, reason, created_at
+		FROM approval_votes WHERE approval_id = ? ORDER BY created_at, rowid`, approvalID)
+	if err != nil {
+		return nil, fmt.Errorf("list votes on approval %d: %w", approvalID, err)
+	}
+	vs, err := collect(rows, func(row scanner) (*Vote, error) {
+		var v Vote
+		err := row.Scan(&v.ApprovalID, &v.Voter, &v.Platform, &v.Decision, &v.Reason, timeColumn{&v.CreatedAt})
+		return &v, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list votes on approval %d: %w", approvalID, err)
+	}
+	return vs, nil
+}

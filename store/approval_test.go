@@ -1,0 +1,208 @@
+package store
+
+import (
+	"errors"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+// seedApproval creates a pending approval of the production stage's approval task.
+func seedApproval(t *testing.T, s *Store) *Approval {
+	t.Helper()
+	d := seedDelivery(t, s)
+	a := &Approval{Required: 2, Roles: []string{"release-managers"}}
+	update(t, s, func(tx *Tx) error {
+		r := &SequenceRun{DeliveryID: d.ID, Stage: "production", Sequence: "delivery"}
+		if err := tx.CreateSequenceRun(t.Context(), r); err != nil {
+			return err
+		}
+		tr := &TaskRun{SequenceRunID: r.ID, Name: "approval"}
+		if err := tx.CreateTaskRun(t.Context(), tr); err != nil {
+			return err
+		}
+		a.TaskRunID = tr.ID
+		return tx.CreateApproval(t.Context(), a)
+	})
+	return a
+}
+
+func TestApprovalRoundTrip(t *testing.T) {
+	s, c := newStore(t)
+	_, r, tr := seedTask(t, s)
+	expires := c.Now().Add(24 * time.Hour)
+	tests := []struct {
+		name string
+		in   Approval
+		want Approval // ID is filled in from what CreateApproval set
+	}{
+		{
+			name: "every field",
+			in: Approval{
+				DeliveryID: 999, Stage: "ignored: both copied from the task run", TaskRunID: tr.ID,
+				Required: 2, Roles: []string{"release-managers", "sre"}, AllowRequester: true, ExpiresAt: &expires,
+			},
+			want: Approval{
+				DeliveryID: tr.DeliveryID, TaskRunID: tr.ID, Stage: r.Stage, Required: 2,
+				Roles: []string{"release-managers", "sre"}, AllowRequester: true, State: ApprovalPending,
+				ExpiresAt: new(expires.Truncate(time.Millisecond)), CreatedAt: c.Stored(),
+			},
+		},
+		{
+			name: "defaults",
+			in:   Approval{TaskRunID: tr.ID},
+			want: Approval{
+				DeliveryID: tr.DeliveryID, TaskRunID: tr.ID, Stage: r.Stage, Required: 1, State: ApprovalPending,
+				CreatedAt: c.Stored(),
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a := tt.in
+			update(t, s, func(tx *Tx) error { return tx.CreateApproval(t.Context(), &a) })
+			want := tt.want
+			want.ID = a.ID
+			if !reflect.DeepEqual(a, want) {
+				t.Errorf("after CreateApproval:\n got %+v\nwant %+v", a, want)
+			}
+			got, err := s.GetApproval(t.Context(), a.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(*got, want) {
+				t.Errorf("GetApproval:\n got %+v\nwant %+v", *got, want)
+			}
+		})
+	}
+}
+
+func TestCreateApprovalForMissingTask(t *testing.T) {
+	s, _ := newStore(t)
+	err := s.Update(t.Context(), func(tx *Tx) error { return tx.CreateApproval(t.Context(), &Approval{TaskRunID: 3}) })
+	if !errors.Is(err, ErrNotFound) {
+		t.Errorf("CreateApproval for a missing task run = %v, want ErrNotFound", err)
+	}
+	if _, err := s.GetApproval(t.Context(), 3); !errors.Is(err, ErrNotFound) {
+		t.Errorf("GetApproval(3) = %v, want ErrNotFound", err)
+	}
+}
+
+func TestOneVotePerPerson(t *testing.T) {
+	s, c := newStore(t)
+	a := seedApproval(t, s)
+	votes := []struct {
+		vote    Vote
+		wantErr error
+	}{
+		{Vote{Voter: "U1", Platform: PlatformSlack, Decision: DecisionApprove, Reason: "qa looks good"}, nil},
+		{Vote{Voter: "U1", Platform: PlatformSlack, Decision: DecisionReject, Reason: "changed my mind"}, ErrConflict},
+		{Vote{Voter: "U2", Platform: PlatformSlack, Decision: DecisionApprove}, nil},
+		{Vote{Voter: "U2", Platform: PlatformSlack, Decision: DecisionApprove}, ErrConflict},
+	}
+	var want []*Vote
+	for _, v := range votes {
+		now := c.Advance(time.Second)
+		v.vote.ApprovalID = a.ID
+		err := s.Update(t.Context(), func(tx *Tx) error { return tx.CastVote(t.Context(), &v.vote) })
+		if !errors.Is(err, v.wantErr) {
+			t.Fatalf("vote %+v: got %v, want %v", v.vote, err, v.wantErr)
+		}
+		if v.wantErr == nil {
+			v.vote.CreatedAt = now
+			want = append(want, &v.vote)
+		}
+	}
+	got, err := s.ListVotes(t.Context(), a.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("ListVotes:\n got %+v\nwant %+v", got, want)
+	}
+}
+
+func TestVoteOnMissingApproval(t *testing.T) {
+	s, _ := newStore(t)
+	err := s.Update(t.Context(), func(tx *Tx) error {
+		return tx.CastVote(t.Context(), &Vote{ApprovalID: 8, Voter: "U1", Decision: DecisionApprove})
+	})
+	if err == nil {
+		t.Error("a vote on a missing approval was recorded")
+	}
+}
+
+func TestDecideApproval(t *testing.T) {
+	s, c := newStore(t)
+	a := seedApproval(t, s)
+	now := c.Advance(time.Hour)
+	var got *Approval
+	update(t, s, func(tx *Tx) (err error) {
+		got, err = tx.DecideApproval(t.Context(), a.ID, ApprovalApproved, "U2", "2 of 2 approvals")
+		return err
+	})
+	want := *a
+	want.State, want.DecidedBy, want.Reason, want.DecidedAt = ApprovalApproved, "U2", "2 of 2 approvals", &now
+	if !reflect.DeepEqual(*got, want) {
+		t.Errorf("DecideApproval:\n got %+v\nwant %+v", *got, want)
+	}
+
+	tests := []struct {
+		name    string
+		id      int64
+		state   ApprovalState
+		wantErr error  // nil: any error
+		wantMsg string // part of the message
+	}{
+		{"decided already", a.ID, ApprovalRejected, ErrConflict, "already approved"},
+		{"missing", 77, ApprovalRejected, ErrNotFound, "decide approval 77"},
+		{"pending is no decision", a.ID, ApprovalPending, nil, "not a decision"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := s.Update(t.Context(), func(tx *Tx) error {
+				_, err := tx.DecideApproval(t.Context(), tt.id, tt.state, "U3", "")
+				return err
+			})
+			if err == nil || (tt.wantErr != nil && !errors.Is(err, tt.wantErr)) || !strings.Contains(err.Error(), tt.wantMsg) {
+				t.Errorf("DecideApproval = %v, want %v mentioning %q", err, tt.wantErr, tt.wantMsg)
+			}
+		})
+	}
+	if stored, err := s.GetApproval(t.Context(), a.ID); err != nil || !reflect.DeepEqual(*stored, want) {
+		t.Errorf("after refused decisions GetApproval = %+v, %v; want %+v", stored, err, want)
+	}
+}
+
+func TestListApprovals(t *testing.T) {
+	s, _ := newStore(t)
+	a1, a2, a3 := seedApproval(t, s), seedApproval(t, s), seedApproval(t, s)
+	update(t, s, func(tx *Tx) error {
+		_, err := tx.DecideApproval(t.Context(), a2.ID, ApprovalExpired, "shipgate", "no decision within 24h")
+		return err
+	})
+	tests := []struct {
+		name string
+		q    ApprovalQuery
+		want []int64
+	}{
+		{"all, oldest first", ApprovalQuery{}, []int64{a1.ID, a2.ID, a3.ID}},
+		{"pending", ApprovalQuery{State: ApprovalPending}, []int64{a1.ID, a3.ID}},
+		{"of a delivery", ApprovalQuery{DeliveryID: a2.DeliveryID}, []int64{a2.ID}},
+		{"of a task run", ApprovalQuery{TaskRunID: a3.TaskRunID}, []int64{a3.ID}},
+		{"expired of a delivery", ApprovalQuery{DeliveryID: a1.DeliveryID, State: ApprovalExpired}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			as, err := s.ListApprovals(t.Context(), tt.q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := ids(as)
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("ListApprovals(%+v) = %v, want %v", tt.q, got, tt.want)
+			}
+		})
+	}
+}

@@ -1,0 +1,161 @@
+package store
+
+import (
+	"database/sql"
+	"errors"
+	"io/fs"
+	"log/slog"
+	"path/filepath"
+	"strings"
+	"testing"
+	"testing/fstest"
+)
+
+func TestReopenAppliesNothing(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "shipgate.db")
+	for range 2 {
+		s, err := Open(t.Context(), path)
+		if err != nil {
+			t.Fatalf("Open: %v", err)
+		}
+		s.Close()
+	}
+	s, err := Open(t.Context(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+
+	applied, err := migrate(t.Context(), s.writer, migrations, slog.New(slog.DiscardHandler))
+	if err != nil || applied != 0 {
+		t.Errorf("migrate on an up-to-date database = %d, %v; want 0, nil", applied, err)
+	}
+	want, err := loadMigrations(migrations)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := schemaVersion(t.Context(), s.writer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != len(want) {
+		t.Errorf("user_version = %d, want %d (one per migration file)", got, len(want))
+	}
+}
+
+func TestOpenRefusesNewerSchema(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "shipgate.db")
+	s, err := Open(t.Context(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.writer.ExecContext(t.Context(), "PRAGMA user_version = 999"); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+
+	_, err = Open(t.Context(), path)
+	if !errors.Is(err, ErrSchemaTooNew) {
+		t.Fatalf("Open of a database from a newer shipgate: got %v, want ErrSchemaTooNew", err)
+	}
+	for _, want := range []string{path, "version 999", "upgrade shipgate"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not mention %q", err, want)
+		}
+	}
+}
+
+func TestLoadMigrations(t *testing.T) {
+	file := func(sql string) *fstest.MapFile { return &fstest.MapFile{Data: []byte(sql)} }
+	tests := []struct {
+		name    string
+		fsys    fs.FS
+		want    []string // names in the order they apply
+		wantErr string
+	}{
+		{
+			name: "ordered by number",
+			fsys: fstest.MapFS{
+				"migrations/0002_votes.sql": file("CREATE TABLE b (x);"),
+				"migrations/0001_init.sql":  file("CREATE TABLE a (x);"),
+				"migrations/README.md":      file("not a migration"),
+			},
+			want: []string{"0001_init.sql", "0002_votes.sql"},
+		},
+		{
+			name:    "gap",
+			fsys:    fstest.MapFS{"migrations/0001_init.sql": file(""), "migrations/0003_late.sql": file("")},
+			wantErr: "migration 0003_late.sql: expected number 2",
+		},
+		{
+			name:    "same number twice",
+			fsys:    fstest.MapFS{"migrations/0001_init.sql": file(""), "migrations/0001_other.sql": file("")},
+			wantErr: "expected number 2",
+		},
+		{
+			name:    "no number",
+			fsys:    fstest.MapFS{"migrations/init.sql": file("")},
+			wantErr: "migration init.sql: name must be NNNN_description.sql",
+		},
+		{
+			name: "embedded files",
+			fsys: migrations,
+			want: []string{"0001_init.sql"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ms, err := loadMigrations(tt.fsys)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("got error %v, want one containing %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for i, m := range ms {
+				if m.version != i+1 {
+					t.Errorf("%s has version %d, want %d", m.name, m.version, i+1)
+				}
+				got = append(got, m.name)
+			}
+			if strings.Join(got, ",") != strings.Join(tt.want, ",") {
+				t.Errorf("got %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestFailedMigrationLeavesNoTrace(t *testing.T) {
+	db, err := sql.Open("sqlite", dsn(filepath.Join(t.TempDir(), "m.db"), "_txlock=immediate"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	db.SetMaxOpenConns(1)
+
+	fsys := fstest.MapFS{
+		"migrations/0001_a.sql": {Data: []byte("CREATE TABLE a (x);")},
+		"migrations/0002_b.sql": {Data: []byte("CREATE TABLE b (x); INSERT INTO no_such_table VALUES (1);")},
+	}
+	applied, err := migrate(t.Context(), db, fsys, slog.New(slog.DiscardHandler))
+	if err == nil || !strings.Contains(err.Error(), "migration 0002_b.sql") {
+		t.Fatalf("migrate: got %v, want an error naming 0002_b.sql", err)
+	}
+	if applied != 1 {
+		t.Errorf("applied = %d, want 1", applied)
+	}
+	if v, _ := schemaVersion(t.Context(), db); v != 1 {
+		t.Errorf("user_version = %d, want 1: the failed migration must not be recorded", v)
+	}
+	var n int
+	if err := db.QueryRowContext(t.Context(), "SELECT count(*) FROM sqlite_schema WHERE name = 'b'").Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n != 0 {
+		t.Error("table b exists: the failed migration was partly applied")
+	}
+}

@@ -1,0 +1,150 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// SequenceRun is one execution of a sequence in a stage for a delivery: its first stage's sequence, the
+// next stages', and follow-ups such as rollback.
+type SequenceRun struct {
+	ID               int64
+	DeliveryID       int64
+	Project          string // copied from the delivery
+	Stage            string
+	Service          string // copied from the delivery
+	Sequence         string
+	State            SequenceState
+	StateBeforePause SequenceState // the state to return to on resume; empty unless paused
+	Result           Result
+	Status           Status
+	TriggeredEventID string // id of the <stage>.<sequence>.triggered event
+	Message          string
+	TriggeredAt      time.Time
+	StartedAt        *time.Time // set when State first becomes StateStarted
+	FinishedAt       *time.Time // set when State becomes terminal
+}
+
+const sequenceRunColumns = `id, delivery_id, project, stage, service, sequence, state, state_before_pause,
+	result, status, triggered_event_id, message, triggered_at, started_at, finished_at`
+
+func scanSequenceRun(row scanner) (*SequenceRun, error) {
+	var r SequenceRun
+	err := row.Scan(&r.ID, &r.DeliveryID, &r.Project, &r.Stage, &r.Service, &r.Sequence, &r.State,
+		&r.StateBeforePause, &r.Result, &r.Status, &r.TriggeredEventID, &r.Message,
+		timeColumn{&r.TriggeredAt}, nullTimeColumn{&r.StartedAt}, nullTimeColumn{&r.FinishedAt})
+	if err != nil {
+		return nil, err
+	}
+	return &r, nil
+}
+
+// CreateSequenceRun inserts r for delivery r.DeliveryID, copying the delivery's project and service, and
+// fills in its ID and TriggeredAt. An empty State becomes StateTriggered. It returns ErrNotFound when the
+// delivery does not exist.
+func (tx *Tx) CreateSequenceRun(ctx context.Context, r *SequenceRun) error {
+	if r.State == "" {
+		r.State = StateTriggered
+	}
+	r.TriggeredAt, r.StartedAt, r.FinishedAt = tx.now, nil, nil
+	err := tx.tx.QueryRowContext(ctx, `
+		INSERT INTO sequence_runs (delivery_id, project, stage, service, sequence, state, state_before_pause,
+			result, status, triggered_event_id, message, triggered_at)
+		SELECT id, project, ?, service, ?, ?, ?, ?, ?, ?, ?, ? FROM deliveries WHERE id = ?
+		RETURNING id, project, service`,
+		r.Stage, r.Sequence, r.State, r.StateBeforePause, r.Result, r.Status, r.TriggeredEventID, r.Message,
+		millis(r.TriggeredAt), r.DeliveryID,
+	).Scan(&r.ID, &r.Project, &r.Service)
+	if err != nil {
+		return fmt.Errorf("create sequence run for delivery %d: %w", r.DeliveryID, classify(err))
+	}
+	return nil
+}
+
+// SequenceRunUpdate lists the fields of a sequence run to change; nil fields stay as they are.
+type SequenceRunUpdate struct {
+	State            *SequenceState
+	StateBeforePause *SequenceState
+	Result           *Result
+	Status           *Status
+	Message          *string
+}
+
+// UpdateSequenceRun applies u to sequence run id and returns the updated run. StartedAt becomes the
+// transaction time the first time the state becomes StateStarted, FinishedAt the first time it becomes
+// terminal.
+func (tx *Tx) UpdateSequenceRun(ctx context.Context, id int64, u SequenceRunUpdate) (*SequenceRun, error) {
+	var started, finished any
+	if u.State != nil && *u.State == StateStarted {
+		started = millis(tx.now)
+	}
+	if u.State != nil && u.State.Terminal() {
+		finished = millis(tx.now)
+	}
+	r, err := scanSequenceRun(tx.tx.QueryRowContext(ctx, `
+		UPDATE sequence_runs SET
+			state = COALESCE(?, state),
+			state_before_pause = COALESCE(?, state_before_pause),
+			result = COALESCE(?, result),
+			status = COALESCE(?, status),
+			message = COALESCE(?, message),
+			started_at = COALESCE(started_at, ?),
+			finished_at = COALESCE(finished_at, ?)
+		WHERE id = ?
+		RETURNING `+sequenceRunColumns,
+		u.State, u.StateBeforePause, u.Result, u.Status, u.Message, started, finished, id))
+	if err != nil {
+		return nil, fmt.Errorf("update sequence run %d: %w", id, classify(err))
+	}
+	return r, nil
+}
+
+// GetSequenceRun returns sequence run id, or ErrNotFound.
+func (q queries) GetSequenceRun(ctx context.Context, id int64) (*SequenceRun, error) {
+	r, err := scanSequenceRun(q.q.QueryRowContext(ctx,
+		`SELECT `+sequenceRunColumns+` FROM sequence_runs WHERE id = ?`, id))
+	if err != nil {
+		return nil, fmt.Errorf("get sequence run %d: %w", id, classify(err))
+	}
+	return r, nil
+}
+
+// SequenceRunQuery selects sequence runs; empty fields do not filter. Project, Stage and Service together
+// with States is the queue: which sequences of one scope are running or waiting.
+type SequenceRunQuery struct {
+	DeliveryID int64
+	Project    string
+	Stage      string
+	Service    string
+	States     []SequenceState // any of these
+}
+
+// ListSequenceRuns returns the sequence runs matching sq, oldest trigger first, the order the queue
+// starts them in.
+func (q queries) ListSequenceRuns(ctx context.Context, sq SequenceRunQuery) ([]*SequenceRun, error) {
+	var f filter
+	if sq.DeliveryID != 0 {
+		f.where("delivery_id = ?", sq.DeliveryID)
+	}
+	if sq.Project != "" {
+		f.where("project = ?", sq.Project)
+	}
+	if sq.Stage != "" {
+		f.where("stage = ?", sq.Stage)
+	}
+	if sq.Service != "" {
+		f.where("service = ?", sq.Service)
+	}
+	in(&f, "state", sq.States)
+	rows, err := q.q.QueryContext(ctx, `SELECT `+sequenceRunColumns+` FROM sequence_runs`+f.String()+
+		` ORDER BY triggered_at, id`, f.args...)
+	if err != nil {
+		return nil, fmt.Errorf("list sequence runs: %w", err)
+	}
+	rs, err := collect(rows, scanSequenceRun)
+	if err != nil {
+		return nil, fmt.Errorf("list sequence runs: %w", err)
+	}
+	return rs, nil
+}

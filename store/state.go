@@ -1,0 +1,106 @@
+package store
+
+// The words stored in state, result and status columns. They are Keptn's (spec/keptn-compat.md section 2)
+// so that events and API answers can carry them unchanged.
+
+// SequenceState is the state of a delivery or of one sequence run.
+type SequenceState string
+
+// Sequence states, as in Keptn's go-utils models/state.go.
+const (
+	StateTriggered          SequenceState = "triggered"
+	StateWaiting            SequenceState = "waiting"
+	StateStarted            SequenceState = "started"
+	StateWaitingForApproval SequenceState = "waitingForApproval"
+	StatePaused             SequenceState = "paused"
+	StateFinished           SequenceState = "finished"
+	StateAborted            SequenceState = "aborted"
+	StateTimedOut           SequenceState = "timedOut"
+)
+
+// Terminal reports whether nothing more will happen in this state; reaching it sets finished_at.
+func (s SequenceState) Terminal() bool {
+	return s == StateFinished || s == StateAborted || s == StateTimedOut
+}
+
+// TaskState is the state of one task run.
+type TaskState string
+
+// Task states. TaskScheduled is a task waiting for its triggeredAfter delay.
+const (
+	TaskTriggered TaskState = "triggered"
+	TaskScheduled TaskState = "scheduled"
+	TaskStarted   TaskState = "started"
+	TaskFinished  TaskState = "finished"
+	TaskTimedOut  TaskState = "timedOut"
+	TaskAborted   TaskState = "aborted"
+)
+
+// Terminal reports whether the task run is over; reaching it sets finished_at.
+func (s TaskState) Terminal() bool {
+	return s == TaskFinished || s == TaskTimedOut || s == TaskAborted
+}
+
+// Result is Keptn's quality verdict of a task, sequence, delivery or evaluation.
+type Result string
+
+// Results. ResultNone is the result of something that has not finished.
+const (
+	ResultNone    Result = ""
+	ResultPass    Result = "pass"
+	ResultWarning Result = "warning"
+	ResultFail    Result = "fail"
+)
+
+// Status is Keptn's technical outcome of a task or sequence, independent of its Result.
+type Status string
+
+// Statuses. StatusNone is the status of something that has not finished.
+const (
+	StatusNone      Status = ""
+	StatusSucceeded Status = "succeeded"
+	StatusErrored   Status = "errored"
+	StatusAborted   Status = "aborted"
+	StatusUnknown   Status = "unknown"
+)
+
+// ApprovalState is the state of an approval gate.
+type ApprovalState string
+
+// Approval states. Only ApprovalPending accepts votes and decisions.
+const (
+	ApprovalPending  ApprovalState = "pending"
+	ApprovalApproved ApprovalState = "approved"
+	ApprovalRejected ApprovalState = "rejected"
+	ApprovalExpired  ApprovalState = "expired"
+	ApprovalAborted  ApprovalState = "aborted"
+)
+
+// Decision is what one voter chose.
+type Decision string
+
+// Decisions.
+const (
+	DecisionApprove Decision = "approve"
+	DecisionReject  Decision = "reject"
+)
+
+// Platform is a chat platform shipgate posts to.
+type Platform string
+
+// Platforms.
+const (
+	PlatformSlack   Platform = "slack"
+	PlatformDiscord Platform = "discord"
+	PlatformWeb     Platform = "web"
+)
+
+// MessageKind says what a posted chat message is for.
+type MessageKind string
+
+// Message kinds: the root card of a delivery, a reply in its thread, an approval request.
+const (
+	MessageRoot     MessageKind = "root"
+	MessageThread   MessageKind = "thread"
+	MessageApproval MessageKind = "approval"
+)

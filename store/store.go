@@ -1,0 +1,170 @@
+// Package store keeps all of shipgate's state in one SQLite file: deliveries, sequence and task runs,
+// Keptn events, approvals and votes, evaluations, chat message references, idempotency keys and the audit
+// log. It is the only package that speaks SQL; callers use typed functions.
+//
+// Writes go through a single connection, one transaction at a time ([Store.Update]), so SQLite never
+// answers "database is locked" to shipgate itself. Reads use a separate pool of read-only connections that,
+// thanks to WAL, run alongside the writer and see the last committed state.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	// Registers the "sqlite" database/sql driver.
+	_ "modernc.org/sqlite"
+)
+
+// readConns is the size of the read pool: enough for the HTTP API, the bot and the engine to read at once
+// on a small machine, while each connection keeps its own page cache.
+const readConns = 4
+
+// Store is an open shipgate database. Its read methods use the read pool; writes happen in [Store.Update].
+type Store struct {
+	queries // reads, bound to the read pool
+
+	path   string
+	writer *sql.DB
+	reader *sql.DB
+	now    func() time.Time
+	log    *slog.Logger
+}
+
+// Option configures Open.
+type Option func(*Store)
+
+// WithClock sets the clock every stored timestamp comes from; tests pass a fake one. The default is time.Now.
+func WithClock(now func() time.Time) Option {
+	return func(s *Store) { s.now = now }
+}
+
+// WithLogger sets where the store reports migrations and failed rollbacks. The default discards.
+func WithLogger(log *slog.Logger) Option {
+	return func(s *Store) { s.log = log }
+}
+
+// Open opens, and creates if needed, the database file at path and its parent directory, and applies the
+// migrations it does not have yet. It refuses a database written by a newer shipgate (ErrSchemaTooNew).
+func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
+	s := &Store{path: path, now: time.Now, log: slog.New(slog.DiscardHandler)}
+	for _, opt := range opts {
+		opt(s)
+	}
+	if err := s.open(ctx); err != nil {
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
+	return s, nil
+}
+
+func (s *Store) open(ctx context.Context) (err error) {
+	if err := os.MkdirAll(filepath.Dir(s.path), 0o750); err != nil {
+		return fmt.Errorf("create directory: %w", err)
+	}
+	abs, err := filepath.Abs(s.path)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			_ = s.Close() // the open error is the one worth reporting
+		}
+	}()
+
+	// busy_timeout comes first so the pragmas after it wait for another process instead of failing.
+	// _txlock=immediate makes every write transaction take the write lock at BEGIN: a deferred one
+	// that reads first and then writes could fail with SQLITE_BUSY halfway through.
+	s.writer, err = sql.Open("sqlite", dsn(abs, "_txlock=immediate",
+		"_pragma=busy_timeout(5000)",
+		"_pragma=journal_mode(WAL)",
+		"_pragma=synchronous(NORMAL)",
+		"_pragma=foreign_keys(1)"))
+	if err != nil {
+		return err
+	}
+	s.writer.SetMaxOpenConns(1)
+
+	if err := s.checkWriter(ctx); err != nil {
+		return err
+	}
+	if _, err := migrate(ctx, s.writer, migrations, s.log); err != nil {
+		return err
+	}
+
+	// journal_mode is a property of the file, set by the writer above; readers do not repeat it.
+	s.reader, err = sql.Open("sqlite", dsn(abs,
+		"_pragma=busy_timeout(5000)",
+		"_pragma=foreign_keys(1)",
+		"_pragma=query_only(1)"))
+	if err != nil {
+		return err
+	}
+	s.reader.SetMaxOpenConns(readConns)
+	s.reader.SetMaxIdleConns(readConns)
+	s.queries = queries{q: s.reader}
+	return s.Ping(ctx)
+}
+
+// dsn builds a file: URI for the driver. Going through url.URL escapes '?', '#' and '%' in the path,
+// which a plain file name with a query appended would not survive.
+func dsn(absPath string, params ...string) string {
+	p := filepath.ToSlash(absPath)
+	if !strings.HasPrefix(p, "/") {
+		p = "/" + p // file:///C:/... on Windows
+	}
+	u := url.URL{Scheme: "file", Path: p, RawQuery: strings.Join(params, "&")}
+	return u.String()
+}
+
+// checkWriter verifies the pragmas took effect: PRAGMA journal_mode=WAL does not fail when SQLite cannot
+// switch, it reports the mode it kept, and without WAL readers would block the writer.
+func (s *Store) checkWriter(ctx context.Context) error {
+	var mode string
+	if err := s.writer.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil {
+		return fmt.Errorf("read journal_mode: %w", err)
+	}
+	if mode != "wal" {
+		return fmt.Errorf("journal_mode is %q, want wal", mode)
+	}
+	var fk bool
+	if err := s.writer.QueryRowContext(ctx, "PRAGMA foreign_keys").Scan(&fk); err != nil {
+		return fmt.Errorf("read foreign_keys: %w", err)
+	}
+	if !fk {
+		return errors.New("foreign keys are not enforced")
+	}
+	return nil
+}
+
+// Ping checks that both the writer and the read pool can reach the database; /readyz uses it.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.writer.PingContext(ctx); err != nil {
+		return fmt.Errorf("ping store writer: %w", err)
+	}
+	if err := s.reader.PingContext(ctx); err != nil {
+		return fmt.Errorf("ping store readers: %w", err)
+	}
+	return nil
+}
+
+// Close closes both pools. Callers must not use the store afterwards.
+func (s *Store) Close() error {
+	var errs []error
+	if s.reader != nil {
+		errs = append(errs, s.reader.Close())
+	}
+	if s.writer != nil {
+		errs = append(errs, s.writer.Close())
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("close store %s: %w", s.path, err)
+	}
+	return nil
+}

@@ -1,0 +1,70 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// querier is what *sql.DB and *sql.Tx have in common: reads run on either.
+type querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// queries holds the read functions. Embedded in Store it reads from the read pool; embedded in Tx it
+// reads inside the write transaction and so sees that transaction's own writes.
+type queries struct {
+	q querier
+}
+
+// Tx is one write transaction, handed to the function given to [Store.Update]. It has every read method
+// of Store as well, reading its own uncommitted writes.
+type Tx struct {
+	queries
+
+	tx  *sql.Tx
+	now time.Time
+}
+
+// Now is the time of the transaction, read once from the store's clock when it began, so every row it
+// writes carries the same timestamp. It has millisecond precision, as stored.
+func (tx *Tx) Now() time.Time { return tx.now }
+
+// Update runs fn in one write transaction and commits it if fn returns nil. If fn returns an error or
+// panics, nothing fn wrote is kept; the error is returned as is and the panic continues.
+//
+// Writes are serialised: Update waits for the transaction before it to finish, so fn should not wait on
+// anything slow, such as a chat API or an executor. fn must not call Update itself, which would wait for
+// ever for the connection fn holds.
+func (s *Store) Update(ctx context.Context, fn func(tx *Tx) error) error {
+	sqlTx, err := s.writer.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin write transaction: %w", err)
+	}
+	tx := &Tx{queries: queries{q: sqlTx}, tx: sqlTx, now: normalizeTime(s.now())}
+
+	ended := false
+	defer func() {
+		if ended {
+			return
+		}
+		// Runs on error and while a panic unwinds; the panic itself carries on after the rollback.
+		// ErrTxDone means database/sql already rolled back because ctx ended.
+		if rbErr := sqlTx.Rollback(); rbErr != nil && !errors.Is(rbErr, sql.ErrTxDone) {
+			s.log.ErrorContext(ctx, "roll back store transaction", "err", rbErr)
+		}
+	}()
+
+	if err := fn(tx); err != nil {
+		return err
+	}
+	ended = true // a failed commit ends the transaction too
+	if err := sqlTx.Commit(); err != nil {
+		return fmt.Errorf("commit write transaction: %w", err)
+	}
+	return nil
+}
