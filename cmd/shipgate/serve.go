@@ -1,0 +1,177 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/shipgate/shipgate/config"
+	"github.com/shipgate/shipgate/store"
+)
+
+func newServeCmd() *cobra.Command {
+	var (
+		configPath string
+		listen     string
+	)
+	cmd := &cobra.Command{
+		Use:   "serve [--config shipgate.yaml]",
+		Short: "Run the bot: load projects, open the database, serve HTTP",
+		Long: `Serve loads shipgate.yaml (or the built-in defaults without --config), validates every project in
+projects_dir, opens the SQLite database and serves HTTP until SIGINT or SIGTERM, then lets in-flight
+requests finish (up to shutdown_timeout) and closes the database.
+
+Endpoints: /healthz (the process is up) and /readyz (the database answers).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			errOut := cmd.ErrOrStderr()
+			cfg, err := loadServeConfig(configPath, errOut)
+			if err != nil {
+				return err
+			}
+			if listen != "" {
+				cfg.Listen = listen
+			}
+			logger := newLogger(errOut, cfg.Log)
+			projects, diags := cfg.LoadProjects()
+			for _, d := range diags {
+				if d.Severity == config.SeverityWarning {
+					logger.Warn("project file", "problem", d.String())
+				} else {
+					fmt.Fprintln(errOut, d)
+				}
+			}
+			if diags.HasErrors() {
+				fmt.Fprintf(errOut, "shipgate serve: %s in projects; fix them or run 'shipgate validate --config'\n", plural(len(diags.Errors()), "error"))
+				return exitError{exitFailed}
+			}
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			ln, err := net.Listen("tcp", cfg.Listen)
+			if err != nil {
+				fmt.Fprintf(errOut, "shipgate serve: %v\n", err)
+				return exitError{exitFailed}
+			}
+			names := make([]string, len(projects))
+			for i, p := range projects {
+				names[i] = p.Name
+			}
+			logger.Info("projects loaded", "dir", cfg.ProjectsDir, "projects", names)
+			if err := serve(ctx, cfg, ln, logger); err != nil {
+				fmt.Fprintf(errOut, "shipgate serve: %v\n", err)
+				return exitError{exitFailed}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVarP(&configPath, "config", "c", "", "shipgate.yaml (default: built-in defaults; see README)")
+	cmd.Flags().StringVar(&listen, "listen", "", "listen address, overriding the config (HOST:PORT; port 0 picks a free one)")
+	return cmd
+}
+
+func loadServeConfig(path string, errOut io.Writer) (*config.Config, error) {
+	if path == "" {
+		return config.Defaults(), nil
+	}
+	cfg, diags := config.Load(path, nil)
+	for _, d := range diags {
+		fmt.Fprintln(errOut, d)
+	}
+	if diags.HasErrors() {
+		return nil, exitError{exitFailed}
+	}
+	return cfg, nil
+}
+
+func newLogger(w io.Writer, lc config.LogConfig) *slog.Logger {
+	var level slog.Level
+	// Validation has limited the level to names UnmarshalText accepts.
+	_ = level.UnmarshalText([]byte(lc.Level))
+	opts := &slog.HandlerOptions{Level: level}
+	if lc.Format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// serve opens the store and answers HTTP on ln until ctx ends, then shuts down gracefully: the listener
+// closes at once, in-flight requests get cfg.ShutdownTimeout to finish, and the database closes last so
+// that no request loses it midway.
+func serve(ctx context.Context, cfg *config.Config, ln net.Listener, logger *slog.Logger) error {
+	st, err := store.Open(ctx, cfg.Database, store.WithLogger(logger))
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	defer st.Close()
+
+	srv := &http.Server{
+		Handler:           newHandler(st, logger),
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	logger.Info("listening", "addr", ln.Addr().String(), "database", cfg.Database)
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+
+	select {
+	case err := <-served:
+		return fmt.Errorf("serve http: %w", err)
+	case <-ctx.Done():
+	}
+	logger.Info("shutting down", "timeout", cfg.ShutdownTimeout)
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("shut down http: %w", err)
+	}
+	if err := <-served; !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serve http: %w", err)
+	}
+	logger.Info("stopped")
+	return nil
+}
+
+// pinger is what readiness needs of the store.
+type pinger interface {
+	Ping(ctx context.Context) error
+}
+
+// readyTimeout keeps /readyz answering quickly even when the database is stuck, so that a load balancer's
+// probe sees a failure rather than its own timeout.
+const readyTimeout = 2 * time.Second
+
+func newHandler(db pinger, logger *slog.Logger) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		writeStatus(w, http.StatusOK, "ok")
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), readyTimeout)
+		defer cancel()
+		if err := db.Ping(ctx); err != nil {
+			logger.Warn("not ready", "error", err)
+			writeStatus(w, http.StatusServiceUnavailable, "database unavailable")
+			return
+		}
+		writeStatus(w, http.StatusOK, "ready")
+	})
+	return mux
+}
+
+func writeStatus(w http.ResponseWriter, code int, status string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(code)
+	fmt.Fprintf(w, "{\"status\":%q}\n", status)
+}

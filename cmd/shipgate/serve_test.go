@@ -1,0 +1,156 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/shipgate/shipgate/config"
+)
+
+func get(t *testing.T, url string) (int, string) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(body)
+}
+
+func TestServeAnswersHealthAndStops(t *testing.T) {
+	cfg := config.Defaults()
+	cfg.Database = filepath.Join(t.TempDir(), "data", "shipgate.db")
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- serve(ctx, cfg, ln, slog.New(slog.DiscardHandler)) }()
+
+	base := "http://" + ln.Addr().String()
+	if code, body := get(t, base+"/healthz"); code != http.StatusOK || body != "{\"status\":\"ok\"}\n" {
+		t.Errorf("/healthz = %d %q", code, body)
+	}
+	if code, body := get(t, base+"/readyz"); code != http.StatusOK || body != "{\"status\":\"ready\"}\n" {
+		t.Errorf("/readyz = %d %q", code, body)
+	}
+	if code, _ := get(t, base+"/nope"); code != http.StatusNotFound {
+		t.Errorf("/nope = %d, want 404", code)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("serve returned %v after cancel", err)
+	}
+	if _, err := os.Stat(cfg.Database); err != nil {
+		t.Errorf("database file not created: %v", err)
+	}
+}
+
+type failingPinger struct{}
+
+func (failingPinger) Ping(context.Context) error { return errors.New("disk I/O error") }
+
+func TestReadyzReportsDatabaseFailure(t *testing.T) {
+	rec := httptest.NewRecorder()
+	newHandler(failingPinger{}, slog.New(slog.DiscardHandler)).ServeHTTP(rec, httptest.NewRequest("GET", "/readyz", nil))
+	if rec.Code != http.StatusServiceUnavailable || !strings.Contains(rec.Body.String(), "database unavailable") {
+		t.Fatalf("/readyz = %d %q, want 503 database unavailable", rec.Code, rec.Body.String())
+	}
+	if strings.Contains(rec.Body.String(), "disk I/O") {
+		t.Error("/readyz exposes the internal error")
+	}
+}
+
+func TestServeRefusesInvalidProjects(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "projects", "shop"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "projects", "shop", "shipyard.yaml"), []byte("apiVersion: spec.keptn.sh/0.2.0\nspec:\n  stages: [{name: QA}]\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfgPath := filepath.Join(dir, "shipgate.yaml")
+	if err := os.WriteFile(cfgPath, []byte("listen: 127.0.0.1:0\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errOut := runCLI(t, "serve", "--config", cfgPath)
+	if code != exitFailed || !strings.Contains(errOut, `shipyard.yaml:3: stage name "QA" is invalid`) {
+		t.Fatalf("exit %d, stderr %q", code, errOut)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "shipgate.db")); !os.IsNotExist(err) {
+		t.Error("serve opened the database before refusing the projects")
+	}
+}
+
+var listeningRE = regexp.MustCompile(`msg=listening addr=(\S+)`)
+
+// TestServeExitsCleanlyOnSIGTERM runs shipgate serve as a real process, waits until it listens, checks
+// /readyz, sends SIGTERM and expects exit status 0 with the shutdown logged.
+func TestServeExitsCleanlyOnSIGTERM(t *testing.T) {
+	dir := t.TempDir()
+	cfgPath := filepath.Join(dir, "shipgate.yaml")
+	// The examples folder is the projects_dir, as in the README.
+	abs, _ := filepath.Abs("../../examples")
+	if err := os.WriteFile(cfgPath, []byte("listen: 127.0.0.1:0\ndatabase: state/shipgate.db\nprojects_dir: "+abs+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, os.Args[0], "serve", "--config", cfgPath)
+	cmd.Env = append(os.Environ(), "SHIPGATE_TEST_RUN_MAIN=1")
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	lines := bufio.NewScanner(stderr)
+	var addr string
+	var log strings.Builder
+	for addr == "" && lines.Scan() {
+		log.WriteString(lines.Text() + "\n")
+		if m := listeningRE.FindStringSubmatch(lines.Text()); m != nil {
+			addr = m[1]
+		}
+	}
+	if addr == "" {
+		t.Fatalf("serve never logged its address:\n%s", log.String())
+	}
+	if !strings.Contains(log.String(), "projects=[fulltour]") {
+		t.Errorf("fulltour not loaded:\n%s", log.String())
+	}
+	if code, body := get(t, "http://"+addr+"/readyz"); code != http.StatusOK {
+		t.Fatalf("/readyz = %d %q", code, body)
+	}
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	rest, _ := io.ReadAll(stderr)
+	log.Write(rest)
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("serve did not exit cleanly on SIGTERM: %v\n%s", err, log.String())
+	}
+	if !strings.Contains(log.String(), "msg=stopped") {
+		t.Errorf("shutdown not logged:\n%s", log.String())
+	}
+	if _, err := os.Stat(filepath.Join(dir, "state", "shipgate.db")); err != nil {
+		t.Errorf("database not created next to the config: %v", err)
+	}
+}

@@ -1,0 +1,131 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+const example = "../../examples/fulltour"
+
+func TestValidateExampleProject(t *testing.T) {
+	code, out, errOut := runCLI(t, "validate", "--project", example)
+	if code != exitOK || out != "" {
+		t.Fatalf("exit %d, stdout %q, stderr %q; want exit 0 and no diagnostics", code, out, errOut)
+	}
+	if !strings.Contains(errOut, "valid: 1 project checked, 0 warnings") {
+		t.Errorf("stderr = %q", errOut)
+	}
+}
+
+func TestValidateExampleConfig(t *testing.T) {
+	code, out, errOut := runCLI(t, "validate", "--config", "../../examples/shipgate.yaml", "--print")
+	if code != exitOK {
+		t.Fatalf("exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+	if !strings.Contains(errOut, "valid: 1 project checked") {
+		t.Errorf("stderr = %q; want the fulltour project checked", errOut)
+	}
+	if !strings.Contains(out, "listen: 127.0.0.1:8080\n") || !strings.Contains(out, "shutdown_timeout: 10s\n") {
+		t.Errorf("--print output lacks the defaults:\n%s", out)
+	}
+}
+
+// copyDir copies a directory tree so a test can break files without touching the original.
+func copyDir(t *testing.T, src, dst string) {
+	t.Helper()
+	err := filepath.WalkDir(src, func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, path)
+		target := filepath.Join(dst, rel)
+		if d.IsDir() {
+			return os.MkdirAll(target, 0o755)
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(target, data, 0o644)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// breakLine replaces old with new in one file of the project, and returns the 1-based line it was on.
+func breakLine(t *testing.T, dir, file, old, new string) int {
+	t.Helper()
+	path := filepath.Join(dir, file)
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	content := string(data)
+	i := strings.Index(content, old)
+	if i < 0 || strings.Count(content, old) != 1 {
+		t.Fatalf("%s: %q must occur exactly once", file, old)
+	}
+	if err := os.WriteFile(path, []byte(content[:i]+new+content[i+len(old):]), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return strings.Count(content[:i], "\n") + 1
+}
+
+// TestValidateReportsEveryMistake breaks a copy of the tutorial project in five different ways, across
+// three files, and expects all five reported with the right file and line, and exit status 1.
+func TestValidateReportsEveryMistake(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "fulltour")
+	copyDir(t, example, dir)
+	shipyard := filepath.Join(dir, "shipyard.yaml")
+	slo := filepath.Join(dir, "helloservice", "slo.yaml")
+	remediation := filepath.Join(dir, "production", "helloservice", "remediation.yaml")
+	want := []string{
+		fmt.Sprintf("%s:%d: stage \"production\", sequence \"delivery\": triggeredOn event \"qa.delivry.finished\" names sequence \"delivry\", which stage \"qa\" does not have",
+			shipyard, breakLine(t, dir, "shipyard.yaml", "            - event: \"qa.delivery.finished\"\n          tasks:\n            - name: \"approval\"", "            - event: \"qa.delivry.finished\"\n          tasks:\n            - name: \"approval\"")),
+		fmt.Sprintf("%s:%d: stage \"production\", sequence \"rollback\": selector result: \"failed\" never matches",
+			shipyard, breakLine(t, dir, "shipyard.yaml", "production.delivery.finished\"\n              selector:\n                match:\n                  result: \"fail\"", "production.delivery.finished\"\n              selector:\n                match:\n                  result: \"failed\"")+3),
+		fmt.Sprintf("%s:%d: stage \"production\", sequence \"remediation\": task \"evaluation\": triggeredAfter \"2 minutes\" is not a duration",
+			shipyard, breakLine(t, dir, "shipyard.yaml", `triggeredAfter: "2m"`, `triggeredAfter: "2 minutes"`)),
+		fmt.Sprintf("%s:%d: objective \"Throughput\": pass criterion \">=-80 percent\": could not parse criteria target value",
+			slo, breakLine(t, dir, "helloservice/slo.yaml", `">=-80%"`, `">=-80 percent"`)),
+		fmt.Sprintf("%s:%d: kind is \"Remediations\"; a remediation file has kind: Remediation",
+			remediation, breakLine(t, dir, "production/helloservice/remediation.yaml", "kind: Remediation", "kind: Remediations")),
+	}
+
+	code, out, errOut := runCLI(t, "validate", "--project", dir)
+	if code != exitFailed {
+		t.Fatalf("exit %d, want 1; stdout:\n%s", code, out)
+	}
+	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+	if len(lines) != len(want) {
+		t.Errorf("got %d diagnostics, want %d:\n%s", len(lines), len(want), out)
+	}
+	for _, w := range want {
+		found := false
+		for _, l := range lines {
+			found = found || strings.HasPrefix(l, w)
+		}
+		if !found {
+			t.Errorf("missing diagnostic starting with:\n  %s\ngot:\n%s", w, out)
+		}
+	}
+	if !strings.Contains(errOut, "5 errors, 0 warnings") {
+		t.Errorf("stderr = %q", errOut)
+	}
+}
+
+func TestValidateBadConfig(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "shipgate.yaml")
+	if err := os.WriteFile(path, []byte("listen: :8080\nlog:\n  levle: debug\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, out, _ := runCLI(t, "validate", "--config", path)
+	want := path + `:3: unknown key "levle" in log; expected one of: level, format` + "\n"
+	if code != exitFailed || out != want {
+		t.Fatalf("exit %d, output %q; want exit 1 and %q", code, out, want)
+	}
+}
