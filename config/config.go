@@ -128,11 +128,9 @@ func Defaults() *Config {
 // defaults, reads *_file secrets, and validates. Relative paths are made relative to the file's folder.
 // The config is returned with its diagnostics; it is usable only when they hold no errors.
 func Load(path string, lookup func(string) (string, bool)) (*Config, Diagnostics) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, Diagnostics{{File: path, Severity: SeverityError, Message: fmt.Sprintf("cannot read config: %v", unwrapPathError(err))}}
-	}
-	return Parse(path, data, lookup)
+	return readFile(path, "config", func(file string, data []byte) (*Config, Diagnostics) {
+		return Parse(file, data, lookup)
+	})
 }
 
 // Parse is Load for content already read; file names it in diagnostics and anchors relative paths.

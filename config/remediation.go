@@ -1,8 +1,6 @@
 package config
 
 import (
-	"fmt"
-	"os"
 	"strings"
 )
 
@@ -47,26 +45,17 @@ const remediationAPIVersion = "spec.keptn.sh/0.1.4"
 
 // ReadRemediation reads and validates a remediation.yaml.
 func ReadRemediation(path string) (*Remediation, Diagnostics) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, Diagnostics{{File: path, Severity: SeverityError, Message: fmt.Sprintf("cannot read remediation file: %v", unwrapPathError(err))}}
-	}
-	return ParseRemediation(path, data)
+	return readFile(path, "remediation file", ParseRemediation)
 }
 
 // ParseRemediation decodes and validates remediation content.
 func ParseRemediation(file string, data []byte) (*Remediation, Diagnostics) {
 	var diags Diagnostics
 	d := diagnoser{file: file, diags: &diags}
-	root := parseYAML(d, data)
-	if root == nil {
-		if !diags.HasErrors() {
-			d.errorf(0, "remediation file is empty; expected spec.remediations")
-		}
+	r := &Remediation{File: file}
+	if !decodeKeptnFile(d, data, r, "apiVersion, kind and spec.remediations") {
 		return nil, diags
 	}
-	r := &Remediation{File: file}
-	decodeYAML(d, root, r, SeverityWarning)
 	if r.APIVersion != remediationAPIVersion {
 		d.errorf(r.LineOf("apiVersion"), "apiVersion is %q; a remediation file has apiVersion: %s", r.APIVersion, remediationAPIVersion)
 	}

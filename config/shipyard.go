@@ -2,7 +2,6 @@ package config
 
 import (
 	"fmt"
-	"os"
 	"regexp"
 	"slices"
 	"strings"
@@ -123,28 +122,17 @@ const ShipyardFile = "shipyard.yaml"
 // ReadShipyard reads and validates a shipyard file. The shipyard is returned whenever it could be decoded,
 // even with errors, so that callers can show everything that is wrong at once.
 func ReadShipyard(path string) (*Shipyard, Diagnostics) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, Diagnostics{{File: path, Severity: SeverityError, Message: fmt.Sprintf("cannot read shipyard: %v", unwrapPathError(err))}}
-	}
-	return ParseShipyard(path, data)
+	return readFile(path, "shipyard", ParseShipyard)
 }
 
 // ParseShipyard decodes and validates shipyard content; file names the source in diagnostics.
 func ParseShipyard(file string, data []byte) (*Shipyard, Diagnostics) {
 	var diags Diagnostics
 	d := diagnoser{file: file, diags: &diags}
-	root := parseYAML(d, data)
-	if root == nil {
-		if !diags.HasErrors() {
-			d.errorf(0, "shipyard is empty; expected apiVersion, kind, metadata and spec.stages")
-		}
+	sy := &Shipyard{File: file}
+	if !decodeKeptnFile(d, data, sy, "apiVersion, kind, metadata and spec.stages") {
 		return nil, diags
 	}
-	sy := &Shipyard{File: file}
-	// Keptn ignored keys it did not know; a file that worked there must load here, so unknown keys are
-	// warnings (they are usually typos such as "triggerdOn", which Keptn silently dropped).
-	decodeYAML(d, root, sy, SeverityWarning)
 	sy.validate(d)
 	return sy, diags
 }

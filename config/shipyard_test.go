@@ -192,7 +192,7 @@ func TestShipyardDocumentProblems(t *testing.T) {
 		doc  string
 		want []want
 	}{
-		{"empty", "", []want{errAt(0, "shipyard is empty")}},
+		{"empty", "", []want{errAt(0, "file is empty; expected apiVersion, kind, metadata and spec.stages")}},
 		{"not YAML", "spec:\n  stages: [\n", []want{errAt(2, "invalid YAML: did not find expected node content")}},
 		{"no stages", "apiVersion: spec.keptn.sh/0.2.0\nkind: Shipyard\nspec: {}\n", []want{errAt(3, "at least one stage")}},
 		{"old version", "apiVersion: spec.keptn.sh/0.1.7\nkind: Shipyard\nspec:\n  stages: [{name: qa}]\n", []want{errAt(1, "too old")}},

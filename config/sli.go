@@ -1,8 +1,6 @@
 package config
 
 import (
-	"fmt"
-	"os"
 	"regexp"
 	"slices"
 	"strings"
@@ -24,11 +22,7 @@ var BuiltinPrometheusSLIs = []string{"throughput", "error_rate", "response_time_
 
 // ReadSLIFile reads and validates an sli.yaml.
 func ReadSLIFile(path string) (*SLIFile, Diagnostics) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, Diagnostics{{File: path, Severity: SeverityError, Message: fmt.Sprintf("cannot read SLI file: %v", unwrapPathError(err))}}
-	}
-	return ParseSLIFile(path, data)
+	return readFile(path, "SLI file", ParseSLIFile)
 }
 
 // placeholderRE finds $NAME placeholders; prometheus-service replaced $LABEL.key too.
@@ -38,15 +32,10 @@ var placeholderRE = regexp.MustCompile(`\$[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z0-9_
 func ParseSLIFile(file string, data []byte) (*SLIFile, Diagnostics) {
 	var diags Diagnostics
 	d := diagnoser{file: file, diags: &diags}
-	root := parseYAML(d, data)
-	if root == nil {
-		if !diags.HasErrors() {
-			d.errorf(0, "SLI file is empty; expected indicators: {name: query}")
-		}
+	f := &SLIFile{File: file}
+	if !decodeKeptnFile(d, data, f, "indicators: {name: query}") {
 		return nil, diags
 	}
-	f := &SLIFile{File: file}
-	decodeYAML(d, root, f, SeverityWarning)
 	if f.Indicators == nil {
 		d.errorf(f.LineOf("indicators"), "no indicators; expected indicators: {name: query}")
 	}

@@ -27,7 +27,7 @@ func TestSLIFileValidation(t *testing.T) {
 		{"empty query", "indicators:\n  a: ''\n  b: up\n", []want{errAt(2, `indicator "a" has an empty query`)}},
 		{"$DURATION", "indicators:\n  rt: rate(x[$DURATION])\n  ok: rate(x[$DURATION_SECONDS])\n", []want{warnAt(2, "use $DURATION_SECONDS")}},
 		{"not a map", "indicators: [a, b]\n", []want{errAt(1, "indicators: expected a mapping, got a list"), errAt(1, "no indicators")}},
-		{"empty", "", []want{errAt(0, "SLI file is empty")}},
+		{"empty", "", []want{errAt(0, "file is empty; expected indicators")}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -2,7 +2,6 @@ package config
 
 import (
 	"fmt"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -139,26 +138,17 @@ const SLOFile = "slo.yaml"
 
 // ReadSLO reads and validates an slo.yaml.
 func ReadSLO(path string) (*SLO, Diagnostics) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, Diagnostics{{File: path, Severity: SeverityError, Message: fmt.Sprintf("cannot read SLO file: %v", unwrapPathError(err))}}
-	}
-	return ParseSLO(path, data)
+	return readFile(path, "SLO file", ParseSLO)
 }
 
 // ParseSLO decodes and validates SLO content. Null objectives are dropped, as Keptn did.
 func ParseSLO(file string, data []byte) (*SLO, Diagnostics) {
 	var diags Diagnostics
 	d := diagnoser{file: file, diags: &diags}
-	root := parseYAML(d, data)
-	if root == nil {
-		if !diags.HasErrors() {
-			d.errorf(0, "SLO file is empty; expected objectives and total_score")
-		}
+	slo := &SLO{File: file}
+	if !decodeKeptnFile(d, data, slo, "objectives and total_score") {
 		return nil, diags
 	}
-	slo := &SLO{File: file}
-	decodeYAML(d, root, slo, SeverityWarning)
 	slo.Objectives = slices.DeleteFunc(slo.Objectives, func(o *Objective) bool { return o == nil })
 	slo.validate(d)
 	return slo, diags
