@@ -138,6 +138,16 @@ func (p *Project) SLO(stage, service string) (*SLO, Diagnostics) {
 	return ReadSLO(path)
 }
 
+// Remediation reads the remediation.yaml that applies to a service in a stage, or returns nil without
+// diagnostics when there is none (a remediation sequence's get-action then finds no action).
+func (p *Project) Remediation(stage, service string) (*Remediation, Diagnostics) {
+	path, ok := p.Resource(stage, service, RemediationFile)
+	if !ok {
+		return nil, nil
+	}
+	return ReadRemediation(path)
+}
+
 // SLIs reads and merges the provider's indicators for a service in a stage, key by key: service overrides
 // stage, which overrides project.
 func (p *Project) SLIs(stage, service, provider string) (map[string]string, Diagnostics) {

@@ -29,10 +29,15 @@ func TestLoadTutorialProject(t *testing.T) {
 			if len(slis) != 3 {
 				t.Errorf("qa SLIs = %v", slis)
 			}
-			if path, ok := p.Resource("production", "helloservice", RemediationFile); !ok || path != filepath.Join(dir, "production", "helloservice", RemediationFile) {
-				t.Errorf("remediation resolved to %q, %v", path, ok)
+			rem, rd := p.Remediation("production", "helloservice")
+			checkDiags(t, rd)
+			if rem == nil || rem.File != filepath.Join(dir, "production", "helloservice", RemediationFile) {
+				t.Fatalf("production remediation = %+v", rem)
 			}
-			if _, ok := p.Resource("qa", "helloservice", RemediationFile); ok {
+			if got := rem.Spec.Remediations[0]; got.ProblemType != "Response time degradation" || got.ActionsOnOpen[0].Action != "scaling" || got.ActionsOnOpen[0].Value != "1" {
+				t.Errorf("first remediation = %+v", got)
+			}
+			if rem, _ := p.Remediation("qa", "helloservice"); rem != nil {
 				t.Error("qa found production's remediation file")
 			}
 		})
