@@ -32,7 +32,7 @@ bench:
 
 ## fuzz: each fuzz target for FUZZTIME (default 30s)
 fuzz:
-	@for target in FuzzShipyard FuzzSLO FuzzConfig FuzzParseCriterion; do \
+	@for target in FuzzShipyard FuzzSLO FuzzExecutors FuzzConfig FuzzParseCriterion; do \
 		echo "== $$target"; \
 		$(GO) test ./config -run '^$$' -fuzz "^$$target\$$" -fuzztime $(FUZZTIME) || exit 1; \
 	done

@@ -157,8 +157,10 @@ func Parse(file string, data []byte, lookup func(string) (string, bool)) (*Confi
 	return cfg, diags
 }
 
-// LoadProjects loads the projects under ProjectsDir. A projects_dir that does not exist is an error only
-// when the file names it; the default may be absent, and shipgate then serves no project.
+// LoadProjects loads the projects under ProjectsDir and checks them as serving needs: every task that is
+// not built in must have an executor (an error here, where validating a lone project only warns), and
+// every project a channel binding or API token names must exist. A projects_dir that does not exist is an
+// error only when the file names it; the default may be absent, and shipgate then serves no project.
 func (c *Config) LoadProjects() ([]*Project, Diagnostics) {
 	if _, err := os.Stat(c.ProjectsDir); err != nil {
 		if _, named := c.Lines["projects_dir"]; !named && os.IsNotExist(err) {
@@ -171,6 +173,7 @@ func (c *Config) LoadProjects() ([]*Project, Diagnostics) {
 	known := map[string]bool{}
 	for _, p := range projects {
 		known[p.Name] = true
+		diags = append(diags, p.CheckExecutors(SeverityError)...)
 	}
 	d := diagnoser{file: c.File, diags: &diags}
 	for i, ch := range c.Channels {

@@ -20,6 +20,7 @@ import (
 //	PROJECT/STAGE/prometheus/sli.yaml            stage-wide SLIs
 //	PROJECT/STAGE/SERVICE/slo.yaml               overrides PROJECT/SERVICE/slo.yaml in STAGE
 //	PROJECT/STAGE/SERVICE/remediation.yaml
+//	PROJECT/executors.yaml                       which executor runs each task (shipgate's own, optional)
 type Project struct {
 	Name     string
 	Dir      string
@@ -27,14 +28,17 @@ type Project struct {
 	// Services are the folders at the root (or inside a stage folder) that are neither stages nor SLI
 	// provider folders, sorted.
 	Services []string
+	// Executors is executors.yaml, or nil when the project has none (or it is not YAML).
+	Executors *ExecutorsFile
 }
 
 // DefaultSLIProvider is the provider folder shipgate reads SLI queries from.
 const DefaultSLIProvider = "prometheus"
 
-// LoadProject reads a project directory and validates everything in it: the shipyard and every SLO, SLI
-// and remediation file, and whether each SLO objective has a query. The project is returned whenever its
-// shipyard could be decoded, even with errors, so that all problems can be shown at once.
+// LoadProject reads a project directory and validates everything in it: the shipyard, every SLO, SLI
+// and remediation file, executors.yaml, and whether each SLO objective has a query. The project is
+// returned whenever its shipyard could be decoded, even with errors, so that all problems can be shown at
+// once. Whether every task has an executor is left to CheckExecutors, whose severity callers choose.
 func LoadProject(dir string) (*Project, Diagnostics) {
 	dir = filepath.Clean(dir)
 	var diags Diagnostics
@@ -63,6 +67,11 @@ func LoadProject(dir string) (*Project, Diagnostics) {
 	p.Shipyard = sy
 	p.Services = p.discoverServices(&diags)
 	p.validateFiles(&diags)
+	if path := filepath.Join(dir, ExecutorsFileName); fileExists(path) {
+		var ed Diagnostics
+		p.Executors, ed = ReadExecutors(path)
+		diags = append(diags, ed...)
+	}
 	diags.Sort()
 	return p, diags
 }

@@ -154,3 +154,18 @@ func TestServeExitsCleanlyOnSIGTERM(t *testing.T) {
 		t.Errorf("database not created next to the config: %v", err)
 	}
 }
+
+func TestServeRefusesTasksWithoutExecutors(t *testing.T) {
+	cfgPath, shipyard := bareProjectsConfig(t)
+	code, _, errOut := runCLI(t, "serve", "--config", cfgPath)
+	if code != exitFailed {
+		t.Fatalf("exit %d, stderr:\n%s; want 1", code, errOut)
+	}
+	want := noExecutorDiags(shipyard, config.SeverityError) + "shipgate serve: 10 errors in projects; fix them or run 'shipgate validate --config'\n"
+	if errOut != want {
+		t.Errorf("stderr:\n%s\nwant:\n%s", errOut, want)
+	}
+	if _, err := os.Stat(filepath.Join(filepath.Dir(cfgPath), "shipgate.db")); !os.IsNotExist(err) {
+		t.Error("serve opened the database before refusing the projects")
+	}
+}

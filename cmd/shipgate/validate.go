@@ -19,7 +19,11 @@ func newValidateCmd() *cobra.Command {
 		Use:   "validate --config FILE | --project DIR ...",
 		Short: "Check shipgate.yaml and Keptn project directories",
 		Long: `Validate checks shipgate.yaml (with the projects it points at) and Keptn project directories
-(shipyard.yaml, slo.yaml, sli.yaml, remediation.yaml) and prints one FILE:LINE: message per problem.
+(shipyard.yaml, slo.yaml, sli.yaml, remediation.yaml, executors.yaml) and prints one FILE:LINE: message
+per problem.
+
+A task that is not built in (approval, evaluation) and has no executor in executors.yaml is an error
+for the projects of --config, which serve would refuse, and a warning for --project.
 
 Exit status: 0 when everything is valid (warnings allowed), 1 when any file has an error,
 2 when the command was used wrongly.`,
@@ -56,8 +60,13 @@ Exit status: 0 when everything is valid (warnings allowed), 1 when any file has 
 				}
 			}
 			for _, dir := range projects {
-				_, diags := config.LoadProject(dir)
+				p, diags := config.LoadProject(dir)
 				all = append(all, diags...)
+				if p != nil {
+					// A bare Keptn project is valid; its tasks without an executor are warnings here, and
+					// errors only where the projects are to be served (--config, serve).
+					all = append(all, p.CheckExecutors(config.SeverityWarning)...)
+				}
 				checked++
 			}
 			for _, d := range all {

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/shipgate/shipgate/config"
 )
 
 const example = "../../examples/fulltour"
@@ -127,5 +129,75 @@ func TestValidateBadConfig(t *testing.T) {
 	want := path + `:3: unknown key "levle" in log; expected one of: level, format` + "\n"
 	if code != exitFailed || out != want {
 		t.Fatalf("exit %d, output %q; want exit 1 and %q", code, out, want)
+	}
+}
+
+// bareProject is Keptn's tutorial project as Keptn had it: no executors.yaml.
+const bareProject = "../../config/testdata/keptn-tutorial/fulltour"
+
+// noExecutorDiags is what shipgate says about a copy of bareProject whose shipyard is at shipyard: one
+// line per occurrence of a task that is neither built in nor mapped, as a warning or as an error.
+func noExecutorDiags(shipyard string, sev config.Severity) string {
+	tasks := []struct {
+		line             int
+		stage, seq, name string
+	}{
+		{11, "qa", "delivery", "deployment"},
+		{14, "qa", "delivery", "test"},
+		{20, "qa", "delivery", "release"},
+		{28, "qa", "rollback", "rollback"},
+		{40, "production", "delivery", "deployment"},
+		{43, "production", "delivery", "test"},
+		{49, "production", "delivery", "release"},
+		{57, "production", "rollback", "rollback"},
+		{65, "production", "remediation", "get-action"},
+		{66, "production", "remediation", "action"},
+	}
+	var b strings.Builder
+	for _, tk := range tasks {
+		d := config.Diagnostic{File: shipyard, Line: tk.line, Severity: sev,
+			Message: fmt.Sprintf("stage %q, sequence %q: task %q has no executor; map it in executors.yaml, for example tasks: {%s: {type: noop}}", tk.stage, tk.seq, tk.name, tk.name)}
+		b.WriteString(d.String() + "\n")
+	}
+	return b.String()
+}
+
+func TestValidateBareKeptnProjectWarns(t *testing.T) {
+	code, out, errOut := runCLI(t, "validate", "--project", bareProject)
+	if code != exitOK {
+		t.Fatalf("exit %d, stdout:\n%s\nstderr %q; want 0: a Keptn project without executors.yaml is valid", code, out, errOut)
+	}
+	if want := noExecutorDiags(filepath.Join(bareProject, "shipyard.yaml"), config.SeverityWarning); out != want {
+		t.Errorf("stdout:\n%s\nwant:\n%s", out, want)
+	}
+	if !strings.Contains(errOut, "valid: 1 project checked, 10 warnings") {
+		t.Errorf("stderr = %q", errOut)
+	}
+}
+
+// bareProjectsConfig writes a shipgate.yaml whose projects_dir holds a copy of bareProject, and returns
+// the config's path and the copied shipyard's path.
+func bareProjectsConfig(t *testing.T) (cfgPath, shipyard string) {
+	t.Helper()
+	dir := t.TempDir()
+	copyDir(t, bareProject, filepath.Join(dir, "projects", "fulltour"))
+	cfgPath = filepath.Join(dir, "shipgate.yaml")
+	if err := os.WriteFile(cfgPath, []byte("listen: 127.0.0.1:0\nprojects_dir: projects\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return cfgPath, filepath.Join(dir, "projects", "fulltour", "shipyard.yaml")
+}
+
+func TestValidateConfigNeedsExecutors(t *testing.T) {
+	cfgPath, shipyard := bareProjectsConfig(t)
+	code, out, errOut := runCLI(t, "validate", "--config", cfgPath)
+	if code != exitFailed {
+		t.Fatalf("exit %d, stdout:\n%s; want 1: serve could not run these tasks", code, out)
+	}
+	if want := noExecutorDiags(shipyard, config.SeverityError); out != want {
+		t.Errorf("stdout:\n%s\nwant:\n%s", out, want)
+	}
+	if !strings.Contains(errOut, "10 errors, 0 warnings") {
+		t.Errorf("stderr = %q", errOut)
 	}
 }
