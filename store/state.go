@@ -74,6 +74,8 @@ const (
 	ApprovalRejected ApprovalState = "rejected"
 	ApprovalExpired  ApprovalState = "expired"
 	ApprovalAborted  ApprovalState = "aborted"
+	// ApprovalSuperseded: a newer delivery of the same service reached the same stage first.
+	ApprovalSuperseded ApprovalState = "superseded"
 )
 
 // Decision is what one voter chose.
