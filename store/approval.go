@@ -65,7 +65,7 @@ func (tx *Tx) CreateApproval(ctx context.Context, a *Approval) error {
 	if err != nil {
 		return fmt.Errorf("create approval: roles: %w", err)
 	}
-	err = tx.tx.QueryRowContext(ctx, `
+	err = tx.q.QueryRowContext(ctx, `
 		INSERT INTO approvals (delivery_id, task_run_id, stage, required, roles, allow_requester, state,
 			reason, decided_by, decided_at, expires_at, created_at)
 		SELECT t.delivery_id, t.id, s.stage, ?, ?, ?, ?, ?, ?, ?, ?, ?
@@ -88,7 +88,7 @@ func (tx *Tx) DecideApproval(ctx context.Context, id int64, state ApprovalState,
 	if state == ApprovalPending {
 		return nil, fmt.Errorf("decide approval %d: %q is not a decision", id, state)
 	}
-	a, err := scanApproval(tx.tx.QueryRowContext(ctx, `
+	a, err := scanApproval(tx.q.QueryRowContext(ctx, `
 		UPDATE approvals SET state = ?, decided_by = ?, reason = ?, decided_at = ?
 		WHERE id = ? AND state = ?
 		RETURNING `+approvalColumns,
@@ -110,7 +110,7 @@ func (tx *Tx) DecideApproval(ctx context.Context, id int64, state ApprovalState,
 // on this approval. Whether the voter may vote is the caller's rule, checked in the same transaction.
 func (tx *Tx) CastVote(ctx context.Context, v *Vote) error {
 	v.CreatedAt = tx.now
-	_, err := tx.tx.ExecContext(ctx, `
+	_, err := tx.q.ExecContext(ctx, `
 		INSERT INTO approval_votes (approval_id, voter, platform, decision, reason, created_at)
 		VALUES (?, ?, ?, ?, ?, ?)`,
 		v.ApprovalID, v.Voter, v.Platform, v.Decision, v.Reason, millis(v.CreatedAt))

@@ -37,7 +37,7 @@ func scanAudit(row scanner) (*AuditEntry, error) {
 // AppendAudit records a and fills in its ID and At, the transaction time.
 func (tx *Tx) AppendAudit(ctx context.Context, a *AuditEntry) error {
 	a.At = tx.now
-	err := tx.tx.QueryRowContext(ctx, `
+	err := tx.q.QueryRowContext(ctx, `
 		INSERT INTO audit_log (at, actor, platform, channel, action, target, allowed, reason, details)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
 		RETURNING id`,

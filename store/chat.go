@@ -39,7 +39,7 @@ func scanChatMessage(row scanner) (*ChatMessage, error) {
 // fills in its ID and timestamps. It returns ErrConflict when that message is recorded for another
 // delivery: one chat message never speaks for two deliveries.
 func (tx *Tx) SaveChatMessage(ctx context.Context, m *ChatMessage) error {
-	saved, err := scanChatMessage(tx.tx.QueryRowContext(ctx, `
+	saved, err := scanChatMessage(tx.q.QueryRowContext(ctx, `
 		INSERT INTO chat_messages (delivery_id, platform, channel, message_id, thread_id, kind, approval_id,
 			created_at, updated_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)

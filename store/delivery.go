@@ -67,7 +67,7 @@ func (tx *Tx) CreateDelivery(ctx context.Context, d *Delivery) error {
 	if err != nil {
 		return fmt.Errorf("create delivery: labels: %w", err)
 	}
-	err = tx.tx.QueryRowContext(ctx, `
+	err = tx.q.QueryRowContext(ctx, `
 		INSERT INTO deliveries (keptn_context, project, service, image, labels, extra_values, stage, sequence,
 			actor, source, source_channel, state, result, worst_result, message, created_at, updated_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -97,7 +97,7 @@ func (tx *Tx) UpdateDelivery(ctx context.Context, id int64, u DeliveryUpdate) (*
 	if u.State != nil && u.State.Terminal() {
 		finished = millis(tx.now)
 	}
-	d, err := scanDelivery(tx.tx.QueryRowContext(ctx, `
+	d, err := scanDelivery(tx.q.QueryRowContext(ctx, `
 		UPDATE deliveries SET
 			state = COALESCE(?, state),
 			result = COALESCE(?, result),

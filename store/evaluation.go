@@ -59,7 +59,7 @@ func (tx *Tx) CreateEvaluation(ctx context.Context, e *Evaluation) error {
 	if err != nil {
 		return fmt.Errorf("create evaluation: compared ids: %w", err)
 	}
-	err = tx.tx.QueryRowContext(ctx, `
+	err = tx.q.QueryRowContext(ctx, `
 		INSERT INTO evaluations (delivery_id, task_run_id, project, stage, service, result, status, score,
 			message, time_start, time_end, objectives, compared_ids, invalidated, created_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -72,7 +72,7 @@ func (tx *Tx) CreateEvaluation(ctx context.Context, e *Evaluation) error {
 		return fmt.Errorf("create evaluation: %w", classify(err))
 	}
 	for name, v := range e.SLIs {
-		_, err := tx.tx.ExecContext(ctx, `
+		_, err := tx.q.ExecContext(ctx, `
 			INSERT INTO evaluation_slis (evaluation_id, sli, value, success, message) VALUES (?, ?, ?, ?, ?)`,
 			e.ID, name, v.Value, v.Success, v.Message)
 		if err != nil {
@@ -85,7 +85,7 @@ func (tx *Tx) CreateEvaluation(ctx context.Context, e *Evaluation) error {
 // InvalidateEvaluation marks evaluation id invalidated, so it is no longer a baseline (Keptn's
 // evaluation.invalidated event). It returns ErrNotFound when there is no such evaluation.
 func (tx *Tx) InvalidateEvaluation(ctx context.Context, id int64) error {
-	res, err := tx.tx.ExecContext(ctx, `UPDATE evaluations SET invalidated = 1 WHERE id = ?`, id)
+	res, err := tx.q.ExecContext(ctx, `UPDATE evaluations SET invalidated = 1 WHERE id = ?`, id)
 	if err != nil {
 		return fmt.Errorf("invalidate evaluation %d: %w", id, err)
 	}

@@ -46,7 +46,7 @@ func (tx *Tx) AppendEvent(ctx context.Context, e *Event) error {
 		e.Time = tx.now
 	}
 	e.Time = normalizeTime(e.Time)
-	err := tx.tx.QueryRowContext(ctx, `
+	err := tx.q.QueryRowContext(ctx, `
 		INSERT INTO events (id, delivery_id, keptn_context, triggered_id, type, source, time, data)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?)
 		RETURNING seq`,

@@ -34,7 +34,7 @@ func scanIdempotency(row scanner) (*IdempotencyRecord, error) {
 // of acting again. Claim, act and SetIdempotencyResult in the same transaction, so that a failure
 // releases the claim and a retry can act.
 func (tx *Tx) ClaimIdempotencyKey(ctx context.Context, scope, key string) (*IdempotencyRecord, bool, error) {
-	r, err := scanIdempotency(tx.tx.QueryRowContext(ctx, `
+	r, err := scanIdempotency(tx.q.QueryRowContext(ctx, `
 		INSERT INTO idempotency_keys (scope, key, created_at) VALUES (?, ?, ?)
 		ON CONFLICT DO NOTHING
 		RETURNING `+idempotencyColumns, scope, key, millis(tx.now)))
@@ -55,7 +55,7 @@ func (tx *Tx) ClaimIdempotencyKey(ctx context.Context, scope, key string) (*Idem
 // SetIdempotencyResult records what a claimed key's request led to. It returns ErrNotFound when the key
 // was never claimed.
 func (tx *Tx) SetIdempotencyResult(ctx context.Context, scope, key string, deliveryID int64, response json.RawMessage) error {
-	res, err := tx.tx.ExecContext(ctx, `UPDATE idempotency_keys SET delivery_id = ?, response = ?
+	res, err := tx.q.ExecContext(ctx, `UPDATE idempotency_keys SET delivery_id = ?, response = ?
 		WHERE scope = ? AND key = ?`, nullID(deliveryID), rawJSON(response), scope, key)
 	if err != nil {
 		return fmt.Errorf("set result of idempotency key %s/%s: %w", scope, key, classify(err))
@@ -73,7 +73,7 @@ func (tx *Tx) SetIdempotencyResult(ctx context.Context, scope, key string, deliv
 // PruneIdempotencyKeys forgets the keys claimed before a time and returns how many it forgot. Retries
 // come within minutes (Slack) or hours (CI), so keys need not be kept for ever.
 func (tx *Tx) PruneIdempotencyKeys(ctx context.Context, before time.Time) (int64, error) {
-	res, err := tx.tx.ExecContext(ctx, `DELETE FROM idempotency_keys WHERE created_at < ?`, millis(before))
+	res, err := tx.q.ExecContext(ctx, `DELETE FROM idempotency_keys WHERE created_at < ?`, millis(before))
 	if err != nil {
 		return 0, fmt.Errorf("prune idempotency keys: %w", err)
 	}

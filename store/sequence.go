@@ -48,7 +48,7 @@ func (tx *Tx) CreateSequenceRun(ctx context.Context, r *SequenceRun) error {
 		r.State = StateTriggered
 	}
 	r.TriggeredAt, r.StartedAt, r.FinishedAt = tx.now, nil, nil
-	err := tx.tx.QueryRowContext(ctx, `
+	err := tx.q.QueryRowContext(ctx, `
 		INSERT INTO sequence_runs (delivery_id, project, stage, service, sequence, state, state_before_pause,
 			result, status, triggered_event_id, message, triggered_at)
 		SELECT id, project, ?, service, ?, ?, ?, ?, ?, ?, ?, ? FROM deliveries WHERE id = ?
@@ -82,7 +82,7 @@ func (tx *Tx) UpdateSequenceRun(ctx context.Context, id int64, u SequenceRunUpda
 	if u.State != nil && u.State.Terminal() {
 		finished = millis(tx.now)
 	}
-	r, err := scanSequenceRun(tx.tx.QueryRowContext(ctx, `
+	r, err := scanSequenceRun(tx.q.QueryRowContext(ctx, `
 		UPDATE sequence_runs SET
 			state = COALESCE(?, state),
 			state_before_pause = COALESCE(?, state_before_pause),

@@ -34,8 +34,11 @@ type Store struct {
 	path   string
 	writer *sql.DB
 	reader *sql.DB
-	now    func() time.Time
-	log    *slog.Logger
+	// Prepared statements of each pool.
+	writerStmts *stmtCache
+	readerStmts *stmtCache
+	now         func() time.Time
+	log         *slog.Logger
 }
 
 // Option configures Open.
@@ -108,7 +111,8 @@ func (s *Store) open(ctx context.Context) (err error) {
 	}
 	s.reader.SetMaxOpenConns(readConns)
 	s.reader.SetMaxIdleConns(readConns)
-	s.queries = queries{q: s.reader}
+	s.writerStmts, s.readerStmts = newStmtCache(s.writer), newStmtCache(s.reader)
+	s.queries = queries{q: cachedQuerier{cache: s.readerStmts}}
 	return s.Ping(ctx)
 }
 
@@ -157,6 +161,11 @@ func (s *Store) Ping(ctx context.Context) error {
 // Close closes both pools. Callers must not use the store afterwards.
 func (s *Store) Close() error {
 	var errs []error
+	for _, c := range []*stmtCache{s.readerStmts, s.writerStmts} {
+		if c != nil {
+			errs = append(errs, c.close())
+		}
+	}
 	if s.reader != nil {
 		errs = append(errs, s.reader.Close())
 	}

@@ -57,7 +57,7 @@ func (tx *Tx) CreateTaskRun(ctx context.Context, t *TaskRun) error {
 	}
 	t.ScheduledFor = normalizeTimePtr(t.ScheduledFor)
 	t.TriggeredAt, t.StartedAt, t.FinishedAt = tx.now, nil, nil
-	err := tx.tx.QueryRowContext(ctx, `
+	err := tx.q.QueryRowContext(ctx, `
 		INSERT INTO task_runs (sequence_run_id, delivery_id, position, name, executor, state, result, status,
 			message, data, triggered_event_id, attempt, scheduled_for, triggered_at)
 		SELECT id, delivery_id, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? FROM sequence_runs WHERE id = ?
@@ -94,7 +94,7 @@ func (tx *Tx) UpdateTaskRun(ctx context.Context, id int64, u TaskRunUpdate) (*Ta
 		start = *u.State == TaskStarted
 		finish = u.State.Terminal()
 	}
-	t, err := scanTaskRun(tx.tx.QueryRowContext(ctx, `
+	t, err := scanTaskRun(tx.q.QueryRowContext(ctx, `
 		UPDATE task_runs SET
 			state = COALESCE(:state, state),
 			result = COALESCE(:result, result),

@@ -45,7 +45,19 @@ func (s *Store) Update(ctx context.Context, fn func(tx *Tx) error) error {
 	if err != nil {
 		return fmt.Errorf("begin write transaction: %w", err)
 	}
-	tx := &Tx{queries: queries{q: sqlTx}, tx: sqlTx, now: normalizeTime(s.now())}
+	var misses []string
+	tx := &Tx{queries: queries{q: cachedQuerier{cache: s.writerStmts, tx: sqlTx, misses: &misses}}, tx: sqlTx, now: normalizeTime(s.now())}
+	// Once the transaction is over and the writer's connection free, prepare what it ran unprepared.
+	defer func() {
+		if ctx.Err() != nil {
+			return
+		}
+		for _, q := range misses {
+			if _, err := s.writerStmts.prepare(ctx, q); err != nil {
+				s.log.WarnContext(ctx, "prepare store statement", "err", err)
+			}
+		}
+	}()
 
 	ended := false
 	defer func() {
