@@ -1,0 +1,309 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/shipgate/shipgate/config"
+	"github.com/shipgate/shipgate/store"
+)
+
+// DefaultApproverRole may vote on approvals whose task names no approvers.
+const DefaultApproverRole = "approver"
+
+// approvalPolicy is an approval task's properties: Keptn's pass/warning strategies and shipgate's
+// approvers, required, allow_self_approval, timeout and on_timeout.
+type approvalPolicy struct {
+	pass, warning string
+	roles         []string
+	required      int
+	allowSelf     bool
+	timeout       time.Duration
+	onTimeout     string
+}
+
+func parseApprovalPolicy(props map[string]any) approvalPolicy {
+	p := approvalPolicy{required: 1, onTimeout: "reject", roles: []string{DefaultApproverRole}}
+	p.pass, _ = props["pass"].(string)
+	p.warning, _ = props["warning"].(string)
+	switch v := props["approvers"].(type) {
+	case string:
+		p.roles = []string{v}
+	case []any:
+		p.roles = nil
+		for _, r := range v {
+			if s, ok := r.(string); ok {
+				p.roles = append(p.roles, s)
+			}
+		}
+	}
+	switch v := props["required"].(type) {
+	case int:
+		p.required = max(v, 1)
+	case string:
+		if n, err := strconv.Atoi(v); err == nil {
+			p.required = max(n, 1)
+		}
+	}
+	p.allowSelf, _ = props["allow_self_approval"].(bool)
+	if s, ok := props["timeout"].(string); ok {
+		p.timeout, _ = time.ParseDuration(s)
+	}
+	if s, _ := props["on_timeout"].(string); s == "approve" {
+		p.onTimeout = s
+	}
+	return p
+}
+
+// strategy is Keptn's approval matrix: a fail result is declined automatically, pass and warning follow
+// their property, and anything but "automatic" (including no property or no result) waits for people.
+func (p approvalPolicy) strategy(result string) string {
+	switch result {
+	case string(store.ResultFail):
+		return "automatic"
+	case string(store.ResultPass):
+		if p.pass == "automatic" {
+			return "automatic"
+		}
+	case string(store.ResultWarning):
+		if p.warning == "automatic" {
+			return "automatic"
+		}
+	}
+	return "manual"
+}
+
+// startApproval carries out an approval task: it sends approval.started at once (so, as since Keptn's
+// fix for #4620, a manual approval never times out for lack of a .started), then decides automatically or
+// opens the approval for votes.
+func (t *txn) startApproval(d *store.Delivery, run *store.SequenceRun, tr *store.TaskRun, def config.Task, data map[string]any) error {
+	result, _ := data["result"].(string)
+	if result == "" { // approval as the first task: fall back to the evaluation's result (#4391)
+		if ev, ok := data["evaluation"].(map[string]any); ok {
+			result, _ = ev["result"].(string)
+		}
+	}
+	policy := parseApprovalPolicy(def.Properties)
+	strategy := policy.strategy(result)
+	if _, err := t.markStarted(d, run, tr, fmt.Sprintf("Approval strategy for result '%s': %s", result, strategy)); err != nil {
+		return err
+	}
+	if strategy == "automatic" {
+		res := store.ResultPass
+		if result == string(store.ResultFail) {
+			res = store.ResultFail
+		}
+		return t.finishTask(tr.ID, tr.Attempt, Result{Result: res, Status: store.StatusSucceeded})
+	}
+	a := &store.Approval{TaskRunID: tr.ID, Required: policy.required, Roles: policy.roles, AllowRequester: policy.allowSelf}
+	if policy.timeout > 0 {
+		at := t.Now().Add(policy.timeout)
+		a.ExpiresAt = &at
+	}
+	if err := t.CreateApproval(t.ctx, a); err != nil {
+		return err
+	}
+	if _, err := t.UpdateSequenceRun(t.ctx, run.ID, store.SequenceRunUpdate{State: new(store.StateWaitingForApproval)}); err != nil {
+		return err
+	}
+	if a.ExpiresAt != nil {
+		t.expiryTimer(a.ID, *a.ExpiresAt)
+	}
+	t.publish(d, Event{Type: taskEventType("approval", "waiting"), Stage: run.Stage, Sequence: run.Sequence, Task: tr.Name, TaskRunID: tr.ID,
+		Result: store.Result(result), Data: data, Approval: t.approvalInfo(d, a, nil)})
+	return t.refreshDelivery(d.ID)
+}
+
+func (t *txn) approvalInfo(d *store.Delivery, a *store.Approval, votes []*store.Vote) *ApprovalInfo {
+	info := &ApprovalInfo{ID: a.ID, State: a.State, Required: a.Required, Roles: a.Roles, AllowRequester: a.AllowRequester,
+		Requester: d.Actor, ExpiresAt: a.ExpiresAt, DecidedBy: a.DecidedBy, Reason: a.Reason}
+	for _, v := range votes {
+		if v.Decision == store.DecisionApprove {
+			info.Approvals = append(info.Approvals, v.Voter)
+		}
+	}
+	return info
+}
+
+// Vote is one person's click on an approval.
+type Vote struct {
+	ApprovalID int64
+	Actor      string   // the platform's user id
+	Roles      []string // the shipgate roles the actor holds in the channel the vote came from
+	Decision   store.Decision
+	Reason     string
+	Platform   store.Platform
+	Channel    string
+}
+
+// VoteOutcome says whether a vote counted and, when it did not, why, in words for the voter.
+type VoteOutcome struct {
+	Counted  bool
+	Reason   string // set when the vote was refused
+	Approval ApprovalInfo
+}
+
+// Decide applies a vote. A refused vote is not an error: the outcome says why (wrong role, own delivery,
+// already decided, already voted), and the refusal is audited like every counted vote. One reject ends
+// the approval; Required distinct approvals pass it. Votes are serialised, so two clicks at once never
+// cause two transitions.
+func (e *Engine) Decide(ctx context.Context, v Vote) (VoteOutcome, error) {
+	var out VoteOutcome
+	err := e.transition(ctx, func(t *txn) error {
+		var err error
+		out, err = t.decide(v)
+		return err
+	})
+	return out, err
+}
+
+func (t *txn) decide(v Vote) (VoteOutcome, error) {
+	a, err := t.GetApproval(t.ctx, v.ApprovalID)
+	if errors.Is(err, store.ErrNotFound) {
+		return VoteOutcome{}, fmt.Errorf("%w: approval %d", ErrNotFound, v.ApprovalID)
+	}
+	if err != nil {
+		return VoteOutcome{}, err
+	}
+	d, err := t.GetDelivery(t.ctx, a.DeliveryID)
+	if err != nil {
+		return VoteOutcome{}, err
+	}
+	refuse := func(reason string) (VoteOutcome, error) {
+		votes, err := t.ListVotes(t.ctx, a.ID)
+		if err != nil {
+			return VoteOutcome{}, err
+		}
+		return VoteOutcome{Reason: reason, Approval: *t.approvalInfo(d, a, votes)}, t.auditVote(v, a, false, reason)
+	}
+	switch {
+	case a.State != store.ApprovalPending:
+		by := ""
+		if a.DecidedBy != "" {
+			by = " by " + a.DecidedBy
+		}
+		return refuse(fmt.Sprintf("this approval was already %s%s", a.State, by))
+	case v.Decision != store.DecisionApprove && v.Decision != store.DecisionReject:
+		return refuse(fmt.Sprintf("%q is not a decision; approve or reject", v.Decision))
+	case !slices.ContainsFunc(v.Roles, func(r string) bool { return slices.Contains(a.Roles, r) }):
+		return refuse(fmt.Sprintf("you need the role %s in this channel to decide this approval", strings.Join(a.Roles, " or ")))
+	case v.Decision == store.DecisionApprove && v.Actor == d.Actor && !a.AllowRequester:
+		return refuse("you triggered this delivery, so someone else has to approve it")
+	}
+	err = t.CastVote(t.ctx, &store.Vote{ApprovalID: a.ID, Voter: v.Actor, Platform: v.Platform, Decision: v.Decision, Reason: v.Reason})
+	if errors.Is(err, store.ErrConflict) {
+		return refuse("you have already voted on this approval")
+	}
+	if err != nil {
+		return VoteOutcome{}, err
+	}
+	if err := t.auditVote(v, a, true, ""); err != nil {
+		return VoteOutcome{}, err
+	}
+	votes, err := t.ListVotes(t.ctx, a.ID)
+	if err != nil {
+		return VoteOutcome{}, err
+	}
+	info := t.approvalInfo(d, a, votes)
+	tr, err := t.GetTaskRun(t.ctx, a.TaskRunID)
+	if err != nil {
+		return VoteOutcome{}, err
+	}
+	run, err := t.GetSequenceRun(t.ctx, tr.SequenceRunID)
+	if err != nil {
+		return VoteOutcome{}, err
+	}
+	t.publish(d, Event{Type: EventApprovalVoted, Stage: run.Stage, Sequence: run.Sequence, Task: tr.Name, TaskRunID: tr.ID, Message: v.Reason, Approval: info})
+	switch {
+	case v.Decision == store.DecisionReject:
+		msg := "rejected by " + v.Actor
+		if v.Reason != "" {
+			msg += ": " + v.Reason
+		}
+		a, err = t.closeApproval(a, tr, store.ApprovalRejected, v.Actor, msg, store.ResultFail)
+	case len(info.Approvals) >= a.Required:
+		a, err = t.closeApproval(a, tr, store.ApprovalApproved, strings.Join(info.Approvals, ", "), "approved by "+strings.Join(info.Approvals, ", "), store.ResultPass)
+	}
+	if err != nil {
+		return VoteOutcome{}, err
+	}
+	return VoteOutcome{Counted: true, Approval: *t.approvalInfo(d, a, votes)}, nil
+}
+
+func (t *txn) auditVote(v Vote, a *store.Approval, allowed bool, reason string) error {
+	return t.AppendAudit(t.ctx, &store.AuditEntry{Actor: v.Actor, Platform: string(v.Platform), Channel: v.Channel,
+		Action: "approval." + string(v.Decision), Target: fmt.Sprintf("approval:%d", a.ID), Allowed: allowed, Reason: reason,
+		Details: mustJSON(map[string]any{"delivery": a.DeliveryID, "stage": a.Stage, "roles": v.Roles, "reason": v.Reason})})
+}
+
+// closeApproval decides an approval and ends its task with result.
+func (t *txn) closeApproval(a *store.Approval, tr *store.TaskRun, state store.ApprovalState, by, msg string, result store.Result) (*store.Approval, error) {
+	a, err := t.DecideApproval(t.ctx, a.ID, state, by, msg)
+	if err != nil {
+		return nil, err
+	}
+	t.fx.cancel = append(t.fx.cancel, tr.ID)
+	return a, t.finishTask(tr.ID, tr.Attempt, Result{Result: result, Status: store.StatusSucceeded, Message: msg,
+		Data: map[string]any{"approval": map[string]any{"state": string(state), "decidedBy": by}}})
+}
+
+// expiryTimer applies an approval's on_timeout when nobody decided in time.
+func (t *txn) expiryTimer(approvalID int64, at time.Time) {
+	t.fx.timers = append(t.fx.timers, timer{key: fmt.Sprintf("approval/%d", approvalID), at: at, fn: func(_ context.Context, t *txn) error {
+		a, err := t.GetApproval(t.ctx, approvalID)
+		if err != nil || a.State != store.ApprovalPending {
+			return err
+		}
+		tr, err := t.GetTaskRun(t.ctx, a.TaskRunID)
+		if err != nil {
+			return err
+		}
+		d, err := t.GetDelivery(t.ctx, a.DeliveryID)
+		if err != nil {
+			return err
+		}
+		run, err := t.GetSequenceRun(t.ctx, tr.SequenceRunID)
+		if err != nil {
+			return err
+		}
+		_, seq, err := t.sequenceDef(d, run.Stage, run.Sequence)
+		if err != nil {
+			return err
+		}
+		policy := parseApprovalPolicy(seq.Tasks[tr.Position].Properties)
+		if policy.onTimeout == "approve" {
+			_, err = t.closeApproval(a, tr, store.ApprovalExpired, "", fmt.Sprintf("approved automatically: nobody decided within %s", policy.timeout), store.ResultPass)
+			return err
+		}
+		_, err = t.closeApproval(a, tr, store.ApprovalExpired, "", fmt.Sprintf("rejected: nobody decided within %s", policy.timeout), store.ResultFail)
+		return err
+	}})
+}
+
+// supersede ends older deliveries' approvals in the same project, stage and service when a newer
+// delivery arrives there: approving them now would promote a build that is already out of date.
+func (t *txn) supersede(d *store.Delivery, newer *store.SequenceRun) error {
+	runs, err := t.ListSequenceRuns(t.ctx, store.SequenceRunQuery{Project: d.Project, Stage: newer.Stage, Service: d.Service,
+		States: []store.SequenceState{store.StateWaitingForApproval}})
+	if err != nil {
+		return err
+	}
+	for _, r := range runs {
+		if r.DeliveryID == d.ID {
+			continue
+		}
+		older, err := t.GetDelivery(t.ctx, r.DeliveryID)
+		if err != nil {
+			return err
+		}
+		if err := t.abortSequence(older, r, fmt.Sprintf("superseded by delivery %d", d.ID), store.ApprovalSuperseded); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,92 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/shipgate/shipgate/store"
+)
+
+// Executor carries out a task: a deployment, a test, any command. It is called once per attempt with a
+// stable Task.RunID, so a retried task can be recognised, and must return when ctx ends (abort, timeout,
+// shutdown). An error fails the task with status errored; so does a panic.
+type Executor interface {
+	Execute(ctx context.Context, t Task) (Result, error)
+}
+
+// Idempotent is implemented by executors whose tasks may safely run again after a restart interrupted
+// them. Others are failed with "interrupted by restart" instead of being run twice without knowing.
+type Idempotent interface {
+	Idempotent() bool
+}
+
+// Task is what an executor is asked to do.
+type Task struct {
+	RunID        int64 // stable across attempts
+	Attempt      int   // from 1
+	DeliveryID   int64
+	KeptnContext string
+	Project      string
+	Stage        string
+	Service      string
+	Sequence     string
+	Name         string
+	Image        string
+	Labels       map[string]string
+	// Data is the task's .triggered payload, merged as Keptn did: the sequence trigger, then every earlier
+	// task's result data, the last result and status, and the task's properties under Data[Name].
+	Data       map[string]any
+	Properties map[string]any
+	// Config is the executor's settings for this task from executors.yaml (`with:`).
+	Config map[string]any
+	// TriggeredEventID is the id of the <task>.triggered event of this attempt.
+	TriggeredEventID string
+	Deadline         time.Time
+}
+
+// Result is what an executor reports. An empty Result counts as fail and an empty Status as succeeded,
+// so an executor that forgets to say pass has not passed.
+type Result struct {
+	Result  store.Result
+	Status  store.Status
+	Message string         // a short line for chat
+	Data    map[string]any // merged into the payload of later tasks
+}
+
+// normalize applies Keptn's aggregation rules to a single executor's answer (CompleteCurrentTask):
+// anything but pass or warning is fail, an errored status forces fail, and an unknown status fails too.
+func (r Result) normalize() Result {
+	if r.Status == store.StatusNone {
+		r.Status = store.StatusSucceeded
+	}
+	if r.Result != store.ResultPass && r.Result != store.ResultWarning {
+		r.Result = store.ResultFail
+	}
+	if r.Status != store.StatusSucceeded {
+		r.Result = store.ResultFail
+	}
+	return r
+}
+
+// Noop is an executor that passes at once; executors.yaml maps tasks to it with `type: noop`.
+type Noop struct{}
+
+// Execute passes.
+func (Noop) Execute(context.Context, Task) (Result, error) {
+	return Result{Result: store.ResultPass, Status: store.StatusSucceeded}, nil
+}
+
+// Idempotent is true: doing nothing twice is harmless.
+func (Noop) Idempotent() bool { return true }
+
+// execute calls ex and turns a panic into an errored result: a broken executor fails its task, not the
+// process.
+func execute(ctx context.Context, ex Executor, t Task) (res Result, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("executor panicked: %v", p)
+		}
+	}()
+	return ex.Execute(ctx, t)
+}

@@ -1,0 +1,107 @@
+package engine
+
+import (
+	"context"
+
+	"github.com/shipgate/shipgate/store"
+)
+
+// interruptedMessage fails a task whose executor was running when the process stopped and cannot
+// safely run again.
+const interruptedMessage = "interrupted by restart: the executor does not declare itself idempotent, so it was not run again"
+
+// recover picks up, in one transition, what a previous process left in the store:
+//   - triggered tasks of paused sequences wait for resume; others begin now;
+//   - scheduled tasks get their timers back; a time that passed while the process was down fires at once;
+//   - started tasks were running, or about to be handed to their executor, when it stopped: an idempotent
+//     executor runs them again as a new attempt
+//     with a new .triggered event, any other fails them with interruptedMessage; nothing is lost, and
+//     nothing runs twice without the executor knowing;
+//   - approvals keep waiting, and one that expired while the process was down expires now;
+//   - queued sequences start where nothing holds their queue.
+func (e *Engine) recover(ctx context.Context) error {
+	return e.transition(ctx, func(t *txn) error {
+		tasks, err := t.ListTaskRuns(t.ctx, store.TaskRunQuery{States: []store.TaskState{store.TaskTriggered, store.TaskScheduled, store.TaskStarted}})
+		if err != nil {
+			return err
+		}
+		for _, tr := range tasks {
+			if err := t.recoverTask(tr); err != nil {
+				return err
+			}
+		}
+		queued, err := t.ListSequenceRuns(t.ctx, store.SequenceRunQuery{States: []store.SequenceState{store.StateTriggered}})
+		if err != nil {
+			return err
+		}
+		type scope struct{ project, stage, service string }
+		seen := map[scope]bool{}
+		for _, r := range queued {
+			s := scope{r.Project, r.Stage, r.Service}
+			if seen[s] {
+				continue
+			}
+			seen[s] = true
+			if err := t.startQueued(s.project, s.stage, s.service); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+func (t *txn) recoverTask(tr *store.TaskRun) error {
+	switch tr.State {
+	case store.TaskTriggered:
+		return t.beginTriggered(tr)
+	case store.TaskScheduled:
+		t.scheduleTimer(tr.ID, *tr.ScheduledFor)
+		return nil
+	}
+	run, err := t.GetSequenceRun(t.ctx, tr.SequenceRunID)
+	if err != nil {
+		return err
+	}
+	d, err := t.GetDelivery(t.ctx, tr.DeliveryID)
+	if err != nil {
+		return err
+	}
+	p, _, err := t.sequenceDef(d, run.Stage, run.Sequence)
+	if err != nil {
+		return err
+	}
+	r, err := t.e.resolve(p, run.Stage, tr.Name)
+	if err != nil {
+		return err
+	}
+	if r.builtin == "approval" {
+		approvals, err := t.ListApprovals(t.ctx, store.ApprovalQuery{TaskRunID: tr.ID, State: store.ApprovalPending})
+		if err != nil {
+			return err
+		}
+		for _, a := range approvals {
+			if a.ExpiresAt != nil {
+				t.expiryTimer(a.ID, *a.ExpiresAt)
+			}
+		}
+		return nil
+	}
+	if !r.idempotent {
+		return t.endTask(tr, store.TaskFinished, Result{Result: store.ResultFail, Status: store.StatusErrored, Message: interruptedMessage})
+	}
+	prev, err := t.GetEvent(t.ctx, tr.TriggeredEventID)
+	if err != nil {
+		return err
+	}
+	ev, err := t.emit(d, Event{Type: taskEventType(tr.Name, kindTriggered), Stage: run.Stage, Sequence: run.Sequence, Task: tr.Name,
+		TaskRunID: tr.ID, Message: "retried after restart", Data: decodeData(prev.Data)}, "")
+	if err != nil {
+		return err
+	}
+	attempt := tr.Attempt + 1
+	retry, err := t.UpdateTaskRun(t.ctx, tr.ID, store.TaskRunUpdate{State: new(store.TaskTriggered), Attempt: &attempt, TriggeredEventID: &ev.ID})
+	if err != nil {
+		return err
+	}
+	return t.beginTriggered(retry)
+}

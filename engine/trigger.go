@@ -1,0 +1,133 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/distribution/reference"
+
+	"github.com/shipgate/shipgate/store"
+)
+
+// Request asks for a delivery: a build of a service taken through a project's stages.
+type Request struct {
+	Project  string
+	Service  string
+	Stage    string // default: the project's first stage
+	Sequence string // default: delivery
+	Image    string // the container image, e.g. ghcr.io/podtato-head/podtatoserver:v0.1.1
+	Labels   map[string]string
+	Values   map[string]any // extra configurationChange values
+	Actor    string         // who asked
+	Source   string         // where from: slack, discord, api, cli, web
+	Channel  string         // the chat channel it was asked in, if any
+	// IdempotencyKey makes a repeated request (a CI retry, a re-sent slash command) return the delivery
+	// the first one created instead of starting a second.
+	IdempotencyKey string
+}
+
+// idempotencyScope keeps trigger keys apart from other kinds of keys in the store.
+const idempotencyScope = "trigger"
+
+// Trigger validates a request and queues the delivery's first sequence; it returns the delivery id.
+// Invalid requests return an error wrapping ErrInvalid whose message tells the caller what exists.
+func (e *Engine) Trigger(ctx context.Context, req Request) (int64, error) {
+	if err := e.validate(&req); err != nil {
+		return 0, err
+	}
+	var id int64
+	err := e.transition(ctx, func(t *txn) error {
+		if req.IdempotencyKey != "" {
+			rec, claimed, err := t.ClaimIdempotencyKey(t.ctx, idempotencyScope, req.IdempotencyKey)
+			if err != nil {
+				return err
+			}
+			if !claimed {
+				id = rec.DeliveryID
+				return nil
+			}
+		}
+		d := &store.Delivery{Project: req.Project, Service: req.Service, Image: req.Image, Labels: req.Labels, Values: mustJSON(req.Values),
+			Stage: req.Stage, Sequence: req.Sequence, Actor: req.Actor, Source: req.Source, SourceChannel: req.Channel}
+		if len(req.Values) == 0 {
+			d.Values = nil
+		}
+		if err := t.CreateDelivery(t.ctx, d); err != nil {
+			return err
+		}
+		id = d.ID
+		if req.IdempotencyKey != "" {
+			if err := t.SetIdempotencyResult(t.ctx, idempotencyScope, req.IdempotencyKey, d.ID, nil); err != nil {
+				return err
+			}
+		}
+		if err := t.AppendAudit(t.ctx, &store.AuditEntry{Actor: req.Actor, Platform: req.Source, Channel: req.Channel, Action: "delivery.trigger",
+			Target: fmt.Sprintf("delivery:%d", d.ID), Allowed: true, Details: mustJSON(map[string]any{"project": req.Project, "service": req.Service,
+				"stage": req.Stage, "sequence": req.Sequence, "image": req.Image})}); err != nil {
+			return err
+		}
+		t.publish(d, Event{Type: EventDeliveryTriggered, Stage: req.Stage, Sequence: req.Sequence})
+		values := map[string]any{"image": req.Image}
+		deepMerge(values, req.Values)
+		data := scopeData(req.Project, req.Stage, req.Service, req.Labels)
+		data["configurationChange"] = map[string]any{"values": values}
+		return t.triggerSequence(d, req.Stage, req.Sequence, data)
+	})
+	return id, err
+}
+
+// validate fills in defaults and checks that everything the request names exists.
+func (e *Engine) validate(req *Request) error {
+	p, err := e.project(req.Project)
+	if err != nil {
+		return err
+	}
+	if !p.HasService(req.Service) {
+		return fmt.Errorf("%w: project %s has no service %q; services: %s", ErrInvalid, p.Name, req.Service, strings.Join(p.Services, ", "))
+	}
+	if req.Stage == "" {
+		req.Stage = p.Shipyard.Spec.Stages[0].Name
+	}
+	st, ok := p.Shipyard.Stage(req.Stage)
+	if !ok {
+		return fmt.Errorf("%w: project %s has no stage %q; stages: %s", ErrInvalid, p.Name, req.Stage, strings.Join(p.Shipyard.StageNames(), ", "))
+	}
+	if req.Sequence == "" {
+		req.Sequence = store.DefaultSequence
+	}
+	if _, ok := st.Sequence(req.Sequence); !ok {
+		names := []string{}
+		for _, s := range st.Sequences {
+			names = append(names, s.Name)
+		}
+		return fmt.Errorf("%w: stage %s has no sequence %q; sequences: %s", ErrInvalid, st.Name, req.Sequence, strings.Join(names, ", "))
+	}
+	if req.Image == "" {
+		return fmt.Errorf("%w: an image is required, such as ghcr.io/podtato-head/podtatoserver:v0.1.1", ErrInvalid)
+	}
+	if _, err := reference.ParseNormalizedNamed(req.Image); err != nil {
+		return fmt.Errorf("%w: image %q is not a valid image reference: %v", ErrInvalid, req.Image, err)
+	}
+	keys := make([]string, 0, len(req.Labels))
+	for k := range req.Labels {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		if strings.TrimSpace(k) == "" {
+			return fmt.Errorf("%w: a label has an empty name", ErrInvalid)
+		}
+	}
+	return nil
+}
+
+// storeErr turns the store's not-found into the engine's, for messages to callers.
+func storeErr(err error, what string) error {
+	if errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("%w: %s", ErrNotFound, what)
+	}
+	return err
+}
