@@ -30,12 +30,23 @@ type Config struct {
 	// ShutdownTimeout bounds how long in-flight requests may finish after SIGTERM.
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
 
+	Engine     EngineConfig      `yaml:"engine"`
 	Log        LogConfig         `yaml:"log"`
 	Slack      *SlackConfig      `yaml:"slack,omitempty"`
 	Discord    *DiscordConfig    `yaml:"discord,omitempty"`
 	Channels   []ChannelBinding  `yaml:"channels,omitempty"`
 	Prometheus *PrometheusConfig `yaml:"prometheus,omitempty"`
 	API        APIConfig         `yaml:"api"`
+}
+
+// EngineConfig tunes how deliveries run.
+type EngineConfig struct {
+	Pos `yaml:"-"`
+	// TaskTimeout bounds a task that has no timeout of its own (task property or executors.yaml).
+	TaskTimeout time.Duration `yaml:"task_timeout"`
+	// KeepWaitingApprovals keeps an older delivery waiting for approval when a newer one of the same
+	// service reaches the same stage; by default the older one is superseded.
+	KeepWaitingApprovals bool `yaml:"keep_waiting_approvals"`
 }
 
 // LogConfig sets the log output.
@@ -120,6 +131,7 @@ func Defaults() *Config {
 		Database:        "shipgate.db",
 		ProjectsDir:     "projects",
 		ShutdownTimeout: 10 * time.Second,
+		Engine:          EngineConfig{TaskTimeout: time.Hour},
 		Log:             LogConfig{Level: "info", Format: "text"},
 	}
 }
@@ -219,6 +231,9 @@ func (c *Config) validate(d diagnoser) {
 	}
 	if c.ShutdownTimeout <= 0 {
 		d.errorf(c.LineOf("shutdown_timeout"), "shutdown_timeout must be positive")
+	}
+	if c.Engine.TaskTimeout <= 0 {
+		d.errorf(c.Engine.LineOf("task_timeout"), "engine.task_timeout must be positive")
 	}
 	if !slices.Contains(logLevels, c.Log.Level) {
 		d.errorf(c.Log.LineOf("level"), "log.level %q is not one of %s", c.Log.Level, strings.Join(logLevels, ", "))

@@ -24,6 +24,9 @@ func TestDefaults(t *testing.T) {
 	cfg, diags := Parse(filepath.Join("etc", "shipgate.yaml"), nil, env(nil))
 	checkDiags(t, diags)
 	want := Defaults()
+	if cfg.Engine.TaskTimeout != time.Hour || cfg.Engine.KeepWaitingApprovals {
+		t.Errorf("engine defaults = %+v", cfg.Engine)
+	}
 	if cfg.Listen != want.Listen || cfg.Log.Level != want.Log.Level || cfg.Log.Format != want.Log.Format || cfg.ShutdownTimeout != 10*time.Second {
 		t.Errorf("empty file gave %+v, want the defaults", cfg)
 	}
@@ -43,6 +46,7 @@ public_url: https://shipgate.example.org
 database: /var/lib/shipgate/shipgate.db
 projects_dir: projects
 shutdown_timeout: 30s
+engine: {task_timeout: 2h, keep_waiting_approvals: true}
 log: {level: debug, format: json}
 slack:
   bot_token_file: bot-token
@@ -86,6 +90,9 @@ api:
 	if got := cfg.Channels[0].Roles["deployer"]; len(got) != 2 || got[1] != "S2" {
 		t.Errorf("deployer role = %v", got)
 	}
+	if cfg.Engine.TaskTimeout != 2*time.Hour || !cfg.Engine.KeepWaitingApprovals {
+		t.Errorf("engine = %+v", cfg.Engine)
+	}
 	if cfg.Prometheus.Timeout != 5*time.Second || cfg.ShutdownTimeout != 30*time.Second {
 		t.Errorf("durations = %v, %v", cfg.Prometheus.Timeout, cfg.ShutdownTimeout)
 	}
@@ -110,7 +117,8 @@ func TestConfigErrors(t *testing.T) {
 		want []want
 	}{
 		{"unknown key is an error", "listen: :8080\nlisten_addr: :9090\n", nil,
-			[]want{errAt(2, `unknown key "listen_addr" at the top level; expected one of: listen, public_url, database, projects_dir, shutdown_timeout, log, slack, discord, channels, prometheus, api`)}},
+			[]want{errAt(2, `unknown key "listen_addr" at the top level; expected one of: listen, public_url, database, projects_dir, shutdown_timeout, engine, log, slack, discord, channels, prometheus, api`)}},
+		{"engine", "engine:\n  task_timeout: 0s\n", nil, []want{errAt(2, "engine.task_timeout must be positive")}},
 		{"nested unknown key", "log:\n  level: info\n  colour: true\n", nil, []want{errAt(3, `unknown key "colour" in log; expected one of: level, format`)}},
 		{"unset variable", "listen: ${ADDR}\n", nil, []want{errAt(1, "environment variable ADDR is not set")}},
 		{"bad reference", "listen: ${1ADDR}\n", nil, []want{errAt(1, "${1ADDR} is not a valid environment variable reference")}},

@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/shipgate/shipgate/config"
+	"github.com/shipgate/shipgate/engine"
 	"github.com/shipgate/shipgate/store"
 )
 
@@ -67,7 +68,7 @@ Endpoints: /healthz (the process is up) and /readyz (the database answers).`,
 				names[i] = p.Name
 			}
 			logger.Info("projects loaded", "dir", cfg.ProjectsDir, "projects", names)
-			if err := serve(ctx, cfg, ln, logger); err != nil {
+			if err := serve(ctx, cfg, projects, ln, logger); err != nil {
 				fmt.Fprintf(errOut, "shipgate serve: %v\n", err)
 				return exitError{exitFailed}
 			}
@@ -104,16 +105,34 @@ func newLogger(w io.Writer, lc config.LogConfig) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, opts))
 }
 
-// serve opens the store and answers HTTP on ln until ctx ends, then shuts down gracefully: the listener
-// closes at once, in-flight requests get cfg.ShutdownTimeout to finish, and the database closes last so
-// that no request loses it midway.
-func serve(ctx context.Context, cfg *config.Config, ln net.Listener, logger *slog.Logger) error {
+// executors are the executor types this build offers to executors.yaml.
+func executors() map[string]engine.Executor {
+	return map[string]engine.Executor{"noop": engine.Noop{}}
+}
+
+// serve opens the store, starts the engine (which picks up what a previous process left) and answers
+// HTTP on ln until ctx ends, then shuts down gracefully: the listener closes at once, in-flight requests
+// get cfg.ShutdownTimeout to finish, running executors are stopped (their tasks are resumed or failed by
+// the next start), and the database closes last so that nothing loses it midway.
+func serve(ctx context.Context, cfg *config.Config, projects []*config.Project, ln net.Listener, logger *slog.Logger) error {
 	st, err := store.Open(ctx, cfg.Database, store.WithLogger(logger))
 	if err != nil {
 		ln.Close()
 		return err
 	}
 	defer st.Close()
+	eng, err := engine.New(engine.Options{Store: st, Projects: projects, Executors: executors(),
+		DefaultTaskTimeout: cfg.Engine.TaskTimeout, KeepWaitingApprovals: cfg.Engine.KeepWaitingApprovals, Logger: logger})
+	if err != nil {
+		ln.Close()
+		return fmt.Errorf("projects cannot run:\n%w", err)
+	}
+	if err := eng.Start(ctx); err != nil {
+		ln.Close()
+		eng.Close()
+		return err
+	}
+	defer eng.Close()
 
 	srv := &http.Server{
 		Handler:           newHandler(st, logger),

@@ -41,7 +41,7 @@ func TestServeAnswersHealthAndStops(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- serve(ctx, cfg, ln, slog.New(slog.DiscardHandler)) }()
+	go func() { done <- serve(ctx, cfg, nil, ln, slog.New(slog.DiscardHandler)) }()
 
 	base := "http://" + ln.Addr().String()
 	if code, body := get(t, base+"/healthz"); code != http.StatusOK || body != "{\"status\":\"ok\"}\n" {
@@ -95,6 +95,28 @@ func TestServeRefusesInvalidProjects(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "shipgate.db")); !os.IsNotExist(err) {
 		t.Error("serve opened the database before refusing the projects")
+	}
+}
+
+// An executors.yaml naming an executor type this build does not have stops serve before it listens.
+func TestServeRefusesUnavailableExecutorType(t *testing.T) {
+	dir := t.TempDir()
+	copyDir(t, example, filepath.Join(dir, "projects", "fulltour"))
+	path := filepath.Join(dir, "projects", "fulltour", "executors.yaml")
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(strings.Replace(string(data), "  test:\n    type: noop", "  test:\n    type: locust", 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfgPath := filepath.Join(dir, "shipgate.yaml")
+	if err := os.WriteFile(cfgPath, []byte("listen: 127.0.0.1:0\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errOut := runCLI(t, "serve", "--config", cfgPath)
+	if code != exitFailed || !strings.Contains(errOut, `stage "qa": task "test": executor type "locust" is not available`) {
+		t.Fatalf("exit %d, stderr %q", code, errOut)
 	}
 }
 
