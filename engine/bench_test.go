@@ -75,9 +75,9 @@ func finished(e *Engine) <-chan int64 {
 const tenTasks = 10
 
 // BenchmarkEngineTaskTransitions runs deliveries of one sequence of ten no-op tasks, one after another,
-// and reports tasks completed per second. Each task is two committed transitions (start, finish, the
-// latter also triggering the next task); raw-commits/s is the store's single-row commit rate measured in
-// the same run, on the same kind of file, for comparison.
+// and reports tasks completed per second. A task takes one transaction, which records its finish and
+// the next task's trigger and start (three transitions and three Keptn events); raw-commits/s is the
+// store's single-row commit rate measured in the same run, on the same kind of file, for comparison.
 func BenchmarkEngineTaskTransitions(b *testing.B) {
 	var sb strings.Builder
 	sb.WriteString("apiVersion: spec.keptn.sh/0.2.2\nkind: Shipyard\nspec:\n  stages:\n    - name: qa\n      sequences:\n        - name: delivery\n          tasks:\n")
@@ -98,7 +98,7 @@ func BenchmarkEngineTaskTransitions(b *testing.B) {
 	}
 	tasksPerSec := float64(b.N*tenTasks) / b.Elapsed().Seconds()
 	b.ReportMetric(tasksPerSec, "tasks/s")
-	b.ReportMetric(2*tasksPerSec, "transitions/s")
+	b.ReportMetric(3*tasksPerSec, "transitions/s")
 	b.ReportMetric(raw, "raw-commits/s")
 }
 

@@ -31,9 +31,10 @@ const readConns = 4
 type Store struct {
 	queries // reads, bound to the read pool
 
-	path   string
-	writer *sql.DB
-	reader *sql.DB
+	path        string
+	writer      *sql.DB
+	reader      *sql.DB
+	checkpoints *checkpointer
 	// Prepared statements of each pool.
 	writerStmts *stmtCache
 	readerStmts *stmtCache
@@ -88,7 +89,8 @@ func (s *Store) open(ctx context.Context) (err error) {
 		"_pragma=busy_timeout(5000)",
 		"_pragma=journal_mode(WAL)",
 		"_pragma=synchronous(NORMAL)",
-		"_pragma=foreign_keys(1)"))
+		"_pragma=foreign_keys(1)",
+		"_pragma=wal_autocheckpoint(0)")) // see checkpointer
 	if err != nil {
 		return err
 	}
@@ -111,6 +113,12 @@ func (s *Store) open(ctx context.Context) (err error) {
 	}
 	s.reader.SetMaxOpenConns(readConns)
 	s.reader.SetMaxIdleConns(readConns)
+	ckptDB, err := sql.Open("sqlite", dsn(abs, "_pragma=busy_timeout(5000)"))
+	if err != nil {
+		return err
+	}
+	ckptDB.SetMaxOpenConns(1)
+	s.checkpoints = newCheckpointer(ckptDB, func(err error) { s.log.Warn("checkpoint store", "err", err) })
 	s.writerStmts, s.readerStmts = newStmtCache(s.writer), newStmtCache(s.reader)
 	s.queries = queries{q: cachedQuerier{cache: s.readerStmts}}
 	return s.Ping(ctx)
@@ -165,6 +173,9 @@ func (s *Store) Close() error {
 		if c != nil {
 			errs = append(errs, c.close())
 		}
+	}
+	if s.checkpoints != nil {
+		errs = append(errs, s.checkpoints.close())
 	}
 	if s.reader != nil {
 		errs = append(errs, s.reader.Close())

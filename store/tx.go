@@ -78,5 +78,6 @@ func (s *Store) Update(ctx context.Context, fn func(tx *Tx) error) error {
 	if err := sqlTx.Commit(); err != nil {
 		return fmt.Errorf("commit write transaction: %w", err)
 	}
+	s.checkpoints.committed()
 	return nil
 }
