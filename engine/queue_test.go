@@ -271,3 +271,39 @@ func TestSupersedeWaitingApproval(t *testing.T) {
 		})
 	}
 }
+
+// Control can be limited to one stage: only that stage's live sequences are touched.
+func TestControlPerStage(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := newFixture(t, approvalShipyard("{pass: manual}"), "")
+		id := f.trigger("carts", image)
+		synctest.Wait()
+		err := f.e.Abort(context.Background(), Control{DeliveryID: id, Stage: "qa", Actor: "U-ops"})
+		if !errors.Is(err, ErrRefused) || !strings.Contains(err.Error(), "has nothing to abort in stage qa (it is waitingForApproval)") {
+			t.Errorf("abort in qa: %v", err)
+		}
+		if err := f.e.Pause(context.Background(), Control{DeliveryID: id, Stage: "production", Actor: "U-ops"}); err != nil {
+			t.Fatal(err)
+		}
+		equal(t, "paused", f.sequences(id), []string{"qa.delivery=finished/pass/succeeded", "production.delivery=paused//"})
+		if err := f.e.Resume(context.Background(), Control{DeliveryID: id, Stage: "production"}); err != nil {
+			t.Fatal(err)
+		}
+		equal(t, "resumed", f.sequences(id)[1:], []string{"production.delivery=waitingForApproval//"})
+		if err := f.e.Abort(context.Background(), Control{DeliveryID: id, Stage: "production", Actor: "U-ops"}); err != nil {
+			t.Fatal(err)
+		}
+		synctest.Wait()
+		equal(t, "aborted", f.sequences(id), []string{"qa.delivery=finished/pass/succeeded", "production.delivery=aborted/pass/aborted"})
+		as, _ := f.st.ListApprovals(context.Background(), store.ApprovalQuery{DeliveryID: id})
+		if len(as) != 1 || as[0].State != store.ApprovalAborted || as[0].Reason != "aborted by U-ops" {
+			t.Errorf("approval after abort: %+v", as[0])
+		}
+		audit, _ := f.st.ListAudit(context.Background(), store.AuditQuery{Target: fmt.Sprintf("delivery:%d", id)})
+		var actions []string
+		for _, a := range audit {
+			actions = append(actions, a.Action)
+		}
+		equal(t, "audit, newest first", actions, []string{"delivery.abort", "delivery.resume", "delivery.pause", "delivery.trigger"})
+	})
+}
