@@ -263,19 +263,11 @@ func (t *txn) expiryTimer(approvalID int64, at time.Time) {
 		if err != nil {
 			return err
 		}
-		d, err := t.GetDelivery(t.ctx, a.DeliveryID)
+		tc, err := t.loadTask(tr)
 		if err != nil {
 			return err
 		}
-		run, err := t.GetSequenceRun(t.ctx, tr.SequenceRunID)
-		if err != nil {
-			return err
-		}
-		_, seq, err := t.sequenceDef(d, run.Stage, run.Sequence)
-		if err != nil {
-			return err
-		}
-		policy := parseApprovalPolicy(seq.Tasks[tr.Position].Properties)
+		policy := parseApprovalPolicy(tc.def.Properties)
 		if policy.onTimeout == "approve" {
 			_, err = t.closeApproval(a, tr, store.ApprovalExpired, "", fmt.Sprintf("approved automatically: nobody decided within %s", policy.timeout), store.ResultPass)
 			return err

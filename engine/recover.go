@@ -58,23 +58,11 @@ func (t *txn) recoverTask(tr *store.TaskRun) error {
 		t.scheduleTimer(tr.ID, *tr.ScheduledFor)
 		return nil
 	}
-	run, err := t.GetSequenceRun(t.ctx, tr.SequenceRunID)
+	tc, err := t.loadTask(tr)
 	if err != nil {
 		return err
 	}
-	d, err := t.GetDelivery(t.ctx, tr.DeliveryID)
-	if err != nil {
-		return err
-	}
-	p, _, err := t.sequenceDef(d, run.Stage, run.Sequence)
-	if err != nil {
-		return err
-	}
-	r, err := t.e.resolve(p, run.Stage, tr.Name)
-	if err != nil {
-		return err
-	}
-	if r.builtin == "approval" {
+	if tc.runner.builtin == "approval" {
 		approvals, err := t.ListApprovals(t.ctx, store.ApprovalQuery{TaskRunID: tr.ID, State: store.ApprovalPending})
 		if err != nil {
 			return err
@@ -86,14 +74,14 @@ func (t *txn) recoverTask(tr *store.TaskRun) error {
 		}
 		return nil
 	}
-	if !r.idempotent {
+	if !tc.runner.idempotent {
 		return t.endTask(tr, store.TaskFinished, Result{Result: store.ResultFail, Status: store.StatusErrored, Message: interruptedMessage})
 	}
 	prev, err := t.GetEvent(t.ctx, tr.TriggeredEventID)
 	if err != nil {
 		return err
 	}
-	ev, err := t.emit(d, Event{Type: taskEventType(tr.Name, kindTriggered), Stage: run.Stage, Sequence: run.Sequence, Task: tr.Name,
+	ev, err := t.emit(tc.d, Event{Type: taskEventType(tr.Name, kindTriggered), Stage: tc.run.Stage, Sequence: tc.run.Sequence, Task: tr.Name,
 		TaskRunID: tr.ID, Message: "retried after restart", Data: decodeData(prev.Data)}, "")
 	if err != nil {
 		return err

@@ -201,39 +201,52 @@ func (t *txn) scheduleTimer(taskRunID int64, at time.Time) {
 		if err != nil || tr.State != store.TaskScheduled {
 			return err
 		}
-		run, err := t.GetSequenceRun(t.ctx, tr.SequenceRunID)
-		if err != nil || run.State == store.StatePaused {
-			return err // resume releases it
-		}
-		return t.beginTriggered(tr)
+		return t.beginTriggered(tr) // not while paused: resume releases it then
 	}})
+}
+
+// taskContext is what the engine knows about a task run: its sequence run, delivery, definition in the
+// shipyard, and what runs it.
+type taskContext struct {
+	run    *store.SequenceRun
+	d      *store.Delivery
+	def    config.Task
+	runner runner
+}
+
+func (t *txn) loadTask(tr *store.TaskRun) (taskContext, error) {
+	run, err := t.GetSequenceRun(t.ctx, tr.SequenceRunID)
+	if err != nil {
+		return taskContext{}, err
+	}
+	d, err := t.GetDelivery(t.ctx, tr.DeliveryID)
+	if err != nil {
+		return taskContext{}, err
+	}
+	p, seq, err := t.sequenceDef(d, run.Stage, run.Sequence)
+	if err != nil {
+		return taskContext{}, err
+	}
+	def := seq.Tasks[tr.Position]
+	r, err := t.e.resolve(p, run.Stage, def.Name)
+	if err != nil {
+		return taskContext{}, err
+	}
+	return taskContext{run: run, d: d, def: def, runner: r}, nil
 }
 
 // beginTriggered loads what begin needs for a task run that was triggered (or scheduled) in an earlier
 // transition, and begins it unless its sequence is paused (resume begins it then).
 func (t *txn) beginTriggered(tr *store.TaskRun) error {
-	run, err := t.GetSequenceRun(t.ctx, tr.SequenceRunID)
-	if err != nil || run.State != store.StateStarted {
+	tc, err := t.loadTask(tr)
+	if err != nil || tc.run.State != store.StateStarted {
 		return err
 	}
-	d, err := t.GetDelivery(t.ctx, tr.DeliveryID)
-	if err != nil {
-		return err
-	}
-	p, seq, err := t.sequenceDef(d, run.Stage, run.Sequence)
-	if err != nil {
-		return err
-	}
-	def := seq.Tasks[tr.Position]
 	trig, err := t.GetEvent(t.ctx, tr.TriggeredEventID)
 	if err != nil {
 		return err
 	}
-	r, err := t.e.resolve(p, run.Stage, def.Name)
-	if err != nil {
-		return err
-	}
-	return t.begin(d, run, tr, def, decodeData(trig.Data), r)
+	return t.begin(tc.d, tc.run, tr, tc.def, decodeData(trig.Data), tc.runner)
 }
 
 // begin starts a triggered task in the transition that triggered it (or that released it): built-in
