@@ -21,6 +21,7 @@ type checkpointer struct {
 	commits atomic.Uint64
 	wake    chan struct{}
 	done    sync.WaitGroup
+	closing sync.Once
 }
 
 func newCheckpointer(db *sql.DB, log func(error)) *checkpointer {
@@ -48,9 +49,12 @@ func (c *checkpointer) loop() {
 	}
 }
 
-// close stops the goroutine; closing the last connection then checkpoints what is left.
+// close stops the goroutine; closing the last connection then checkpoints what is left. Closing twice
+// is harmless, as it is for the pools.
 func (c *checkpointer) close() error {
-	close(c.wake)
-	c.done.Wait()
+	c.closing.Do(func() {
+		close(c.wake)
+		c.done.Wait()
+	})
 	return c.db.Close()
 }

@@ -114,6 +114,9 @@ func TestPingAndClose(t *testing.T) {
 	if err := s.Ping(t.Context()); err == nil {
 		t.Fatal("Ping of a closed store succeeded")
 	}
+	if err := s.Close(); err != nil {
+		t.Fatalf("second Close: %v", err)
+	}
 }
 
 func TestWithClockStampsRows(t *testing.T) {
