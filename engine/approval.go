@@ -247,7 +247,6 @@ func (t *txn) closeApproval(a *store.Approval, tr *store.TaskRun, state store.Ap
 	if err != nil {
 		return nil, err
 	}
-	t.fx.cancel = append(t.fx.cancel, tr.ID)
 	return a, t.finishTask(tr.ID, tr.Attempt, Result{Result: result, Status: store.StatusSucceeded, Message: msg,
 		Data: map[string]any{"approval": map[string]any{"state": string(state), "decidedBy": by}}})
 }

@@ -165,6 +165,7 @@ func (e *Engine) project(name string) (*config.Project, error) {
 
 // runner is how a task is carried out: by an executor, or by the engine itself (approval).
 type runner struct {
+	name       string // the executor type from executors.yaml, or the built-in's name
 	executor   Executor
 	config     map[string]any
 	timeout    time.Duration // from executors.yaml (0: the engine default); once started, the one in force
@@ -176,14 +177,14 @@ type runner struct {
 // the executor executors.yaml names; an unmapped evaluation goes to the evaluator.
 func (e *Engine) resolve(p *config.Project, stage, task string) (runner, error) {
 	if task == "approval" {
-		return runner{builtin: "approval"}, nil
+		return runner{name: "approval", builtin: "approval"}, nil
 	}
 	if spec, ok := p.ExecutorFor(stage, task); ok {
 		ex, ok := e.executors[spec.Type]
 		if !ok {
 			return runner{}, fmt.Errorf("stage %q: task %q: executor type %q is not available", stage, task, spec.Type)
 		}
-		r := runner{executor: ex, config: spec.With, timeout: spec.Timeout, idempotent: spec.Idempotent}
+		r := runner{name: spec.Type, executor: ex, config: spec.With, timeout: spec.Timeout, idempotent: spec.Idempotent}
 		if id, ok := ex.(Idempotent); ok && id.Idempotent() {
 			r.idempotent = true
 		}
@@ -191,9 +192,9 @@ func (e *Engine) resolve(p *config.Project, stage, task string) (runner, error) 
 	}
 	if task == "evaluation" {
 		if e.evaluator == nil {
-			return runner{builtin: "evaluation"}, nil
+			return runner{name: "evaluation", builtin: "evaluation"}, nil
 		}
-		return runner{executor: e.evaluator, idempotent: true}, nil
+		return runner{name: "evaluator", executor: e.evaluator, idempotent: true}, nil
 	}
 	return runner{}, fmt.Errorf("stage %q: task %q has no executor; map it in executors.yaml", stage, task)
 }

@@ -81,6 +81,10 @@ func TestScenario1NextStageOnPass(t *testing.T) {
 		if call.Data["result"] != "pass" {
 			t.Errorf("production deployment sees result %v of qa, want pass", call.Data["result"])
 		}
+		trs, err := f.st.ListTaskRuns(context.Background(), store.TaskRunQuery{DeliveryID: id})
+		if err != nil || len(trs) != 5 || trs[0].Executor != "fake" {
+			t.Errorf("task runs record executor %q, want the executors.yaml type fake", trs[0].Executor)
+		}
 	})
 }
 

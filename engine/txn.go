@@ -171,7 +171,7 @@ func (t *txn) triggerTask(d *store.Delivery, run *store.SequenceRun, pos int, pa
 	if err != nil {
 		return err
 	}
-	tr := &store.TaskRun{SequenceRunID: run.ID, Position: pos, Name: def.Name, Executor: executorName(r), State: store.TaskTriggered, TriggeredEventID: ev.ID}
+	tr := &store.TaskRun{SequenceRunID: run.ID, Position: pos, Name: def.Name, Executor: r.name, State: store.TaskTriggered, TriggeredEventID: ev.ID}
 	delay, _ := def.Delay() // validated when the project was loaded
 	if delay > 0 {
 		at := t.Now().Add(delay)
@@ -185,13 +185,6 @@ func (t *txn) triggerTask(d *store.Delivery, run *store.SequenceRun, pos int, pa
 		return nil
 	}
 	return t.begin(d, run, tr, def, data, r)
-}
-
-func executorName(r runner) string {
-	if r.builtin != "" {
-		return r.builtin
-	}
-	return fmt.Sprintf("%T", r.executor)
 }
 
 // scheduleTimer releases a task waiting for its triggeredAfter delay.
