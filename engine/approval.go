@@ -114,7 +114,7 @@ func (t *txn) startApproval(d *store.Delivery, run *store.SequenceRun, tr *store
 	if a.ExpiresAt != nil {
 		t.expiryTimer(a.ID, *a.ExpiresAt)
 	}
-	t.publish(d, Event{Type: taskEventType("approval", "waiting"), Stage: run.Stage, Sequence: run.Sequence, Task: tr.Name, TaskRunID: tr.ID,
+	t.publish(d, Event{Type: EventApprovalWaiting, Stage: run.Stage, Sequence: run.Sequence, Task: tr.Name, TaskRunID: tr.ID,
 		Result: store.Result(result), Data: data, Approval: t.approvalInfo(d, a, nil)})
 	return t.refreshDelivery(d.ID)
 }

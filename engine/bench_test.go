@@ -144,7 +144,7 @@ spec:
 	e, _ := benchEngine(b, shipyard, []string{"deployment"}, []string{"carts"}, exec)
 	waiting := make(chan int64, 1)
 	e.Subscribe(func(ev Event) {
-		if ev.Approval != nil && ev.Type == taskEventType("approval", "waiting") {
+		if ev.Approval != nil && ev.Type == EventApprovalWaiting {
 			waiting <- ev.Approval.ID
 		}
 	})
@@ -194,7 +194,7 @@ spec:
 		var wg sync.WaitGroup
 		wg.Add(n)
 		unsubscribe := e.Subscribe(func(ev Event) {
-			if ev.Type == taskEventType("approval", "waiting") {
+			if ev.Type == EventApprovalWaiting {
 				wg.Done()
 			}
 		})

@@ -46,6 +46,8 @@ type ApprovalInfo struct {
 
 // Types of the events Keptn had no event for.
 const (
+	// EventApprovalWaiting: an approval opened for votes; Approval says who may vote and how many must.
+	EventApprovalWaiting   = "sh.shipgate.approval.waiting"
 	EventApprovalVoted     = "sh.shipgate.approval.voted"
 	EventSequencePaused    = "sh.shipgate.sequence.paused"
 	EventSequenceResumed   = "sh.shipgate.sequence.resumed"

@@ -110,7 +110,7 @@ func TestSubscribersSeeEveryTransitionInOrder(t *testing.T) {
 				t.Errorf("event for delivery %d", ev.DeliveryID)
 			}
 			got = append(got, strings.TrimPrefix(strings.TrimPrefix(ev.Type, "sh.keptn.event."), "sh.shipgate."))
-			if ev.Type == "sh.keptn.event.approval.waiting" {
+			if ev.Type == EventApprovalWaiting {
 				waiting = &ev
 			}
 		}
