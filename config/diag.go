@@ -29,7 +29,18 @@ type Diagnostic struct {
 	Line     int // 1-based; 0 when the problem concerns the whole file
 	Severity Severity
 	Message  string
+	// Code names problems that a tool may treat specially; most diagnostics have none. See the Code*
+	// constants.
+	Code string
 }
+
+// Codes of SLO problems that Keptn reported as a failed evaluation rather than an unusable file; `shipgate
+// evaluate` scores such an SLO and fails it with Keptn's message, instead of refusing the input.
+const (
+	CodeSLOCriteria     = "slo-criteria"
+	CodeSLOTotalScore   = "slo-total-score"
+	CodeSLONoObjectives = "slo-no-objectives"
+)
 
 // String renders the diagnostic as FILE:LINE: message, the form compilers and linters use, so that
 // editors and CI log viewers turn it into a link. Warnings say so after the location.
@@ -117,6 +128,10 @@ type diagnoser struct {
 
 func (d diagnoser) errorf(line int, format string, args ...any) {
 	*d.diags = append(*d.diags, Diagnostic{File: d.file, Line: line, Severity: SeverityError, Message: fmt.Sprintf(format, args...)})
+}
+
+func (d diagnoser) errorCode(code string, line int, format string, args ...any) {
+	*d.diags = append(*d.diags, Diagnostic{File: d.file, Line: line, Severity: SeverityError, Message: fmt.Sprintf(format, args...), Code: code})
 }
 
 func (d diagnoser) warnf(line int, format string, args ...any) {

@@ -156,7 +156,7 @@ func ParseSLO(file string, data []byte) (*SLO, Diagnostics) {
 
 func (s *SLO) validate(d diagnoser) {
 	if len(s.Objectives) == 0 {
-		d.errorf(s.LineOf("objectives"), "no objectives: an evaluation without objectives fails (\"lighthouse failed because no SLO objective was provided\")")
+		d.errorCode(CodeSLONoObjectives, s.LineOf("objectives"), "no objectives: an evaluation without objectives fails (\"lighthouse failed because no SLO objective was provided\")")
 	}
 	s.validateComparison(d)
 	seen := map[string]int{}
@@ -188,7 +188,7 @@ func (s *SLO) validate(d diagnoser) {
 				}
 				for _, c := range b.Criteria {
 					if c.Err != nil {
-						d.errorf(c.Line, "objective %q: %s criterion %q: %v (%s); expected an operator <, <=, =, >= or > and a number, optionally signed and with %%, such as \"<=+10%%\" or \"<600\"", o.Name(), blocks.name, c.Raw, c.Err, blocks.effect)
+						d.errorCode(CodeSLOCriteria, c.Line, "objective %q: %s criterion %q: %v (%s); expected an operator <, <=, =, >= or > and a number, optionally signed and with %%, such as \"<=+10%%\" or \"<600\"", o.Name(), blocks.name, c.Raw, c.Err, blocks.effect)
 					}
 				}
 			}
@@ -226,19 +226,19 @@ func (s *SLO) validateTotalScore(d diagnoser) {
 		if ts != nil {
 			line = ts.Line
 		}
-		d.errorf(line, "total_score.pass is missing: the evaluation fails with \"no target score defined\"; add for example total_score: {pass: \"90%%\", warning: \"75%%\"}")
+		d.errorCode(CodeSLOTotalScore, line, "total_score.pass is missing: the evaluation fails with \"no target score defined\"; add for example total_score: {pass: \"90%%\", warning: \"75%%\"}")
 		return
 	}
 	pass, err := ParseScoreTarget(ts.Pass)
 	if err != nil {
-		d.errorf(ts.LineOf("pass"), "total_score.pass: %v; expected a percentage such as \"90%%\" (the evaluation fails with \"could not parse pass target percentage\")", err)
+		d.errorCode(CodeSLOTotalScore, ts.LineOf("pass"), "total_score.pass: %v; expected a percentage such as \"90%%\" (the evaluation fails with \"could not parse pass target percentage\")", err)
 	}
 	if ts.Warning == "" {
 		return
 	}
 	warn, werr := ParseScoreTarget(ts.Warning)
 	if werr != nil {
-		d.errorf(ts.LineOf("warning"), "total_score.warning: %v; expected a percentage such as \"75%%\" (the evaluation fails with \"could not parse warning target percentage\")", werr)
+		d.errorCode(CodeSLOTotalScore, ts.LineOf("warning"), "total_score.warning: %v; expected a percentage such as \"75%%\" (the evaluation fails with \"could not parse warning target percentage\")", werr)
 		return
 	}
 	if err == nil && warn > pass {
