@@ -88,8 +88,10 @@ type fixture struct {
 	fake     *fakeExec
 	fakeIdem *fakeExec
 	opts     Options
-	st       *store.Store
-	e        *Engine
+	// evaluator, when set, runs evaluation tasks on the fixture's store.
+	evaluator *Evaluator
+	st        *store.Store
+	e         *Engine
 
 	mu     sync.Mutex
 	events []Event
@@ -147,6 +149,10 @@ func (f *fixture) start() {
 	}
 	opts := f.opts
 	opts.Store = st
+	if f.evaluator != nil {
+		f.evaluator.Store = st
+		opts.Evaluator = f.evaluator
+	}
 	e, err := New(opts)
 	if err != nil {
 		f.t.Fatal(err)
