@@ -6,7 +6,10 @@ LDFLAGS := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 FUZZTIME ?= 30s
 BENCHTIME ?= 1s
 
-.PHONY: all build test fmt-check vet test-race bench fuzz run clean
+# Root installs packages itself; anyone else goes through sudo.
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: all build deps test fmt-check vet test-race bench fuzz run clean
 
 all: build
 
@@ -14,8 +17,19 @@ all: build
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/shipgate ./cmd/shipgate
 
-## test: gofmt check, go vet, and every test with the race detector
-test: fmt-check vet test-race
+## deps: the Prometheus server the SLI provider's tests run against (Debian's prometheus package)
+# Installed without recommends (node exporters, IPMI and NVMe tools) that the tests do not use. If the
+# package starts a system-wide service on :9090 that does no harm: the tests run their own on free ports.
+deps:
+	@if command -v prometheus >/dev/null 2>&1 || [ -x /usr/bin/prometheus ]; then :; \
+	elif [ "$$SHIPGATE_SKIP_PROMETHEUS" = 1 ]; then echo "prometheus is not installed; SHIPGATE_SKIP_PROMETHEUS=1 skips the tests that need it"; \
+	else echo "installing prometheus for the SLI provider's tests"; \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null; \
+	fi
+
+## test: gofmt check, go vet, and every test with the race detector (installs Prometheus first if missing)
+test: deps fmt-check vet test-race
 
 fmt-check:
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt would change these files:"; echo "$$out"; exit 1; fi
@@ -27,7 +41,7 @@ test-race:
 	$(GO) test -race -count=1 ./...
 
 ## bench: every benchmark, with allocations (compare runs with benchstat)
-bench:
+bench: deps
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./...
 
 ## fuzz: each fuzz target for FUZZTIME (default 30s)

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"crypto/x509"
 	"fmt"
 	"net"
 	"net/url"
@@ -97,11 +98,38 @@ type ChannelBinding struct {
 
 // PrometheusConfig is the default SLI provider.
 type PrometheusConfig struct {
-	Pos             `yaml:"-"`
-	URL             string        `yaml:"url"`
+	Pos `yaml:"-"`
+	URL string `yaml:"url"`
+	// Timeout bounds each query; absent means DefaultPrometheusTimeout.
 	Timeout         time.Duration `yaml:"timeout,omitempty"`
 	BearerToken     Secret        `yaml:"bearer_token,omitempty"`
 	BearerTokenFile string        `yaml:"bearer_token_file,omitempty"`
+	// BasicAuth and BearerToken both set the Authorization header, so at most one of them may be set.
+	BasicAuth *PrometheusBasicAuth `yaml:"basic_auth,omitempty"`
+	TLS       *PrometheusTLS       `yaml:"tls,omitempty"`
+}
+
+// DefaultPrometheusTimeout bounds one SLI query when prometheus.timeout is absent. Prometheus gives up on
+// a query after 2 minutes by default; an evaluation should not wait that long for one value, and a query
+// over a few hours of data answers well within 30 seconds on a healthy server.
+const DefaultPrometheusTimeout = 30 * time.Second
+
+// PrometheusBasicAuth is HTTP basic authentication, as a reverse proxy in front of Prometheus asks for.
+type PrometheusBasicAuth struct {
+	Pos          `yaml:"-"`
+	Username     string `yaml:"username"`
+	Password     Secret `yaml:"password,omitempty"`
+	PasswordFile string `yaml:"password_file,omitempty"`
+}
+
+// PrometheusTLS says how to trust an https:// Prometheus.
+type PrometheusTLS struct {
+	Pos `yaml:"-"`
+	// CAFile is a PEM bundle of the certificate authorities to trust instead of the system's. Relative to
+	// the config file's folder.
+	CAFile string `yaml:"ca_file,omitempty"`
+	// InsecureSkipVerify accepts any certificate; for test setups only.
+	InsecureSkipVerify bool `yaml:"insecure_skip_verify,omitempty"`
 }
 
 // APIConfig authenticates CI systems calling the delivery API.
@@ -163,6 +191,7 @@ func Parse(file string, data []byte, lookup func(string) (string, bool)) (*Confi
 	base := filepath.Dir(file)
 	cfg.Database = resolvePath(base, cfg.Database)
 	cfg.ProjectsDir = resolvePath(base, cfg.ProjectsDir)
+	cfg.Prometheus.resolve(base)
 	resolveSecretFiles(d, base, reflect.ValueOf(cfg), "")
 	cfg.validate(d)
 	diags.Sort()
@@ -267,17 +296,71 @@ func (c *Config) validate(d diagnoser) {
 		}
 	}
 	c.validateChannels(d)
-	if p := c.Prometheus; p != nil {
-		if p.URL == "" {
-			d.errorf(p.Line, "prometheus.url is required")
-		} else {
-			checkURL(d, p.LineOf("url"), "prometheus.url", p.URL)
+	c.Prometheus.validate(d)
+	c.validateTokens(d)
+}
+
+// resolve fills in the default timeout and anchors the CA file at the config file's folder. A nil section
+// (no Prometheus configured) stays nil.
+func (p *PrometheusConfig) resolve(base string) {
+	if p == nil {
+		return
+	}
+	if _, set := p.Lines["timeout"]; !set {
+		p.Timeout = DefaultPrometheusTimeout
+	}
+	if p.TLS != nil {
+		p.TLS.CAFile = resolvePath(base, p.TLS.CAFile)
+	}
+}
+
+func (p *PrometheusConfig) validate(d diagnoser) {
+	if p == nil {
+		return
+	}
+	if p.URL == "" {
+		d.errorf(p.Line, "prometheus.url is required")
+	} else {
+		checkURL(d, p.LineOf("url"), "prometheus.url", p.URL)
+	}
+	if _, set := p.Lines["timeout"]; set && p.Timeout <= 0 {
+		d.errorf(p.LineOf("timeout"), "prometheus.timeout must be positive; leave it out for the default of %s", DefaultPrometheusTimeout)
+	}
+	if a := p.BasicAuth; a != nil {
+		if a.Username == "" {
+			d.errorf(a.Line, "prometheus.basic_auth.username is required")
 		}
-		if p.Timeout < 0 {
-			d.errorf(p.LineOf("timeout"), "prometheus.timeout must not be negative")
+		if !a.Password.IsSet() {
+			d.errorf(a.Line, "prometheus.basic_auth.password (or password_file) is required")
+		}
+		if p.BearerToken.IsSet() {
+			d.errorf(p.LineOf("basic_auth"), "prometheus: set either bearer_token or basic_auth, not both; both go in the Authorization header")
 		}
 	}
-	c.validateTokens(d)
+	if t := p.TLS; t != nil {
+		if strings.HasPrefix(p.URL, "http://") {
+			d.warnf(p.LineOf("tls"), "prometheus.tls has no effect: prometheus.url is http://, not https://")
+		}
+		if t.CAFile != "" {
+			checkCAFile(d, t.LineOf("ca_file"), "prometheus.tls.ca_file", t.CAFile)
+		}
+		if t.InsecureSkipVerify {
+			d.warnf(t.LineOf("insecure_skip_verify"), "prometheus.tls.insecure_skip_verify accepts any certificate, so anyone between shipgate and Prometheus can read its credentials and forge SLI values; use ca_file instead")
+		}
+	}
+}
+
+// checkCAFile reports a CA bundle that cannot be read or holds no certificate, which would otherwise only
+// show when the first evaluation fails.
+func checkCAFile(d diagnoser, line int, key, path string) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		d.errorf(line, "%s: cannot read %s: %v", key, path, unwrapPathError(err))
+		return
+	}
+	if !x509.NewCertPool().AppendCertsFromPEM(data) {
+		d.errorf(line, "%s: %s holds no PEM certificate", key, path)
+	}
 }
 
 func (c *Config) validateChannels(d diagnoser) {

@@ -2,8 +2,11 @@ package config
 
 import (
 	"encoding/json"
+	"encoding/pem"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -147,6 +150,33 @@ func TestConfigErrors(t *testing.T) {
 			errAt(2, "discord.bot_token (or bot_token_file) is required"),
 			errAt(3, "prometheus.url is required"),
 		}},
+		{"prometheus timeout zero", "prometheus:\n  url: http://prom:9090\n  timeout: 0s\n", nil, []want{
+			errAt(3, "prometheus.timeout must be positive; leave it out for the default of 30s"),
+		}},
+		{"prometheus auth", `prometheus:
+  url: http://prom:9090
+  bearer_token: t
+  basic_auth:
+    password_file: missing-password
+`, nil, []want{
+			errAt(5, "prometheus.basic_auth.password_file: cannot read missing-password: no such file or directory"),
+			errAt(5, "prometheus.basic_auth.username is required"),
+			errAt(5, "prometheus.basic_auth.password (or password_file) is required"),
+			errAt(4, "prometheus: set either bearer_token or basic_auth, not both"),
+		}},
+		{"prometheus tls", `prometheus:
+  url: http://prom:9090
+  tls:
+    ca_file: missing-ca.pem
+    insecure_skip_verify: true
+`, nil, []want{
+			warnAt(3, "prometheus.tls has no effect: prometheus.url is http://, not https://"),
+			errAt(4, "prometheus.tls.ca_file: cannot read "+filepath.Join(dir, "missing-ca.pem")+": no such file or directory"),
+			warnAt(5, "prometheus.tls.insecure_skip_verify accepts any certificate"),
+		}},
+		{"prometheus ca file without certificates", "prometheus:\n  url: https://prom:9090\n  tls: {ca_file: " + filepath.Join(dir, "not-a-ca.pem") + "}\n", nil, []want{
+			errAt(3, "prometheus.tls.ca_file: "+filepath.Join(dir, "not-a-ca.pem")+" holds no PEM certificate"),
+		}},
 		{"channels", `channels:
   - platform: teams
     channel: C1
@@ -185,11 +215,54 @@ func TestConfigErrors(t *testing.T) {
 			errAt(8, "api.tokens[2]: name is required"),
 		}},
 	}
+	if err := os.WriteFile(filepath.Join(dir, "not-a-ca.pem"), []byte("just text\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, diags := Parse(filepath.Join(dir, "shipgate.yaml"), []byte(tt.doc), env(tt.env))
 			checkDiags(t, diags, tt.want...)
 		})
+	}
+}
+
+func TestPrometheusConfig(t *testing.T) {
+	dir := t.TempDir()
+	srv := httptest.NewTLSServer(http.NotFoundHandler())
+	defer srv.Close()
+	ca := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw})
+	if err := os.WriteFile(filepath.Join(dir, "ca.pem"), ca, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "prom-password"), []byte("hunter2\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	doc := `prometheus:
+  url: https://prom.example.org
+  basic_auth:
+    username: shipgate
+    password_file: prom-password
+  tls:
+    ca_file: ca.pem
+`
+	cfg, diags := Parse(filepath.Join(dir, "shipgate.yaml"), []byte(doc), env(nil))
+	checkDiags(t, diags)
+	p := cfg.Prometheus
+	if p.Timeout != DefaultPrometheusTimeout {
+		t.Errorf("timeout = %v, want the default %v when absent", p.Timeout, DefaultPrometheusTimeout)
+	}
+	if p.BasicAuth.Username != "shipgate" || p.BasicAuth.Password.Reveal() != "hunter2" {
+		t.Errorf("basic_auth = %q / %q", p.BasicAuth.Username, p.BasicAuth.Password.Reveal())
+	}
+	if y, err := yaml.Marshal(p); err != nil || strings.Contains(string(y)+fmt.Sprintf("%+v", *p.BasicAuth), "hunter2") {
+		t.Errorf("basic_auth password printed (err %v):\n%s", err, y)
+	}
+	if want := filepath.Join(dir, "ca.pem"); p.TLS.CAFile != want {
+		t.Errorf("ca_file = %q, want %q (relative to the config file)", p.TLS.CAFile, want)
+	}
+	// No prometheus section means no provider, not one with defaults.
+	if cfg, _ := Parse("shipgate.yaml", nil, env(nil)); cfg.Prometheus != nil {
+		t.Errorf("prometheus = %+v without a prometheus section", cfg.Prometheus)
 	}
 }
 
