@@ -32,6 +32,7 @@ type Config struct {
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
 
 	Engine     EngineConfig      `yaml:"engine"`
+	Evaluation EvaluationConfig  `yaml:"evaluation"`
 	Log        LogConfig         `yaml:"log"`
 	Slack      *SlackConfig      `yaml:"slack,omitempty"`
 	Discord    *DiscordConfig    `yaml:"discord,omitempty"`
@@ -48,6 +49,14 @@ type EngineConfig struct {
 	// KeepWaitingApprovals keeps an older delivery waiting for approval when a newer one of the same
 	// service reaches the same stage; by default the older one is superseded.
 	KeepWaitingApprovals bool `yaml:"keep_waiting_approvals"`
+}
+
+// EvaluationConfig tunes quality gates.
+type EvaluationConfig struct {
+	Pos `yaml:"-"`
+	// RequireSLO fails an evaluation for which the service has no slo.yaml. Keptn passed it with
+	// score 0 (#2277, #1212), which is the default.
+	RequireSLO bool `yaml:"require_slo"`
 }
 
 // LogConfig sets the log output.

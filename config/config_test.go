@@ -50,6 +50,7 @@ database: /var/lib/shipgate/shipgate.db
 projects_dir: projects
 shutdown_timeout: 30s
 engine: {task_timeout: 2h, keep_waiting_approvals: true}
+evaluation: {require_slo: true}
 log: {level: debug, format: json}
 slack:
   bot_token_file: bot-token
@@ -93,7 +94,7 @@ api:
 	if got := cfg.Channels[0].Roles["deployer"]; len(got) != 2 || got[1] != "S2" {
 		t.Errorf("deployer role = %v", got)
 	}
-	if cfg.Engine.TaskTimeout != 2*time.Hour || !cfg.Engine.KeepWaitingApprovals {
+	if cfg.Engine.TaskTimeout != 2*time.Hour || !cfg.Engine.KeepWaitingApprovals || !cfg.Evaluation.RequireSLO {
 		t.Errorf("engine = %+v", cfg.Engine)
 	}
 	if cfg.Prometheus.Timeout != 5*time.Second || cfg.ShutdownTimeout != 30*time.Second {
@@ -120,7 +121,7 @@ func TestConfigErrors(t *testing.T) {
 		want []want
 	}{
 		{"unknown key is an error", "listen: :8080\nlisten_addr: :9090\n", nil,
-			[]want{errAt(2, `unknown key "listen_addr" at the top level; expected one of: listen, public_url, database, projects_dir, shutdown_timeout, engine, log, slack, discord, channels, prometheus, api`)}},
+			[]want{errAt(2, `unknown key "listen_addr" at the top level; expected one of: listen, public_url, database, projects_dir, shutdown_timeout, engine, evaluation, log, slack, discord, channels, prometheus, api`)}},
 		{"engine", "engine:\n  task_timeout: 0s\n", nil, []want{errAt(2, "engine.task_timeout must be positive")}},
 		{"nested unknown key", "log:\n  level: info\n  colour: true\n", nil, []want{errAt(3, `unknown key "colour" in log; expected one of: level, format`)}},
 		{"unset variable", "listen: ${ADDR}\n", nil, []want{errAt(1, "environment variable ADDR is not set")}},

@@ -15,6 +15,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/shipgate/shipgate/adapters/prometheus"
 	"github.com/shipgate/shipgate/config"
 	"github.com/shipgate/shipgate/engine"
 	"github.com/shipgate/shipgate/store"
@@ -110,6 +111,24 @@ func executors() map[string]engine.Executor {
 	return map[string]engine.Executor{"noop": engine.Noop{}}
 }
 
+// newEvaluator runs evaluation tasks against the configured Prometheus; without one, evaluations pass
+// with Keptn's "no SLI-provider configured" message (nil evaluator).
+func newEvaluator(cfg *config.Config, st *store.Store, projects []*config.Project, logger *slog.Logger) (engine.Executor, error) {
+	if cfg.Prometheus == nil {
+		return nil, nil
+	}
+	pc, err := prometheus.FromConfig(cfg.Prometheus)
+	if err != nil {
+		return nil, fmt.Errorf("prometheus: %w", err)
+	}
+	pc.Logger = logger
+	p, err := prometheus.New(pc)
+	if err != nil {
+		return nil, fmt.Errorf("prometheus: %w", err)
+	}
+	return &engine.Evaluator{Store: st, Provider: prometheus.EngineProvider{Provider: p}, Projects: projects, RequireSLO: cfg.Evaluation.RequireSLO}, nil
+}
+
 // serve opens the store, starts the engine (which picks up what a previous process left) and answers
 // HTTP on ln until ctx ends, then shuts down gracefully: the listener closes at once, in-flight requests
 // get cfg.ShutdownTimeout to finish, running executors are stopped (their tasks are resumed or failed by
@@ -121,7 +140,12 @@ func serve(ctx context.Context, cfg *config.Config, projects []*config.Project, 
 		return err
 	}
 	defer st.Close()
-	eng, err := engine.New(engine.Options{Store: st, Projects: projects, Executors: executors(),
+	evaluator, err := newEvaluator(cfg, st, projects, logger)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	eng, err := engine.New(engine.Options{Store: st, Projects: projects, Executors: executors(), Evaluator: evaluator,
 		DefaultTaskTimeout: cfg.Engine.TaskTimeout, KeepWaitingApprovals: cfg.Engine.KeepWaitingApprovals, Logger: logger})
 	if err != nil {
 		ln.Close()
