@@ -92,6 +92,9 @@ func TestEvaluationWithoutEvaluatorPassesLikeKeptn(t *testing.T) {
 		id := f.trigger("carts", image)
 		synctest.Wait()
 		equal(t, "sequences", f.sequences(id), []string{"qa.delivery=finished/pass/succeeded", "production.delivery=finished/pass/succeeded"})
+		if got := f.taskMessage(id, "evaluation"); got != "no evaluation performed by lighthouse because no SLI-provider configured for project shop" {
+			t.Errorf("evaluation message %q", got)
+		}
 	})
 }
 

@@ -251,11 +251,11 @@ func (t *txn) begin(d *store.Delivery, run *store.SequenceRun, tr *store.TaskRun
 	case "approval":
 		return t.startApproval(d, run, tr, def, data)
 	case "evaluation":
-		if _, err := t.markStarted(d, run, tr, "no evaluation performed by lighthouse because no SLI-provider configured"); err != nil {
+		res := noProviderResult(d.Project)
+		if _, err := t.markStarted(d, run, tr, res.Message); err != nil {
 			return err
 		}
-		return t.finishTask(tr.ID, tr.Attempt, Result{Result: store.ResultPass, Status: store.StatusSucceeded,
-			Message: "no evaluation performed because no SLI provider is configured", Data: map[string]any{"evaluation": map[string]any{"score": 0, "result": "pass"}}})
+		return t.finishTask(tr.ID, tr.Attempt, res)
 	}
 	started, err := t.markStarted(d, run, tr, "")
 	if err != nil {
