@@ -134,25 +134,24 @@ func newEvaluator(cfg *config.Config, st *store.Store, projects []*config.Projec
 // get cfg.ShutdownTimeout to finish, running executors are stopped (their tasks are resumed or failed by
 // the next start), and the database closes last so that nothing loses it midway.
 func serve(ctx context.Context, cfg *config.Config, projects []*config.Project, ln net.Listener, logger *slog.Logger) error {
+	// On every early return the listener must go; after a shutdown the server has closed it already and
+	// this second close is a no-op whose error says only that.
+	defer ln.Close()
 	st, err := store.Open(ctx, cfg.Database, store.WithLogger(logger))
 	if err != nil {
-		ln.Close()
 		return err
 	}
 	defer st.Close()
 	evaluator, err := newEvaluator(cfg, st, projects, logger)
 	if err != nil {
-		ln.Close()
 		return err
 	}
 	eng, err := engine.New(engine.Options{Store: st, Projects: projects, Executors: executors(), Evaluator: evaluator,
 		DefaultTaskTimeout: cfg.Engine.TaskTimeout, KeepWaitingApprovals: cfg.Engine.KeepWaitingApprovals, Logger: logger})
 	if err != nil {
-		ln.Close()
 		return fmt.Errorf("projects cannot run:\n%w", err)
 	}
 	if err := eng.Start(ctx); err != nil {
-		ln.Close()
 		eng.Close()
 		return err
 	}
