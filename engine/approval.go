@@ -156,13 +156,56 @@ func (e *Engine) Decide(ctx context.Context, v Vote) (VoteOutcome, error) {
 	var out VoteOutcome
 	err := e.transition(ctx, func(t *txn) error {
 		var err error
-		out, err = t.decide(v)
+		out, err = t.decide(v, false)
 		return err
 	})
 	return out, err
 }
 
-func (t *txn) decide(v Vote) (VoteOutcome, error) {
+// CheckVote tells whether v would count, without casting it: the chat adapters ask before they open a
+// dialog for a rejection's reason, so that someone who may not reject is told at once. A refusal is
+// audited as Decide audits it; an allowed check records nothing, and the vote itself goes to Decide.
+// Counted is always false; Reason is empty when the vote would count.
+func (e *Engine) CheckVote(ctx context.Context, v Vote) (VoteOutcome, error) {
+	var out VoteOutcome
+	err := e.transition(ctx, func(t *txn) error {
+		var err error
+		out, err = t.decide(v, true)
+		return err
+	})
+	return out, err
+}
+
+// voteRefusal is why v may not be cast on a, or "" when it may: the approval is still open, the
+// decision is one, the voter holds a role the approval names, and a requester approves only when the
+// stage allows it. One vote per person is the store's rule, checked when the vote is cast.
+func (t *txn) voteRefusal(v Vote, a *store.Approval, d *store.Delivery) (string, error) {
+	switch {
+	case a.State != store.ApprovalPending:
+		by := ""
+		if a.DecidedBy != "" {
+			by = " by " + a.DecidedBy
+		}
+		return fmt.Sprintf("this approval was already %s%s", a.State, by), nil
+	case v.Decision != store.DecisionApprove && v.Decision != store.DecisionReject:
+		return fmt.Sprintf("%q is not a decision; approve or reject", v.Decision), nil
+	case !slices.ContainsFunc(v.Roles, func(r string) bool { return slices.Contains(a.Roles, r) }):
+		return fmt.Sprintf("you need the role %s in this channel to decide this approval", strings.Join(a.Roles, " or ")), nil
+	case v.Decision == store.DecisionApprove && v.Actor == d.Actor && !a.AllowRequester:
+		return "you triggered this delivery, so someone else has to approve it", nil
+	}
+	votes, err := t.ListVotes(t.ctx, a.ID)
+	if err != nil {
+		return "", err
+	}
+	if slices.ContainsFunc(votes, func(x *store.Vote) bool { return x.Voter == v.Actor }) {
+		return "you have already voted on this approval", nil
+	}
+	return "", nil
+}
+
+// decide casts v, or with check only tells whether it would count.
+func (t *txn) decide(v Vote, check bool) (VoteOutcome, error) {
 	a, err := t.GetApproval(t.ctx, v.ApprovalID)
 	if errors.Is(err, store.ErrNotFound) {
 		return VoteOutcome{}, fmt.Errorf("%w: approval %d", ErrNotFound, v.ApprovalID)
@@ -181,19 +224,18 @@ func (t *txn) decide(v Vote) (VoteOutcome, error) {
 		}
 		return VoteOutcome{Reason: reason, Approval: *t.approvalInfo(d, a, votes)}, t.auditVote(v, a, false, reason)
 	}
-	switch {
-	case a.State != store.ApprovalPending:
-		by := ""
-		if a.DecidedBy != "" {
-			by = " by " + a.DecidedBy
+	if reason, err := t.voteRefusal(v, a, d); err != nil || reason != "" {
+		if err != nil {
+			return VoteOutcome{}, err
 		}
-		return refuse(fmt.Sprintf("this approval was already %s%s", a.State, by))
-	case v.Decision != store.DecisionApprove && v.Decision != store.DecisionReject:
-		return refuse(fmt.Sprintf("%q is not a decision; approve or reject", v.Decision))
-	case !slices.ContainsFunc(v.Roles, func(r string) bool { return slices.Contains(a.Roles, r) }):
-		return refuse(fmt.Sprintf("you need the role %s in this channel to decide this approval", strings.Join(a.Roles, " or ")))
-	case v.Decision == store.DecisionApprove && v.Actor == d.Actor && !a.AllowRequester:
-		return refuse("you triggered this delivery, so someone else has to approve it")
+		return refuse(reason)
+	}
+	if check {
+		votes, err := t.ListVotes(t.ctx, a.ID)
+		if err != nil {
+			return VoteOutcome{}, err
+		}
+		return VoteOutcome{Approval: *t.approvalInfo(d, a, votes)}, nil
 	}
 	err = t.CastVote(t.ctx, &store.Vote{ApprovalID: a.ID, Voter: v.Actor, Platform: v.Platform, Decision: v.Decision, Reason: v.Reason})
 	if errors.Is(err, store.ErrConflict) {

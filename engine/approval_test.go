@@ -276,3 +276,54 @@ func TestConcurrentVotesMakeOneTransition(t *testing.T) {
 		}
 	})
 }
+
+// CheckVote answers what Decide would, without casting: an allowed check leaves no vote and no audit
+// row, a refused one is audited like a refused vote.
+func TestCheckVote(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := newFixture(t, approvalShipyard("{pass: manual}"), "")
+		id := f.trigger("carts", image)
+		synctest.Wait()
+		a := f.pendingApproval(id)
+		check := func(actor string, d store.Decision, roles ...string) VoteOutcome {
+			t.Helper()
+			out, err := f.e.CheckVote(context.Background(), Vote{ApprovalID: a.ID, Actor: actor, Roles: roles, Decision: d, Platform: store.PlatformSlack, Channel: "C1"})
+			if err != nil {
+				t.Fatalf("CheckVote: %v", err)
+			}
+			if out.Counted {
+				t.Fatalf("CheckVote counted a vote")
+			}
+			return out
+		}
+		if out := check("U-ops", store.DecisionReject, DefaultApproverRole); out.Reason != "" {
+			t.Errorf("allowed reject refused: %s", out.Reason)
+		}
+		if out := check("U-ops", store.DecisionReject, "deployer"); !strings.Contains(out.Reason, "you need the role approver") {
+			t.Errorf("wrong role: %q", out.Reason)
+		}
+		if out := check("U-dev", store.DecisionApprove, DefaultApproverRole); !strings.Contains(out.Reason, "you triggered this delivery") {
+			t.Errorf("requester: %q", out.Reason)
+		}
+		f.vote(a.ID, "U-qa", store.DecisionApprove)
+		if out := check("U-qa", store.DecisionReject, DefaultApproverRole); !strings.Contains(out.Reason, "already") {
+			t.Errorf("second vote: %q", out.Reason)
+		}
+		votes, _ := f.st.ListVotes(context.Background(), a.ID)
+		if len(votes) != 1 {
+			t.Errorf("%d votes after checks, want the one cast", len(votes))
+		}
+		audit, _ := f.st.ListAudit(context.Background(), store.AuditQuery{Target: fmt.Sprintf("approval:%d", a.ID)})
+		var denied, allowed int
+		for _, e := range audit {
+			if e.Allowed {
+				allowed++
+			} else {
+				denied++
+			}
+		}
+		if allowed != 1 || denied != 3 {
+			t.Errorf("audit: %d allowed, %d denied; want 1 (the vote) and 3 (wrong role, requester, second vote)", allowed, denied)
+		}
+	})
+}
