@@ -76,9 +76,27 @@ type SlackConfig struct {
 	// AppToken (xapp-…) enables Socket Mode for workspaces that cannot reach shipgate over HTTP.
 	AppToken     Secret `yaml:"app_token,omitempty"`
 	AppTokenFile string `yaml:"app_token_file,omitempty"`
-	// APIURL points the client at another Web API base URL, such as a local fake in tests.
+	// Mode is how Slack reaches shipgate: "http" (the /slack/* endpoints, verified with signing_secret)
+	// or "socket" (Socket Mode over the app token, for workspaces with no public ingress). When absent it
+	// is "socket" if only app_token is set, else "http".
+	Mode string `yaml:"mode,omitempty"`
+	// APIURL points the client at another Web API base URL, such as a local fake in tests. It must end
+	// in a slash, as slack-go appends method names to it.
 	APIURL string `yaml:"api_url,omitempty"`
+	// GroupCacheTTL is how long the members of a user group named in roles are trusted before
+	// usergroups.users.list is asked again; absent means DefaultGroupCacheTTL.
+	GroupCacheTTL time.Duration `yaml:"group_cache_ttl,omitempty"`
 }
+
+// DefaultGroupCacheTTL is slack.group_cache_ttl when absent: a member removed from a user group can
+// still approve for this long.
+const DefaultGroupCacheTTL = 5 * time.Minute
+
+// Slack modes.
+const (
+	SlackModeHTTP   = "http"
+	SlackModeSocket = "socket"
+)
 
 // DiscordConfig connects shipgate to a Discord application.
 type DiscordConfig struct {
@@ -202,6 +220,7 @@ func Parse(file string, data []byte, lookup func(string) (string, bool)) (*Confi
 	cfg.ProjectsDir = resolvePath(base, cfg.ProjectsDir)
 	cfg.Prometheus.resolve(base)
 	resolveSecretFiles(d, base, reflect.ValueOf(cfg), "")
+	cfg.Slack.resolve()
 	cfg.validate(d)
 	diags.Sort()
 	return cfg, diags
@@ -283,11 +302,26 @@ func (c *Config) validate(d diagnoser) {
 		if !s.BotToken.IsSet() {
 			d.errorf(s.Line, "slack.bot_token (or bot_token_file) is required")
 		}
-		if !s.SigningSecret.IsSet() && !s.AppToken.IsSet() {
-			d.errorf(s.Line, "slack needs signing_secret (HTTP endpoints) or app_token (Socket Mode)")
+		switch s.Mode {
+		case SlackModeHTTP:
+			if !s.SigningSecret.IsSet() {
+				d.errorf(s.LineOf("mode"), "slack.mode http needs signing_secret (or signing_secret_file) to verify Slack's requests")
+			}
+		case SlackModeSocket:
+			if !s.AppToken.IsSet() {
+				d.errorf(s.LineOf("mode"), "slack.mode socket needs app_token (or app_token_file): an app-level xapp- token with connections:write")
+			}
+		default:
+			d.errorf(s.LineOf("mode"), "slack.mode %q is not one of http, socket", s.Mode)
 		}
 		if s.APIURL != "" {
 			checkURL(d, s.LineOf("api_url"), "slack.api_url", s.APIURL)
+			if !strings.HasSuffix(s.APIURL, "/") {
+				d.errorf(s.LineOf("api_url"), "slack.api_url must end with a slash (such as https://slack.com/api/); slack-go appends method names to it")
+			}
+		}
+		if _, set := s.Lines["group_cache_ttl"]; set && s.GroupCacheTTL <= 0 {
+			d.errorf(s.LineOf("group_cache_ttl"), "slack.group_cache_ttl must be positive; leave it out for the default of %s", DefaultGroupCacheTTL)
 		}
 	}
 	if dc := c.Discord; dc != nil {
@@ -307,6 +341,22 @@ func (c *Config) validate(d diagnoser) {
 	c.validateChannels(d)
 	c.Prometheus.validate(d)
 	c.validateTokens(d)
+}
+
+// resolve fills in the mode and the group cache's lifetime.
+func (s *SlackConfig) resolve() {
+	if s == nil {
+		return
+	}
+	if s.Mode == "" {
+		s.Mode = SlackModeHTTP
+		if s.AppToken.IsSet() && !s.SigningSecret.IsSet() {
+			s.Mode = SlackModeSocket
+		}
+	}
+	if _, set := s.Lines["group_cache_ttl"]; !set {
+		s.GroupCacheTTL = DefaultGroupCacheTTL
+	}
 }
 
 // resolve fills in the default timeout and anchors the CA file at the config file's folder. A nil section

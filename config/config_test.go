@@ -145,12 +145,18 @@ func TestConfigErrors(t *testing.T) {
 			errAt(2, "slack.bot_token (or bot_token_file) is required"),
 		}},
 		{"incomplete integrations", "slack: {bot_token: x}\ndiscord: {public_key: abc}\nprometheus: {timeout: 1s}\n", nil, []want{
-			errAt(1, "slack needs signing_secret (HTTP endpoints) or app_token (Socket Mode)"),
+			errAt(1, "slack.mode http needs signing_secret (or signing_secret_file)"),
 			errAt(2, "discord.application_id is required"),
 			errAt(2, "discord.public_key must be the application's public key"),
 			errAt(2, "discord.bot_token (or bot_token_file) is required"),
 			errAt(3, "prometheus.url is required"),
 		}},
+		{"slack modes", "slack:\n  bot_token: x\n  signing_secret: y\n  mode: socket\n  api_url: http://127.0.0.1:1/api\n  group_cache_ttl: 0s\n", nil, []want{
+			errAt(4, "slack.mode socket needs app_token (or app_token_file)"),
+			errAt(5, "slack.api_url must end with a slash"),
+			errAt(6, "slack.group_cache_ttl must be positive"),
+		}},
+		{"slack mode unknown", "slack:\n  bot_token: x\n  signing_secret: y\n  mode: rtm\n", nil, []want{errAt(4, `slack.mode "rtm" is not one of http, socket`)}},
 		{"prometheus timeout zero", "prometheus:\n  url: http://prom:9090\n  timeout: 0s\n", nil, []want{
 			errAt(3, "prometheus.timeout must be positive; leave it out for the default of 30s"),
 		}},
@@ -347,4 +353,20 @@ func FuzzConfig(f *testing.F) {
 			t.Fatal("accepted a config without a listen address")
 		}
 	})
+}
+
+func TestSlackModeDefaults(t *testing.T) {
+	for _, tt := range []struct{ doc, mode string }{
+		{"slack: {bot_token: x, signing_secret: y}\n", SlackModeHTTP},
+		{"slack: {bot_token: x, app_token: xapp-1}\n", SlackModeSocket},
+		{"slack: {bot_token: x, signing_secret: y, app_token: xapp-1}\n", SlackModeHTTP},
+	} {
+		cfg, diags := Parse("shipgate.yaml", []byte(tt.doc), env(nil))
+		if diags.HasErrors() {
+			t.Fatalf("%q: %v", tt.doc, diags.Err())
+		}
+		if cfg.Slack.Mode != tt.mode || cfg.Slack.GroupCacheTTL != DefaultGroupCacheTTL {
+			t.Errorf("%q: mode %q, ttl %s; want %q, %s", tt.doc, cfg.Slack.Mode, cfg.Slack.GroupCacheTTL, tt.mode, DefaultGroupCacheTTL)
+		}
+	}
 }

@@ -93,3 +93,12 @@ func (q queries) GetIdempotencyKey(ctx context.Context, scope, key string) (*Ide
 	}
 	return r, nil
 }
+
+// ReleaseIdempotencyKey forgets a claim whose request failed before it changed anything, so that a
+// retry of the request can act. Use it when the claim and the action cannot share a transaction.
+func (tx *Tx) ReleaseIdempotencyKey(ctx context.Context, scope, key string) error {
+	if _, err := tx.q.ExecContext(ctx, `DELETE FROM idempotency_keys WHERE scope = ? AND key = ?`, scope, key); err != nil {
+		return fmt.Errorf("release idempotency key %s/%s: %w", scope, key, classify(err))
+	}
+	return nil
+}

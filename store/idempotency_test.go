@@ -156,3 +156,25 @@ func TestPruneIdempotencyKeys(t *testing.T) {
 		}
 	}
 }
+
+func TestReleaseIdempotencyKey(t *testing.T) {
+	s, _ := newStore(t)
+	claim := func() bool {
+		var first bool
+		update(t, s, func(tx *Tx) (err error) {
+			_, first, err = tx.ClaimIdempotencyKey(t.Context(), "slack", "T1")
+			return err
+		})
+		return first
+	}
+	if !claim() {
+		t.Fatal("first claim lost")
+	}
+	update(t, s, func(tx *Tx) error { return tx.ReleaseIdempotencyKey(t.Context(), "slack", "T1") })
+	if !claim() {
+		t.Error("a released key could not be claimed again")
+	}
+	if claim() {
+		t.Error("a claimed key was claimed twice")
+	}
+}
