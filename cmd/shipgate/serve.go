@@ -15,7 +15,11 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/shipgate/shipgate/adapters/prometheus"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	promsli "github.com/shipgate/shipgate/adapters/prometheus"
+	"github.com/shipgate/shipgate/bot"
 	"github.com/shipgate/shipgate/config"
 	"github.com/shipgate/shipgate/engine"
 	"github.com/shipgate/shipgate/store"
@@ -33,7 +37,8 @@ func newServeCmd() *cobra.Command {
 projects_dir, opens the SQLite database and serves HTTP until SIGINT or SIGTERM, then lets in-flight
 requests finish (up to shutdown_timeout) and closes the database.
 
-Endpoints: /healthz (the process is up) and /readyz (the database answers).`,
+Endpoints: /healthz (the process is up), /readyz (the database answers), /metrics, and with a slack
+section /slack/commands, /slack/interactions and /slack/events (or Socket Mode with slack.mode: socket).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			errOut := cmd.ErrOrStderr()
@@ -117,16 +122,16 @@ func newEvaluator(cfg *config.Config, st *store.Store, projects []*config.Projec
 	if cfg.Prometheus == nil {
 		return nil, nil
 	}
-	pc, err := prometheus.FromConfig(cfg.Prometheus)
+	pc, err := promsli.FromConfig(cfg.Prometheus)
 	if err != nil {
 		return nil, fmt.Errorf("prometheus: %w", err)
 	}
 	pc.Logger = logger
-	p, err := prometheus.New(pc)
+	p, err := promsli.New(pc)
 	if err != nil {
 		return nil, fmt.Errorf("prometheus: %w", err)
 	}
-	return &engine.Evaluator{Store: st, Provider: prometheus.EngineProvider{Provider: p}, Projects: projects, RequireSLO: cfg.Evaluation.RequireSLO}, nil
+	return &engine.Evaluator{Store: st, Provider: promsli.EngineProvider{Provider: p}, Projects: projects, RequireSLO: cfg.Evaluation.RequireSLO}, nil
 }
 
 // serve opens the store, starts the engine (which picks up what a previous process left) and answers
@@ -151,14 +156,47 @@ func serve(ctx context.Context, cfg *config.Config, projects []*config.Project, 
 	if err != nil {
 		return fmt.Errorf("projects cannot run:\n%w", err)
 	}
-	if err := eng.Start(ctx); err != nil {
+	chat, err := newChat(cfg, logger)
+	if err != nil {
 		eng.Close()
 		return err
 	}
-	defer eng.Close()
+	b, err := bot.New(bot.Options{Config: cfg, Projects: projects, Engine: eng, Store: st, Posters: chat.posters,
+		Directories: chat.directories, GroupTTL: chat.groupTTL, Logger: logger})
+	if err != nil {
+		eng.Close()
+		return err
+	}
+	// The bot subscribes before the engine recovers, so that the messages recovery causes are posted.
+	if err := b.Start(ctx); err != nil {
+		eng.Close()
+		return err
+	}
+	if err := eng.Start(ctx); err != nil {
+		eng.Close()
+		b.Close(ctx)
+		return err
+	}
+	// On early returns: stop the engine, then let the bot post what the engine's last events asked for.
+	defer func() {
+		eng.Close()
+		closeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
+		defer cancel()
+		if err := b.Close(closeCtx); err != nil {
+			logger.Warn("shut down bot", "err", err)
+		}
+	}()
+
+	reg := prometheus.NewRegistry()
+	mux := newHandler(st, logger)
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	if err := chat.start(ctx, b, mux, reg); err != nil {
+		return err
+	}
+	defer chat.wait()
 
 	srv := &http.Server{
-		Handler:           newHandler(st, logger),
+		Handler:           mux,
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
@@ -193,7 +231,7 @@ type pinger interface {
 // probe sees a failure rather than its own timeout.
 const readyTimeout = 2 * time.Second
 
-func newHandler(db pinger, logger *slog.Logger) http.Handler {
+func newHandler(db pinger, logger *slog.Logger) *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeStatus(w, http.StatusOK, "ok")

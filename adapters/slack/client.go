@@ -1,0 +1,138 @@
+package slack
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/slack-go/slack"
+
+	"github.com/shipgate/shipgate/bot"
+)
+
+// serverErrorWait is how long to wait before trying again after Slack failed with a 5xx.
+const serverErrorWait = 2 * time.Second
+
+// Client sends the bot's messages to Slack through slack-go and resolves user groups. It is the bot's
+// Poster and Directory for Slack.
+type Client struct {
+	api *slack.Client
+	log *slog.Logger
+	// tablesRejected is set once the workspace refused a table block; from then on score tables are
+	// sent as section fields.
+	tablesRejected atomic.Bool
+}
+
+// NewClient wraps a slack-go client. slack-go's own retries stay off: they would block the caller,
+// and the bot's outbox retries instead, channel by channel.
+func NewClient(api *slack.Client, log *slog.Logger) *Client {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Client{api: api, log: log}
+}
+
+// API is the underlying slack-go client.
+func (c *Client) API() *slack.Client { return c.api }
+
+// Post sends a message to a channel or, with opts.Thread, into a root card's thread. A root card's
+// replies thread on its own ts.
+func (c *Client) Post(ctx context.Context, channel string, m bot.Message, opts bot.PostOptions) (bot.Posted, error) {
+	var ts string
+	err := c.withTables(m, func(blocks []slack.Block, text string) error {
+		msgOpts := []slack.MsgOption{slack.MsgOptionBlocks(blocks...), slack.MsgOptionText(text, false)}
+		if opts.Thread != "" {
+			msgOpts = append(msgOpts, slack.MsgOptionTS(opts.Thread))
+			if opts.Broadcast {
+				msgOpts = append(msgOpts, slack.MsgOptionBroadcast())
+			}
+		}
+		var err error
+		_, ts, err = c.api.PostMessageContext(ctx, channel, msgOpts...)
+		return err
+	})
+	if err != nil {
+		return bot.Posted{}, err
+	}
+	thread := opts.Thread
+	if thread == "" {
+		thread = ts
+	}
+	return bot.Posted{MessageID: ts, Thread: thread}, nil
+}
+
+// Update replaces a message in place (chat.update).
+func (c *Client) Update(ctx context.Context, channel, _, messageID string, m bot.Message) error {
+	return c.withTables(m, func(blocks []slack.Block, text string) error {
+		_, _, _, err := c.api.UpdateMessageContext(ctx, channel, messageID, slack.MsgOptionBlocks(blocks...), slack.MsgOptionText(text, false))
+		return err
+	})
+}
+
+// PostPrivate shows a message to one user in a channel (chat.postEphemeral).
+func (c *Client) PostPrivate(ctx context.Context, channel, user string, m bot.Message) error {
+	return c.withTables(m, func(blocks []slack.Block, text string) error {
+		_, err := c.api.PostEphemeralContext(ctx, channel, user, slack.MsgOptionBlocks(blocks...), slack.MsgOptionText(text, false))
+		return err
+	})
+}
+
+// withTables renders m and sends it with send; if the workspace rejects the table block, it remembers
+// that and sends the table as section fields instead.
+func (c *Client) withTables(m bot.Message, send func([]slack.Block, string) error) error {
+	tables := m.Table != nil && !c.tablesRejected.Load()
+	blocks, text := render(m, tables)
+	err := send(blocks, text)
+	if tables && slackError(err) == "invalid_blocks" {
+		c.tablesRejected.Store(true)
+		c.log.Warn("slack rejected the table block; score tables are sent as section fields from now on")
+		blocks, text = render(m, false)
+		err = send(blocks, text)
+	}
+	return classify(err)
+}
+
+// slackError is the error code of an ok:false answer, or "".
+func slackError(err error) string {
+	var se slack.SlackErrorResponse
+	if errors.As(err, &se) {
+		return se.Err
+	}
+	return ""
+}
+
+// classify marks the failures worth retrying for the bot: rate limits (with Slack's Retry-After) and
+// Slack's own server errors.
+func classify(err error) error {
+	if err == nil {
+		return nil
+	}
+	var rl *slack.RateLimitedError
+	if errors.As(err, &rl) {
+		return &bot.RetryLater{After: rl.RetryAfter, Err: err}
+	}
+	var sc slack.StatusCodeError
+	if errors.As(err, &sc) && sc.Code >= http.StatusInternalServerError {
+		return &bot.RetryLater{After: serverErrorWait, Err: err}
+	}
+	return err
+}
+
+// IsGroup reports whether a role member is a user group: Slack's user-group ids start with S, user
+// ids with U or W.
+func (c *Client) IsGroup(id string) bool { return strings.HasPrefix(id, "S") }
+
+// GroupMembers lists a user group's members (usergroups.users.list).
+func (c *Client) GroupMembers(ctx context.Context, groupID string) ([]string, error) {
+	return c.api.GetUserGroupMembersContext(ctx, groupID)
+}
+
+// Compile-time checks that Client is what the bot needs.
+var (
+	_ bot.Poster    = (*Client)(nil)
+	_ bot.Directory = (*Client)(nil)
+)

@@ -1,0 +1,343 @@
+package slack
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/slack-go/slack"
+	"github.com/slack-go/slack/slackevents"
+
+	"github.com/shipgate/shipgate/bot"
+	"github.com/shipgate/shipgate/store"
+)
+
+// MaxBodyBytes caps an inbound request. Slack's payloads are a few kilobytes; a block_actions payload
+// carries the whole message it came from, which Slack caps well below this.
+const MaxBodyBytes = 256 << 10
+
+// followUpTimeout bounds the work a handler does after answering Slack: a private message, a dialog.
+const followUpTimeout = 10 * time.Second
+
+// Callback and block ids of the rejection dialog.
+const (
+	rejectCallbackID = "deliver.reject"
+	reasonBlockID    = "reason"
+	reasonActionID   = "reason"
+)
+
+// Handler serves Slack's HTTP endpoints and Socket Mode, both feeding the bot.
+type Handler struct {
+	bot     *bot.Bot
+	client  *Client
+	secret  string
+	log     *slog.Logger
+	metrics *metrics
+
+	wg sync.WaitGroup // follow-up work after answering
+}
+
+// HandlerOptions configure a Handler.
+type HandlerOptions struct {
+	Bot           *bot.Bot
+	Client        *Client
+	SigningSecret string // required for the HTTP endpoints
+	Logger        *slog.Logger
+	// Registerer receives the request counters and ack latency histogram; nil registers nothing.
+	Registerer prometheus.Registerer
+}
+
+// NewHandler returns the Slack side of the bot.
+func NewHandler(opts HandlerOptions) (*Handler, error) {
+	if opts.Bot == nil || opts.Client == nil {
+		return nil, errors.New("slack: bot and client are required")
+	}
+	h := &Handler{bot: opts.Bot, client: opts.Client, secret: opts.SigningSecret, log: opts.Logger, metrics: newMetrics(opts.Registerer)}
+	if h.log == nil {
+		h.log = slog.New(slog.DiscardHandler)
+	}
+	return h, nil
+}
+
+// Register adds the Slack endpoints to mux.
+func (h *Handler) Register(mux *http.ServeMux) {
+	mux.HandleFunc("POST /slack/commands", h.serveCommand)
+	mux.HandleFunc("POST /slack/interactions", h.serveInteraction)
+	mux.HandleFunc("POST /slack/events", h.serveEvent)
+}
+
+// Wait waits for the work handlers started after answering (private messages, dialogs).
+func (h *Handler) Wait() { h.wg.Wait() }
+
+// verified reads a request's body and checks Slack's signature over it before anything else looks at
+// the request. On failure it answers 401 (413 for an oversized body), counts it, and returns false.
+func (h *Handler) verified(w http.ResponseWriter, r *http.Request, endpoint string) ([]byte, bool) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			h.metrics.request(endpoint, "too_large")
+			http.Error(w, "request body too large", http.StatusRequestEntityTooLarge)
+			return nil, false
+		}
+		h.metrics.request(endpoint, "bad_request")
+		http.Error(w, "cannot read request", http.StatusBadRequest)
+		return nil, false
+	}
+	sv, err := slack.NewSecretsVerifier(r.Header, h.secret)
+	if err == nil {
+		_, _ = sv.Write(body)
+		err = sv.Ensure()
+	}
+	if err != nil {
+		h.metrics.request(endpoint, "unauthorized")
+		h.log.Warn("slack request refused", "endpoint", endpoint, "remote", r.RemoteAddr, "reason", verifyReason(err))
+		w.Header().Set("X-Slack-No-Retry", "1")
+		http.Error(w, "invalid signature", http.StatusUnauthorized)
+		return nil, false
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	return body, true
+}
+
+// verifyReason names a verification failure for the log, without the signature itself.
+func verifyReason(err error) string {
+	switch {
+	case errors.Is(err, slack.ErrMissingHeaders):
+		return "missing signature headers"
+	case errors.Is(err, slack.ErrExpiredTimestamp):
+		return "timestamp outside the 5 minute window"
+	case errors.Is(err, slack.ErrInvalidConfiguration):
+		return "no signing secret configured"
+	}
+	return "invalid signature"
+}
+
+func (h *Handler) serveCommand(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	if _, ok := h.verified(w, r, "commands"); !ok {
+		return
+	}
+	sc, err := slack.SlashCommandParse(r)
+	if err != nil {
+		h.metrics.request("commands", "bad_request")
+		http.Error(w, "malformed slash command", http.StatusBadRequest)
+		return
+	}
+	msg, dup := h.command(r.Context(), sc)
+	h.metrics.request("commands", outcome(dup))
+	writeJSON(w, msg)
+	h.metrics.ack("commands", time.Since(start))
+}
+
+// command answers a slash command with the bot's reply, as the immediate response message.
+func (h *Handler) command(ctx context.Context, sc slack.SlashCommand) (*slack.Msg, bool) {
+	reply := h.bot.HandleCommand(ctx, bot.CommandRequest{
+		Actor:     bot.Actor{Platform: store.PlatformSlack, ID: sc.UserID, Name: sc.UserName},
+		Channel:   sc.ChannelID,
+		Text:      sc.Text,
+		RequestID: sc.TriggerID,
+	})
+	blocks, text := render(reply.Message, true)
+	msg := &slack.Msg{ResponseType: slack.ResponseTypeEphemeral, Text: text, Blocks: slack.Blocks{BlockSet: blocks}}
+	if reply.Public {
+		msg.ResponseType = slack.ResponseTypeInChannel
+	}
+	return msg, reply.Duplicate
+}
+
+func outcome(dup bool) string {
+	if dup {
+		return "duplicate"
+	}
+	return "ok"
+}
+
+func (h *Handler) serveInteraction(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	if _, ok := h.verified(w, r, "interactions"); !ok {
+		return
+	}
+	cb, err := slack.InteractionCallbackParse(r)
+	if err != nil {
+		h.metrics.request("interactions", "bad_request")
+		http.Error(w, "malformed interaction payload", http.StatusBadRequest)
+		return
+	}
+	followUp, dup := h.interaction(r.Context(), cb)
+	h.metrics.request("interactions", outcome(dup))
+	w.WriteHeader(http.StatusOK)
+	h.metrics.ack("interactions", time.Since(start))
+	h.later(followUp)
+}
+
+// interaction applies a click or a dialog submission and returns what to do once Slack has its
+// answer: a private message, or the dialog for a rejection's reason.
+func (h *Handler) interaction(ctx context.Context, cb slack.InteractionCallback) (func(context.Context), bool) {
+	actor := bot.Actor{Platform: store.PlatformSlack, ID: cb.User.ID, Name: cb.User.Name}
+	switch cb.Type {
+	case slack.InteractionTypeBlockActions:
+		channel := cb.Channel.ID
+		if channel == "" {
+			channel = cb.Container.ChannelID
+		}
+		for _, a := range cb.ActionCallback.BlockActions {
+			if a.ActionID != bot.ActionApprove && a.ActionID != bot.ActionReject {
+				continue
+			}
+			reply := h.bot.HandleClick(ctx, bot.ClickRequest{Actor: actor, Channel: channel, MessageID: cb.Container.MessageTs,
+				ActionID: a.ActionID, Value: a.Value, RequestID: cb.TriggerID})
+			if reply.Duplicate {
+				return nil, true
+			}
+			return h.clickFollowUp(reply, channel, cb.User.ID, cb.TriggerID, cb.Container.MessageTs), false
+		}
+	case slack.InteractionTypeViewSubmission:
+		if cb.View.CallbackID != rejectCallbackID {
+			return nil, false
+		}
+		var meta rejectMetadata
+		if err := json.Unmarshal([]byte(cb.View.PrivateMetadata), &meta); err != nil {
+			h.log.Warn("rejection dialog with unreadable metadata", "err", err)
+			return nil, false
+		}
+		reason := ""
+		if cb.View.State != nil {
+			reason = strings.TrimSpace(cb.View.State.Values[reasonBlockID][reasonActionID].Value)
+		}
+		reply := h.bot.HandleClick(ctx, bot.ClickRequest{Actor: actor, Channel: meta.Channel, MessageID: meta.Message,
+			ActionID: bot.ActionReject, Value: meta.Value, Reason: reason, ReasonGiven: true, RequestID: cb.TriggerID + "/" + cb.View.ID})
+		if reply.Duplicate {
+			return nil, true
+		}
+		return h.clickFollowUp(reply, meta.Channel, cb.User.ID, "", meta.Message), false
+	}
+	return nil, false
+}
+
+// rejectMetadata is what the rejection dialog carries back: which approval, and where it was clicked.
+type rejectMetadata struct {
+	Value   string `json:"v"`
+	Channel string `json:"c"`
+	Message string `json:"m"`
+}
+
+func (h *Handler) clickFollowUp(reply bot.ClickReply, channel, user, triggerID, messageTS string) func(context.Context) {
+	return func(ctx context.Context) {
+		if reply.AskReason != nil {
+			meta, _ := json.Marshal(rejectMetadata{Value: reply.AskReason.Value, Channel: channel, Message: messageTS})
+			if _, err := h.client.api.OpenViewContext(ctx, triggerID, rejectDialog(reply.AskReason, string(meta))); err != nil {
+				h.log.Error("open rejection dialog", "user", user, "err", err)
+			}
+		}
+		if reply.Private != nil {
+			if err := h.client.PostPrivate(ctx, channel, user, *reply.Private); err != nil {
+				h.log.Error("private reply", "user", user, "channel", channel, "err", err)
+			}
+		}
+	}
+}
+
+// rejectDialog is the modal that asks why someone rejects.
+func rejectDialog(req *bot.ReasonRequest, meta string) slack.ModalViewRequest {
+	input := slack.NewPlainTextInputBlockElement(plain("What is wrong with this build?"), reasonActionID)
+	input.Multiline = true
+	input.MaxLength = 500
+	return slack.ModalViewRequest{
+		Type:            slack.VTModal,
+		Title:           plain(cutText(req.Title, 24)),
+		Submit:          plain("Reject"),
+		Close:           plain("Cancel"),
+		CallbackID:      rejectCallbackID,
+		PrivateMetadata: meta,
+		Blocks: slack.Blocks{BlockSet: []slack.Block{
+			slack.NewSectionBlock(mrkdwn(escape(req.Summary)), nil, nil),
+			slack.NewInputBlock(reasonBlockID, plain("Reason"), nil, input),
+		}},
+	}
+}
+
+// later runs follow-up work after the answer, with a context of its own: the request's ends when the
+// handler returns.
+func (h *Handler) later(fn func(context.Context)) {
+	if fn == nil {
+		return
+	}
+	h.wg.Go(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), followUpTimeout)
+		defer cancel()
+		fn(ctx)
+	})
+}
+
+func (h *Handler) serveEvent(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	body, ok := h.verified(w, r, "events")
+	if !ok {
+		return
+	}
+	ev, err := slackevents.ParseEvent(body, slackevents.OptionNoVerifyToken())
+	if err != nil {
+		h.metrics.request("events", "bad_request")
+		http.Error(w, "malformed event", http.StatusBadRequest)
+		return
+	}
+	if ev.Type == slackevents.URLVerification {
+		var ch slackevents.ChallengeResponse
+		if err := json.Unmarshal(body, &ch); err != nil {
+			h.metrics.request("events", "bad_request")
+			http.Error(w, "malformed url_verification", http.StatusBadRequest)
+			return
+		}
+		h.metrics.request("events", "ok")
+		w.Header().Set("Content-Type", "text/plain")
+		_, _ = io.WriteString(w, ch.Challenge)
+		return
+	}
+	// shipgate acts on no event yet; callbacks are acknowledged so Slack keeps the subscription healthy.
+	h.metrics.request("events", "ok")
+	w.WriteHeader(http.StatusOK)
+	h.metrics.ack("events", time.Since(start))
+}
+
+func writeJSON(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// metrics count Slack requests by endpoint and outcome (ok, duplicate, unauthorized, too_large,
+// bad_request) and time the answers.
+type metrics struct {
+	requests *prometheus.CounterVec
+	acks     *prometheus.HistogramVec
+}
+
+func newMetrics(reg prometheus.Registerer) *metrics {
+	m := &metrics{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "shipgate_slack_requests_total",
+			Help: "Requests from Slack by endpoint and outcome (ok, duplicate, unauthorized, too_large, bad_request)."}, []string{"endpoint", "outcome"}),
+		acks: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "shipgate_slack_ack_seconds",
+			Help:    "Time from a verified Slack request to its answer.",
+			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 3}}, []string{"endpoint"}),
+	}
+	if reg != nil {
+		reg.MustRegister(m.requests, m.acks)
+	}
+	return m
+}
+
+func (m *metrics) request(endpoint, outcome string) {
+	m.requests.WithLabelValues(endpoint, outcome).Inc()
+}
+
+func (m *metrics) ack(endpoint string, d time.Duration) {
+	m.acks.WithLabelValues(endpoint).Observe(d.Seconds())
+}

@@ -1,0 +1,272 @@
+// Package slack connects shipgate to a Slack workspace: it verifies Slack's requests (slash commands,
+// interactivity, events) over HTTP or Socket Mode, hands them to the bot, renders the bot's messages as
+// Block Kit within Slack's limits, and sends them through slack-go.
+package slack
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/slack-go/slack"
+
+	"github.com/shipgate/shipgate/bot"
+)
+
+// Slack's Block Kit limits (spec/chat-platforms.md S18-S22).
+const (
+	maxBlocks        = 50
+	maxSectionText   = 3000
+	maxFields        = 10
+	maxFieldText     = 2000
+	maxHeaderText    = 150
+	maxButtonText    = 75
+	maxContextItems  = 10
+	maxTableRows     = 100 // the table block's own limit, header row included
+	maxFallbackText  = 3000
+	maxMessageBudget = 12000 // msg_blocks_too_long was seen at about 13.2k characters of blocks
+)
+
+// render turns a bot message into blocks and the fallback text. With tables false, a score table
+// becomes one section of fields per row, for workspaces that reject the table block. Whatever does not
+// fit Slack's limits is cut, with a visible note saying so: a message is never rejected for its size.
+func render(m bot.Message, tables bool) ([]slack.Block, string) {
+	r := &renderer{budget: maxMessageBudget}
+	if m.Header != "" {
+		r.add(slack.NewHeaderBlock(plain(cutText(m.Header, maxHeaderText))), len(m.Header))
+	}
+	if len(m.Stages) > 0 {
+		r.section(bot.StatusLine(m.Stages))
+	}
+	if m.Text != "" {
+		r.section(m.Text)
+	}
+	if len(m.Fields) > 0 {
+		r.fields(m.Fields)
+	}
+	if m.Table != nil {
+		if tables {
+			r.table(m.Table)
+		} else {
+			r.tableAsFields(m.Table)
+		}
+		if m.Table.Summary != "" {
+			r.section("*" + escape(m.Table.Summary) + "*")
+		}
+	}
+	if len(m.Buttons) > 0 {
+		r.buttons(m.Buttons)
+	}
+	var ctx []string
+	for _, c := range m.Context {
+		ctx = append(ctx, escape(c))
+	}
+	for _, l := range m.Links {
+		ctx = append(ctx, fmt.Sprintf("<%s|%s>", l.URL, escape(l.Text)))
+	}
+	if len(ctx) > 0 {
+		r.context(ctx)
+	}
+	if r.cutNote != "" {
+		r.blocks = append(r.blocks, slack.NewContextBlock("cut", mrkdwn("✂️ "+r.cutNote)))
+	}
+	return r.blocks, cutText(m.Fallback(), maxFallbackText)
+}
+
+// renderer adds blocks while there is room, keeping one block and some characters for the cut note.
+type renderer struct {
+	blocks  []slack.Block
+	budget  int
+	cutNote string
+}
+
+func (r *renderer) room(size int) bool {
+	return len(r.blocks) < maxBlocks-1 && size <= r.budget
+}
+
+func (r *renderer) add(b slack.Block, size int) bool {
+	if !r.room(size) {
+		r.cut("the message was too long for Slack; the rest is in shipgate (`/deliver status`)")
+		return false
+	}
+	r.blocks = append(r.blocks, b)
+	r.budget -= size
+	return true
+}
+
+func (r *renderer) cut(note string) {
+	if r.cutNote == "" {
+		r.cutNote = note
+	}
+}
+
+// section adds text as sections of at most maxSectionText characters, split at line ends.
+func (r *renderer) section(text string) {
+	text = escape(text)
+	for text != "" {
+		part := text
+		if len(part) > maxSectionText {
+			part = cutText(part, maxSectionText)
+			if i := strings.LastIndex(part, "\n"); i > maxSectionText/2 {
+				part = part[:i]
+			}
+		}
+		text = strings.TrimPrefix(text[len(part):], "\n")
+		if !r.add(slack.NewSectionBlock(mrkdwn(part), nil, nil), len(part)) {
+			return
+		}
+	}
+}
+
+func (r *renderer) fields(fields []bot.Field) {
+	for start := 0; start < len(fields); start += maxFields {
+		var objs []*slack.TextBlockObject
+		size := 0
+		for _, f := range fields[start:min(start+maxFields, len(fields))] {
+			text := cutText("*"+escape(f.Label)+"*\n"+escape(f.Value), maxFieldText)
+			objs = append(objs, mrkdwn(text))
+			size += len(text)
+		}
+		if !r.add(slack.NewSectionBlock(nil, objs, nil), size) {
+			return
+		}
+	}
+}
+
+func (r *renderer) table(t *bot.Table) {
+	tb := slack.NewTableBlock("score")
+	settings := make([]slack.ColumnSetting, len(t.Columns))
+	for i := range settings {
+		settings[i] = slack.ColumnSetting{Align: slack.ColumnAlignmentLeft, IsWrapped: true}
+	}
+	tb.WithColumnSettings(settings...)
+	tb.AddRow(textCells(t.Columns)...)
+	size := rowSize(t.Columns)
+	shown := 0
+	for _, row := range t.Rows {
+		if 1+shown >= maxTableRows || size+rowSize(row) > r.budget-500 {
+			break
+		}
+		tb.AddRow(textCells(row)...)
+		size += rowSize(row)
+		shown++
+	}
+	r.add(tb, size)
+	if shown < len(t.Rows) {
+		r.cut(fmt.Sprintf("%d of %d objectives shown; `shipgate evaluate` prints them all", shown, len(t.Rows)))
+	}
+}
+
+// tableAsFields renders a table without the table block: a section per row, one field per column.
+func (r *renderer) tableAsFields(t *bot.Table) {
+	for i, row := range t.Rows {
+		fields := make([]bot.Field, 0, len(row))
+		for j, cell := range row {
+			label := fmt.Sprintf("column %d", j+1)
+			if j < len(t.Columns) {
+				label = t.Columns[j]
+			}
+			fields = append(fields, bot.Field{Label: label, Value: cell})
+		}
+		before := len(r.blocks)
+		r.fields(fields)
+		if len(r.blocks) == before {
+			r.cutNote = fmt.Sprintf("%d of %d objectives shown; `shipgate evaluate` prints them all", i, len(t.Rows))
+			return
+		}
+		if i < len(t.Rows)-1 && !r.add(slack.NewDividerBlock(), 0) {
+			return
+		}
+	}
+}
+
+func (r *renderer) buttons(buttons []bot.Button) {
+	var els []slack.BlockElement
+	for _, b := range buttons {
+		btn := slack.NewButtonBlockElement(b.ActionID, b.Value, plain(cutText(b.Label, maxButtonText)))
+		switch b.Style {
+		case bot.StylePrimary:
+			btn = btn.WithStyle(slack.StylePrimary)
+		case bot.StyleDanger:
+			btn = btn.WithStyle(slack.StyleDanger)
+		}
+		if c := b.Confirm; c != nil {
+			btn = btn.WithConfirm(slack.NewConfirmationBlockObject(plain(c.Title), mrkdwn(escape(c.Text)), plain(c.Yes), plain(c.No)))
+		}
+		els = append(els, btn)
+	}
+	// Buttons are what the message is for: they go in even if text had to be cut for them.
+	r.blocks = append(r.blocks, slack.NewActionBlock("approval", els...))
+}
+
+func (r *renderer) context(lines []string) {
+	var els []slack.MixedElement
+	size := 0
+	for _, l := range lines[:min(len(lines), maxContextItems)] {
+		l = cutText(l, maxSectionText)
+		els = append(els, mrkdwn(l))
+		size += len(l)
+	}
+	r.add(slack.NewContextBlock("context", els...), size)
+}
+
+func textCells(row []string) []slack.TableCell {
+	cells := make([]slack.TableCell, len(row))
+	for i, c := range row {
+		if c == "" {
+			c = " "
+		}
+		cells[i] = slack.NewTableRawTextCell(c)
+	}
+	return cells
+}
+
+func rowSize(row []string) int {
+	n := 0
+	for _, c := range row {
+		n += len(c) + 30 // the JSON around each cell
+	}
+	return n
+}
+
+func plain(s string) *slack.TextBlockObject {
+	return slack.NewTextBlockObject(slack.PlainTextType, s, true, false)
+}
+
+func mrkdwn(s string) *slack.TextBlockObject {
+	return slack.NewTextBlockObject(slack.MarkdownType, s, false, false)
+}
+
+// mentionPattern matches the mentions the bot writes, which Slack must see unescaped.
+var mentionPattern = regexp.MustCompile(`<(@[A-Z0-9]+|!subteam\^[A-Z0-9]+)>`)
+
+// escape makes text safe for mrkdwn: &, < and > are Slack's control characters (so that text from a
+// task's output cannot ping @channel or forge a link), except in the mentions the bot wrote itself.
+func escape(s string) string {
+	var out strings.Builder
+	last := 0
+	for _, m := range mentionPattern.FindAllStringIndex(s, -1) {
+		out.WriteString(escapeRaw(s[last:m[0]]))
+		out.WriteString(s[m[0]:m[1]])
+		last = m[1]
+	}
+	out.WriteString(escapeRaw(s[last:]))
+	return out.String()
+}
+
+var rawEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
+
+func escapeRaw(s string) string { return rawEscaper.Replace(s) }
+
+// cutText shortens s to at most n bytes on a character boundary, ending it with "…".
+func cutText(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	n -= len("…")
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
+}

@@ -1,0 +1,196 @@
+package bot
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+
+	"github.com/shipgate/shipgate/config"
+	"github.com/shipgate/shipgate/engine"
+	"github.com/shipgate/shipgate/store"
+)
+
+// notifier turns engine events into messages in every channel bound to the delivery's project. The
+// engine calls it from its publishing goroutine, which must not wait for chat, so events are queued
+// and handled in order by a goroutine of the notifier's own.
+type notifier struct {
+	b           *Bot
+	mu          sync.Mutex
+	cond        *sync.Cond
+	queue       []engine.Event
+	closed      bool
+	done        chan struct{}
+	unsubscribe func()
+}
+
+func newNotifier(b *Bot) *notifier {
+	n := &notifier{b: b, done: make(chan struct{})}
+	n.cond = sync.NewCond(&n.mu)
+	return n
+}
+
+func (n *notifier) start() {
+	n.unsubscribe = n.b.eng.Subscribe(n.enqueue)
+	go n.loop()
+}
+
+func (n *notifier) enqueue(ev engine.Event) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.closed {
+		return
+	}
+	n.queue = append(n.queue, ev)
+	n.cond.Signal()
+}
+
+func (n *notifier) loop() {
+	defer close(n.done)
+	for {
+		n.mu.Lock()
+		for len(n.queue) == 0 && !n.closed {
+			n.cond.Wait()
+		}
+		if len(n.queue) == 0 {
+			n.mu.Unlock()
+			return
+		}
+		batch := n.queue
+		n.queue = nil
+		n.mu.Unlock()
+		for _, ev := range batch {
+			n.handle(ev)
+		}
+	}
+}
+
+// stop handles what is queued and then stops taking events.
+func (n *notifier) stop() {
+	if n.unsubscribe != nil {
+		n.unsubscribe()
+	}
+	n.mu.Lock()
+	n.closed = true
+	n.cond.Signal()
+	n.mu.Unlock()
+	if n.unsubscribe != nil {
+		<-n.done
+	}
+}
+
+// handle queues the messages an event calls for: the root card's edit always, and a thread reply for
+// what the history should show.
+func (n *notifier) handle(ev engine.Event) {
+	ctx := n.b.outbox.ctx
+	root := msgKey{delivery: ev.DeliveryID, kind: store.MessageRoot}
+	for _, ch := range n.b.bindingsOf(ev.Project) {
+		if n.b.posters[store.Platform(ch.Platform)] == nil {
+			continue
+		}
+		ob := n.b.outbox
+		switch kind := eventKind(ev); {
+		case ev.Type == engine.EventDeliveryTriggered:
+			ob.post(ch, postOp{key: root})
+		case ev.Type == engine.EventApprovalWaiting && ev.Approval != nil:
+			ob.post(ch, postOp{key: msgKey{delivery: ev.DeliveryID, kind: store.MessageApproval, approval: ev.Approval.ID}, broadcast: true})
+		case ev.Type == engine.EventApprovalVoted && ev.Approval != nil:
+			ob.touch(ch, msgKey{delivery: ev.DeliveryID, kind: store.MessageApproval, approval: ev.Approval.ID})
+		case ev.Type == engine.EventSequencePaused || ev.Type == engine.EventSequenceResumed:
+			mark := StagePaused.Emoji()
+			if ev.Type == engine.EventSequenceResumed {
+				mark = "▶️"
+			}
+			ob.post(ch, postOp{key: thread(ev), msg: renderNote(fmt.Sprintf("%s · %s %s", ev.Stage, mark, ev.Message))})
+		case ev.Task != "" && kind == "started":
+			ob.post(ch, postOp{key: thread(ev), msg: renderTaskStarted(ev)})
+		case ev.Task != "" && kind == "finished":
+			ob.post(ch, postOp{key: thread(ev), msg: n.taskReply(ctx, ev)})
+		case ev.Task == "" && kind == "finished" && ev.Sequence != "" && ev.Type != engine.EventDeliveryFinished:
+			text := fmt.Sprintf("%s · %s `%s` finished", ev.Stage, sequenceMark(ev).Emoji(), ev.Sequence)
+			if ev.Status == store.StatusAborted || ev.Result != store.ResultPass {
+				text += ": " + cut(ev.Message, maxResultText)
+			}
+			ob.post(ch, postOp{key: thread(ev), msg: renderNote(strings.TrimSuffix(text, ": "))})
+			// An abort or a newer delivery closes a pending approval without a vote: show how it ended.
+			n.touchApprovals(ctx, ch, ev.DeliveryID)
+		}
+		if ev.Task == "approval" && eventKind(ev) == "finished" {
+			n.touchApprovals(ctx, ch, ev.DeliveryID)
+		}
+		ob.touch(ch, root)
+	}
+}
+
+func thread(ev engine.Event) msgKey {
+	return msgKey{delivery: ev.DeliveryID, kind: store.MessageThread}
+}
+
+// eventKind is the last word of an event type: triggered, started, finished.
+func eventKind(ev engine.Event) string {
+	return ev.Type[strings.LastIndex(ev.Type, ".")+1:]
+}
+
+func sequenceMark(ev engine.Event) StageState {
+	if ev.Status == store.StatusAborted {
+		return StageAborted
+	}
+	return resultState(ev.Result)
+}
+
+// taskReply is a finished task's thread reply: the score table for a scored evaluation, a line for the
+// rest.
+func (n *notifier) taskReply(ctx context.Context, ev engine.Event) Message {
+	tr, err := n.b.st.GetTaskRun(ctx, ev.TaskRunID)
+	if err != nil {
+		n.b.log.Warn("task reply without duration", "task_run", ev.TaskRunID, "err", err)
+		tr = nil
+	}
+	if ev.Task == "evaluation" {
+		if scored, ok := scoredEvaluation(ev.Data); ok {
+			return renderScoreTable(ev, scored, tr)
+		}
+	}
+	return renderTaskFinished(ev, tr)
+}
+
+func (n *notifier) touchApprovals(ctx context.Context, ch *config.ChannelBinding, delivery int64) {
+	msgs, err := n.b.st.ListChatMessages(ctx, delivery)
+	if err != nil {
+		n.b.log.Warn("list approval messages", "delivery", delivery, "err", err)
+		return
+	}
+	for _, m := range msgs {
+		if m.Kind == store.MessageApproval && string(m.Platform) == ch.Platform && m.Channel == ch.Channel {
+			n.b.outbox.touch(ch, msgKey{delivery: delivery, kind: store.MessageApproval, approval: m.ApprovalID})
+		}
+	}
+}
+
+// catchUp brings the root cards and approval requests of live deliveries up to date after a start: a
+// previous process may have stopped between committing a transition and sending its message.
+func (n *notifier) catchUp(ctx context.Context) error {
+	for _, state := range []store.SequenceState{store.StateTriggered, store.StateStarted, store.StateWaiting, store.StateWaitingForApproval, store.StatePaused} {
+		ds, err := n.b.st.ListDeliveries(ctx, store.DeliveryQuery{State: state})
+		if err != nil {
+			return fmt.Errorf("bot: catch up: %w", err)
+		}
+		for _, d := range ds {
+			pending, err := n.b.st.ListApprovals(ctx, store.ApprovalQuery{DeliveryID: d.ID, State: store.ApprovalPending})
+			if err != nil {
+				return fmt.Errorf("bot: catch up: %w", err)
+			}
+			for _, ch := range n.b.bindingsOf(d.Project) {
+				if n.b.posters[store.Platform(ch.Platform)] == nil {
+					continue
+				}
+				n.b.outbox.touch(ch, msgKey{delivery: d.ID, kind: store.MessageRoot})
+				for _, a := range pending {
+					// Posting an approval request that exists already edits it instead.
+					n.b.outbox.post(ch, postOp{key: msgKey{delivery: d.ID, kind: store.MessageApproval, approval: a.ID}, broadcast: true})
+				}
+			}
+		}
+	}
+	return nil
+}

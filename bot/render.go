@@ -1,0 +1,520 @@
+package bot
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/shipgate/shipgate/config"
+	"github.com/shipgate/shipgate/engine"
+	"github.com/shipgate/shipgate/engine/slo"
+	"github.com/shipgate/shipgate/store"
+)
+
+// maxResultText bounds the result a task reply quotes; the whole message is in the event log.
+const maxResultText = 300
+
+// version is what people call a build: its version label, else the image tag, else the image.
+func version(image string, labels map[string]string) string {
+	if v := labels["version"]; v != "" {
+		return v
+	}
+	if i := strings.LastIndex(image, ":"); i > strings.LastIndex(image, "/") {
+		return image[i+1:]
+	}
+	return image
+}
+
+// who names the person behind an action: a mention on the platform they acted from, else the name
+// with where it came from (a CI token's name, "api").
+func who(actor, source string, ch *config.ChannelBinding) string {
+	switch {
+	case actor == "":
+		return "shipgate"
+	case ch != nil && source == ch.Platform:
+		return mention(actor)
+	case source != "":
+		return actor + " (" + source + ")"
+	}
+	return actor
+}
+
+func mention(id string) string { return "<@" + id + ">" }
+
+func mentions(ids []string) string {
+	out := make([]string, len(ids))
+	for i, id := range ids {
+		out[i] = mention(id)
+	}
+	return strings.Join(out, ", ")
+}
+
+// clock formats a time as messages show it.
+func clock(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") }
+
+// duration rounds a duration for people: tenths of seconds under a minute, whole seconds above.
+func duration(d time.Duration) string {
+	if d < time.Minute {
+		return d.Round(100 * time.Millisecond).String()
+	}
+	return d.Round(time.Second).String()
+}
+
+func cut(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8Start(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
+}
+
+func utf8Start(c byte) bool { return c&0xC0 != 0x80 }
+
+// stageState maps a sequence run to the root card's word for it.
+func stageState(r *store.SequenceRun) StageState {
+	switch r.State {
+	case store.StateTriggered:
+		return StageQueued
+	case store.StateStarted, store.StateWaiting:
+		return StageRunning
+	case store.StateWaitingForApproval:
+		return StageWaiting
+	case store.StatePaused:
+		return StagePaused
+	case store.StateAborted:
+		return StageAborted
+	case store.StateTimedOut:
+		return StageTimedOut
+	}
+	return resultState(r.Result)
+}
+
+func resultState(r store.Result) StageState {
+	switch r {
+	case store.ResultPass:
+		return StagePassed
+	case store.ResultWarning:
+		return StageWarning
+	case store.ResultFail:
+		return StageFailed
+	}
+	return StageRunning
+}
+
+// deliveryState describes a delivery's overall state in words.
+func deliveryState(d *store.Delivery) string {
+	switch d.State {
+	case store.StateFinished:
+		return fmt.Sprintf("%s %s", resultState(d.Result).Emoji(), orNone(string(d.Result)))
+	case store.StateWaitingForApproval:
+		return "✋ waiting for approval"
+	case store.StateTriggered:
+		return "🕓 queued"
+	case store.StateStarted, store.StateWaiting:
+		return "⏳ running"
+	case store.StatePaused:
+		return "⏸️ paused"
+	case store.StateAborted:
+		return "🛑 aborted"
+	case store.StateTimedOut:
+		return "⌛ timed out"
+	}
+	return string(d.State)
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "no result"
+	}
+	return s
+}
+
+// renderRoot is a delivery's root card as shown in channel ch: what is delivered, by whom, and one
+// status per stage of the shipyard.
+func (b *Bot) renderRoot(ctx context.Context, ch *config.ChannelBinding, deliveryID int64) (Message, error) {
+	d, err := b.st.GetDelivery(ctx, deliveryID)
+	if err != nil {
+		return Message{}, err
+	}
+	runs, err := b.st.ListSequenceRuns(ctx, store.SequenceRunQuery{DeliveryID: d.ID})
+	if err != nil {
+		return Message{}, err
+	}
+	stages, err := b.stageStatuses(ctx, d, runs)
+	if err != nil {
+		return Message{}, err
+	}
+	m := Message{
+		Header: fmt.Sprintf("Delivery #%d: %s %s", d.ID, d.Service, version(d.Image, d.Labels)),
+		Stages: stages,
+		Fields: []Field{
+			{"Project", d.Project},
+			{"Service", d.Service},
+			{"Image", "`" + d.Image + "`"},
+			{"Triggered by", who(d.Actor, d.Source, ch)},
+			{"State", deliveryState(d)},
+		},
+	}
+	if d.State.Terminal() && d.Message != "" && d.Result != store.ResultPass {
+		m.Text = cut(d.Message, maxResultText)
+	}
+	ctxLine := "started " + clock(d.CreatedAt)
+	if d.FinishedAt != nil {
+		ctxLine += " · took " + duration(d.FinishedAt.Sub(d.CreatedAt))
+	}
+	m.Context = []string{ctxLine, "Keptn context " + d.KeptnContext}
+	if u := b.cfg.PublicURL; u != "" {
+		m.Links = []Link{{Text: "Details", URL: strings.TrimRight(u, "/") + fmt.Sprintf("/api/v1/deliveries/%d", d.ID)}}
+	}
+	return m, nil
+}
+
+// stageStatuses gives each stage of the delivery's shipyard its state: that of the first sequence run
+// there (the one the delivery chain triggered); later runs (rollback, remediation) are noted beside it.
+func (b *Bot) stageStatuses(ctx context.Context, d *store.Delivery, runs []*store.SequenceRun) ([]StageStatus, error) {
+	var names []string
+	if p := b.projects[d.Project]; p != nil {
+		names = p.Shipyard.StageNames()
+	}
+	for _, r := range runs {
+		if !slices.Contains(names, r.Stage) {
+			names = append(names, r.Stage)
+		}
+	}
+	out := make([]StageStatus, 0, len(names))
+	for _, name := range names {
+		s := StageStatus{Stage: name, State: StageNotReached}
+		first := true
+		var notes []string
+		for _, r := range runs {
+			if r.Stage != name {
+				continue
+			}
+			if first {
+				first = false
+				s.State = stageState(r)
+				if r.State == store.StateWaitingForApproval {
+					note, err := b.approvalProgress(ctx, r)
+					if err != nil {
+						return nil, err
+					}
+					notes = append(notes, note)
+				}
+				continue
+			}
+			notes = append(notes, r.Sequence+" "+stageState(r).Emoji())
+		}
+		s.Detail = strings.Join(notes, ", ")
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+// approvalProgress is "1 of 2 approvals" for the pending approval of a sequence run waiting for one.
+func (b *Bot) approvalProgress(ctx context.Context, r *store.SequenceRun) (string, error) {
+	approvals, err := b.st.ListApprovals(ctx, store.ApprovalQuery{DeliveryID: r.DeliveryID, State: store.ApprovalPending})
+	if err != nil {
+		return "", err
+	}
+	for _, a := range approvals {
+		if a.Stage != r.Stage {
+			continue
+		}
+		votes, err := b.st.ListVotes(ctx, a.ID)
+		if err != nil {
+			return "", err
+		}
+		return fmt.Sprintf("%d of %d approvals", countApprovals(votes), a.Required), nil
+	}
+	return "", nil
+}
+
+func countApprovals(votes []*store.Vote) int {
+	n := 0
+	for _, v := range votes {
+		if v.Decision == store.DecisionApprove {
+			n++
+		}
+	}
+	return n
+}
+
+// renderTaskStarted is the thread reply when a task starts.
+func renderTaskStarted(ev engine.Event) Message {
+	text := fmt.Sprintf("%s · `%s` started", ev.Stage, ev.Task)
+	if ev.Task == "approval" && ev.Message != "" {
+		text += ": " + ev.Message
+	}
+	return Message{Text: text}
+}
+
+// renderTaskFinished is the thread reply when a task ends: its result, how long it took, and the short
+// result message its executor gave (a Helm revision, a test summary, an evaluation score).
+func renderTaskFinished(ev engine.Event, tr *store.TaskRun) Message {
+	state := resultState(ev.Result)
+	if ev.Status == store.StatusErrored && ev.Result == store.ResultFail {
+		state = StageFailed
+	}
+	text := fmt.Sprintf("%s · `%s` %s %s", ev.Stage, ev.Task, state.Emoji(), orNone(string(ev.Result)))
+	if ev.Status == store.StatusErrored {
+		text += " (errored)"
+	}
+	if tr != nil && tr.StartedAt != nil && tr.FinishedAt != nil {
+		text += " in " + duration(tr.FinishedAt.Sub(*tr.StartedAt))
+	}
+	if ev.Message != "" {
+		text += ": " + cut(ev.Message, maxResultText)
+	}
+	return Message{Text: text}
+}
+
+// evaluationPayload is data.evaluation of an evaluation.finished event, as engine.Evaluator wrote it.
+type evaluationPayload struct {
+	ID               int64           `json:"id"`
+	Result           string          `json:"result"`
+	Score            float64         `json:"score"`
+	PassThreshold    float64         `json:"passThreshold"`
+	WarningThreshold float64         `json:"warningThreshold"`
+	Indicators       []slo.Objective `json:"indicatorResults"`
+	Compared         []int64         `json:"comparedEvents"`
+}
+
+// scoredEvaluation reads the scored evaluation out of an evaluation.finished payload; false when the
+// task evaluated nothing (no SLO, no provider), which gets a plain task reply instead of a table.
+func scoredEvaluation(data map[string]any) (slo.Evaluation, bool) {
+	raw, ok := data["evaluation"]
+	if !ok {
+		return slo.Evaluation{}, false
+	}
+	buf, err := json.Marshal(raw)
+	if err != nil {
+		return slo.Evaluation{}, false
+	}
+	var p evaluationPayload
+	if err := json.Unmarshal(buf, &p); err != nil || len(p.Indicators) == 0 {
+		return slo.Evaluation{}, false
+	}
+	return slo.Evaluation{Result: p.Result, Score: p.Score, PassThreshold: p.PassThreshold, WarningThreshold: p.WarningThreshold,
+		Objectives: p.Indicators, ComparedIDs: p.Compared}, true
+}
+
+// renderScoreTable is the thread reply of a finished evaluation: the same rows as `shipgate evaluate
+// --output table`, the total score, and the objectives that did not pass.
+func renderScoreTable(ev engine.Event, scored slo.Evaluation, tr *store.TaskRun) Message {
+	reply := renderTaskFinished(ev, tr)
+	m := Message{
+		Header: fmt.Sprintf("%s evaluation: %s", ev.Stage, strings.ToUpper(string(ev.Result))),
+		Table:  &Table{Columns: slo.TableHeader, Rows: scored.Rows(), Summary: scored.Summary()},
+		Text:   reply.Text,
+	}
+	if bad := notPassed(scored.Objectives); bad != "" {
+		m.Text += "\nNot passed: " + bad
+	}
+	if len(scored.ComparedIDs) > 0 {
+		m.Context = []string{fmt.Sprintf("baseline: %d earlier evaluation(s)", len(scored.ComparedIDs))}
+	} else {
+		m.Context = []string{"baseline: none (no earlier evaluation to compare with)"}
+	}
+	return m
+}
+
+// notPassed lists the objectives whose status is warning or fail, with their value and the criteria
+// they broke.
+func notPassed(objectives []slo.Objective) string {
+	var parts []string
+	for _, o := range objectives {
+		if o.Status != slo.Warning && o.Status != slo.Fail {
+			continue
+		}
+		name := o.DisplayName
+		if name == "" {
+			name = o.SLI
+		}
+		value := "no value"
+		if o.Value != nil {
+			value = fmt.Sprintf("%g", *o.Value)
+		}
+		var broke []string
+		for _, t := range o.PassTargets {
+			if t.Violated {
+				broke = append(broke, t.Criteria)
+			}
+		}
+		s := fmt.Sprintf("%s %s (%s", name, o.Status, value)
+		if len(broke) > 0 {
+			s += "; broke " + strings.Join(broke, ", ")
+		}
+		parts = append(parts, s+")")
+	}
+	return strings.Join(parts, "; ")
+}
+
+// renderNote is a one-line thread reply (paused, resumed, a sequence that finished).
+func renderNote(text string) Message { return Message{Text: text} }
+
+// renderApproval is an approval request as shown in channel ch: what is promoted and what was there,
+// the evidence, who may approve and how many must, the timeout, and the buttons while it is pending;
+// once decided, who decided, when and why.
+func (b *Bot) renderApproval(ctx context.Context, ch *config.ChannelBinding, approvalID int64) (Message, error) {
+	a, err := b.st.GetApproval(ctx, approvalID)
+	if err != nil {
+		return Message{}, err
+	}
+	d, err := b.st.GetDelivery(ctx, a.DeliveryID)
+	if err != nil {
+		return Message{}, err
+	}
+	votes, err := b.st.ListVotes(ctx, a.ID)
+	if err != nil {
+		return Message{}, err
+	}
+	previous, err := b.previousVersion(ctx, d, a.Stage)
+	if err != nil {
+		return Message{}, err
+	}
+	evidence, err := b.evidence(ctx, d)
+	if err != nil {
+		return Message{}, err
+	}
+	ver := version(d.Image, d.Labels)
+	m := Message{
+		Header: fmt.Sprintf("Approval: %s %s to %s", d.Service, ver, a.Stage),
+		Fields: []Field{
+			{"Service", d.Service},
+			{"Version", ver},
+			{"Image", "`" + d.Image + "`"},
+			{"Now in " + a.Stage, previous},
+			{"Requested by", who(d.Actor, d.Source, ch)},
+			{"Evidence", evidence},
+		},
+	}
+	approvers := "role " + strings.Join(a.Roles, " or ")
+	if ms := b.membersOf(ctx, ch, a.Roles); len(ms) > 0 {
+		approvers += ": " + mentions(ms)
+	} else {
+		approvers += " (nobody holds it in this channel)"
+	}
+	if !a.AllowRequester && d.Actor != "" {
+		approvers += "; not the requester"
+	}
+	m.Fields = append(m.Fields, Field{"Approvers", approvers})
+	progress := fmt.Sprintf("%d of %d", countApprovals(votes), a.Required)
+	if names := voters(votes, store.DecisionApprove); len(names) > 0 {
+		progress += ": " + mentions(names)
+	}
+	m.Fields = append(m.Fields, Field{"Approvals", progress})
+	if a.ExpiresAt != nil {
+		exp := clock(*a.ExpiresAt)
+		if a.State == store.ApprovalPending {
+			if left := a.ExpiresAt.Sub(b.now()); left > 0 {
+				exp += " (in " + duration(left.Round(time.Minute)) + ")"
+			}
+		}
+		m.Fields = append(m.Fields, Field{"Expires", exp})
+	}
+	m.Context = []string{fmt.Sprintf("delivery #%d · approval %d", d.ID, a.ID)}
+	if a.State == store.ApprovalPending {
+		value := approvalValue(a.ID)
+		m.Buttons = []Button{
+			{ActionID: ActionApprove, Label: "✅ Approve", Value: value, Style: StylePrimary,
+				Confirm: &Confirm{Title: "Approve?", Text: fmt.Sprintf("Promote %s %s to %s.", d.Service, ver, a.Stage), Yes: "Approve", No: "Cancel"}},
+			{ActionID: ActionReject, Label: "❌ Reject", Value: value, Style: StyleDanger},
+		}
+		return m, nil
+	}
+	m.Text = decisionLine(a, votes)
+	return m, nil
+}
+
+// decisionLine says how a decided approval ended: who, when and why.
+func decisionLine(a *store.Approval, votes []*store.Vote) string {
+	at := ""
+	if a.DecidedAt != nil {
+		at = " at " + clock(*a.DecidedAt)
+	}
+	switch a.State {
+	case store.ApprovalApproved:
+		return fmt.Sprintf("✅ Approved by %s%s", mentions(voters(votes, store.DecisionApprove)), at)
+	case store.ApprovalRejected:
+		line := fmt.Sprintf("❌ Rejected by %s%s", mentions(voters(votes, store.DecisionReject)), at)
+		for _, v := range votes {
+			if v.Decision == store.DecisionReject && v.Reason != "" {
+				line += ": " + cut(v.Reason, maxResultText)
+			}
+		}
+		return line
+	case store.ApprovalExpired:
+		return "⌛ Expired" + at + ": " + a.Reason
+	case store.ApprovalSuperseded:
+		return "⏭️ Superseded" + at + ": " + a.Reason
+	case store.ApprovalAborted:
+		return "🛑 Closed" + at + ": " + a.Reason
+	}
+	return string(a.State) + at
+}
+
+func voters(votes []*store.Vote, d store.Decision) []string {
+	var out []string
+	for _, v := range votes {
+		if v.Decision == d {
+			out = append(out, v.Voter)
+		}
+	}
+	return out
+}
+
+// previousVersion is what runs in a stage now: the newest other delivery of the service whose sequence
+// there passed, or "nothing delivered yet".
+func (b *Bot) previousVersion(ctx context.Context, d *store.Delivery, stage string) (string, error) {
+	earlier, err := b.st.ListDeliveries(ctx, store.DeliveryQuery{Project: d.Project, Service: d.Service, Stage: stage, Limit: 20})
+	if err != nil {
+		return "", err
+	}
+	for _, e := range earlier {
+		if e.ID == d.ID || e.CreatedAt.After(d.CreatedAt) {
+			continue
+		}
+		runs, err := b.st.ListSequenceRuns(ctx, store.SequenceRunQuery{DeliveryID: e.ID, Stage: stage})
+		if err != nil {
+			return "", err
+		}
+		for _, r := range runs {
+			if r.State == store.StateFinished && r.Sequence == e.Sequence && (r.Result == store.ResultPass || r.Result == store.ResultWarning) {
+				return fmt.Sprintf("%s (delivery #%d)", version(e.Image, e.Labels), e.ID), nil
+			}
+		}
+	}
+	return "nothing delivered yet", nil
+}
+
+// evidence is the delivery's latest evaluation: score, result and the objectives that did not pass.
+func (b *Bot) evidence(ctx context.Context, d *store.Delivery) (string, error) {
+	evs, err := b.st.ListEvaluations(ctx, d.ID)
+	if err != nil {
+		return "", err
+	}
+	if len(evs) == 0 {
+		return "no evaluation", nil
+	}
+	e := evs[len(evs)-1]
+	s := fmt.Sprintf("%s evaluation %s, score %s", e.Stage, resultState(e.Result).Emoji()+" "+string(e.Result), formatScore(e.Score))
+	var objectives []slo.Objective
+	if len(e.Objectives) > 0 && json.Unmarshal(e.Objectives, &objectives) == nil {
+		if bad := notPassed(objectives); bad != "" {
+			s += "; not passed: " + bad
+		}
+	}
+	return s, nil
+}
+
+func formatScore(f float64) string {
+	return strings.TrimSuffix(strings.TrimRight(fmt.Sprintf("%.2f", f), "0"), ".")
+}
+
+// approvalValue is the opaque id an approval's buttons carry.
+func approvalValue(id int64) string { return fmt.Sprintf("approval-%d", id) }

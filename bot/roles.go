@@ -1,0 +1,156 @@
+package bot
+
+import (
+	"context"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/shipgate/shipgate/config"
+	"github.com/shipgate/shipgate/store"
+)
+
+// Built-in roles. Approval tasks name their own roles in their approvers property; without one they ask
+// for RoleApprover (engine.DefaultApproverRole).
+const (
+	// RoleDeployer may /deliver, abort, pause, resume and roll back.
+	RoleDeployer = "deployer"
+	RoleApprover = "approver"
+)
+
+// Actor is the person behind a command or click.
+type Actor struct {
+	Platform store.Platform
+	ID       string // the platform's user id
+	Name     string // the platform's user name, for logs
+	// Groups are group ids the platform says the user is in, such as a Discord member's role ids.
+	Groups []string
+}
+
+// Directory answers which users a platform group holds, for platforms that do not say so in each
+// request: Slack user groups (usergroups.users.list).
+type Directory interface {
+	// IsGroup reports whether a role member entry names a group rather than a user.
+	IsGroup(id string) bool
+	GroupMembers(ctx context.Context, groupID string) ([]string, error)
+}
+
+// DefaultGroupTTL is how long resolved group members are trusted before they are asked for again.
+const DefaultGroupTTL = 5 * time.Minute
+
+// groupCache remembers group members for a while, so that a burst of clicks costs one lookup.
+type groupCache struct {
+	ttl time.Duration
+	now func() time.Time
+	mu  sync.Mutex
+	m   map[string]groupEntry
+}
+
+type groupEntry struct {
+	members []string
+	at      time.Time
+}
+
+func (c *groupCache) members(ctx context.Context, platform store.Platform, dir Directory, group string) ([]string, error) {
+	key := string(platform) + "/" + group
+	c.mu.Lock()
+	e, ok := c.m[key]
+	c.mu.Unlock()
+	if ok && c.now().Sub(e.at) < c.ttl {
+		return e.members, nil
+	}
+	members, err := dir.GroupMembers(ctx, group)
+	if err != nil {
+		if ok {
+			// A stale answer beats refusing everybody while the platform is unreachable.
+			return e.members, nil
+		}
+		return nil, err
+	}
+	c.mu.Lock()
+	c.m[key] = groupEntry{members: members, at: c.now()}
+	c.mu.Unlock()
+	return members, nil
+}
+
+// binding returns the channel binding of a platform's channel, or nil.
+func (b *Bot) binding(platform store.Platform, channel string) *config.ChannelBinding {
+	for i := range b.cfg.Channels {
+		ch := &b.cfg.Channels[i]
+		if ch.Platform == string(platform) && ch.Channel == channel {
+			return ch
+		}
+	}
+	return nil
+}
+
+// bindingsOf returns the channels that show a project's deliveries.
+func (b *Bot) bindingsOf(project string) []*config.ChannelBinding {
+	var out []*config.ChannelBinding
+	for i := range b.cfg.Channels {
+		ch := &b.cfg.Channels[i]
+		if slices.Contains(ch.Projects, project) {
+			out = append(out, ch)
+		}
+	}
+	return out
+}
+
+// rolesOf returns the roles a person holds in a bound channel: roles that list the person's id, a
+// group the platform says they are in, or a group the platform's directory says holds them.
+func (b *Bot) rolesOf(ctx context.Context, ch *config.ChannelBinding, a Actor) []string {
+	var roles []string
+	for role, members := range ch.Roles {
+		if b.holds(ctx, a, members) {
+			roles = append(roles, role)
+		}
+	}
+	slices.Sort(roles)
+	return roles
+}
+
+func (b *Bot) holds(ctx context.Context, a Actor, members []string) bool {
+	dir := b.dirs[a.Platform]
+	for _, m := range members {
+		if m == a.ID || slices.Contains(a.Groups, m) {
+			return true
+		}
+	}
+	if dir == nil {
+		return false
+	}
+	for _, m := range members {
+		if !dir.IsGroup(m) {
+			continue
+		}
+		users, err := b.groups.members(ctx, a.Platform, dir, m)
+		if err != nil {
+			b.log.Warn("resolve group members", "platform", a.Platform, "group", m, "err", err)
+			continue
+		}
+		if slices.Contains(users, a.ID) {
+			return true
+		}
+	}
+	return false
+}
+
+// membersOf lists the users holding any of roles in a channel, groups resolved where the directory can,
+// for the "who may approve" line. Group ids that cannot be resolved are listed as they are.
+func (b *Bot) membersOf(ctx context.Context, ch *config.ChannelBinding, roles []string) []string {
+	var out []string
+	dir := b.dirs[store.Platform(ch.Platform)]
+	for _, role := range roles {
+		for _, m := range ch.Roles[role] {
+			if dir != nil && dir.IsGroup(m) {
+				if users, err := b.groups.members(ctx, store.Platform(ch.Platform), dir, m); err == nil {
+					out = append(out, users...)
+					continue
+				}
+			}
+			out = append(out, m)
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
