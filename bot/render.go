@@ -55,12 +55,20 @@ func mentions(ids []string) string {
 // clock formats a time as messages show it.
 func clock(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") }
 
-// duration rounds a duration for people: tenths of seconds under a minute, whole seconds above.
+// duration rounds a duration for people: tenths of seconds under a minute, whole seconds above, and
+// without the zero units Go prints ("1h", not "1h0m0s").
 func duration(d time.Duration) string {
 	if d < time.Minute {
 		return d.Round(100 * time.Millisecond).String()
 	}
-	return d.Round(time.Second).String()
+	s := d.Round(time.Second).String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
 }
 
 func cut(s string, n int) string {
