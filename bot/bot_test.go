@@ -85,11 +85,11 @@ func TestDeliveryThroughApproval(t *testing.T) {
 			t.Errorf("first approval: %+v", r)
 		}
 		settle()
-		if got := f.poster.latest(approvalMsg.MessageID).Fields; !hasField(got, "Approvals", "1 of 2: <@U-OPS>") {
+		if got := f.poster.latest(approvalMsg.MessageID).Fields; !hasField(got, "Approvals", "1 of 2: <@UOPS1>") {
 			t.Errorf("approval request after one vote: %+v", got)
 		}
 		refused(ops, ActionApprove, "You have already voted on this approval")
-		// U-QA holds release-managers through the user group S-REL.
+		// UQA1 holds release-managers through the user group SREL1.
 		if r := f.click(qaLead, ActionApprove, a.ID); r.Private == nil || !strings.Contains(r.Private.Text, "counted: 2 of 2") {
 			t.Errorf("second approval: %+v", r)
 		}
@@ -107,7 +107,7 @@ func TestDeliveryThroughApproval(t *testing.T) {
 			t.Errorf("final root card fields: %+v", final.Fields)
 		}
 		decided := f.poster.latest(approvalMsg.MessageID)
-		if len(decided.Buttons) != 0 || !strings.HasPrefix(decided.Text, "✅ Approved by <@U-OPS>, <@U-QA> at 2000-01-01") {
+		if len(decided.Buttons) != 0 || !strings.HasPrefix(decided.Text, "✅ Approved by <@UOPS1>, <@UQA1> at 2000-01-01") {
 			t.Errorf("decided approval request: buttons %v, text %q", decided.Buttons, decided.Text)
 		}
 		// Every click, refused or counted, is in the audit trail.
@@ -287,7 +287,7 @@ func TestRejectWithReason(t *testing.T) {
 		f.click(ops, ActionReject, a.ID, "error budget is spent")
 		settle()
 		got := f.poster.latest(f.messageOf(id, store.MessageApproval).MessageID)
-		if !strings.HasPrefix(got.Text, "❌ Rejected by <@U-OPS> at") || !strings.HasSuffix(got.Text, ": error budget is spent") || len(got.Buttons) != 0 {
+		if !strings.HasPrefix(got.Text, "❌ Rejected by <@UOPS1> at") || !strings.HasSuffix(got.Text, ": error budget is spent") || len(got.Buttons) != 0 {
 			t.Errorf("rejected request: %q %v", got.Text, got.Buttons)
 		}
 		if d := f.delivery(id); d.Result != store.ResultFail {

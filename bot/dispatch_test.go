@@ -29,7 +29,7 @@ func TestCommands(t *testing.T) {
 			{"status of one", outsider, "status 1", []string{"Delivery #1: helloservice v0.1.1"}},
 			{"status of all", outsider, "status", []string{"#1 helloservice v0.1.1 · ✋ waiting for approval · qa ✅ · production ✋ 0 of 2 approvals"}},
 			{"status of another project's", outsider, "status 99", []string{"there is no delivery #99 in this channel's projects (fulltour)"}},
-			{"history", outsider, "history helloservice", []string{"History of helloservice", "#1 helloservice v0.1.1", "by <@U-DEV>"}},
+			{"history", outsider, "history helloservice", []string{"History of helloservice", "#1 helloservice v0.1.1", "by <@UDEV1>"}},
 			{"history of a stage", outsider, "history helloservice --stage production", []string{"History of helloservice in production", "#1"}},
 			{"history unknown", outsider, "history carts", []string{`no service "carts"`}},
 			{"approvals of an approver", ops, "approvals", []string{"#1 helloservice v0.1.1 to production · 0 of 2 approvals"}},
@@ -87,7 +87,7 @@ func TestControlCommands(t *testing.T) {
 		}
 		settle()
 		msg := f.poster.latest(f.messageOf(id, store.MessageApproval).MessageID)
-		if len(msg.Buttons) != 0 || !strings.HasPrefix(msg.Text, "🛑 Closed at") || !strings.Contains(msg.Text, "aborted by U-OPS") {
+		if len(msg.Buttons) != 0 || !strings.HasPrefix(msg.Text, "🛑 Closed at") || !strings.Contains(msg.Text, "aborted by UOPS1") {
 			t.Errorf("approval request after abort: %q %v", msg.Text, msg.Buttons)
 		}
 		if r := f.command(developer, "rollback helloservice production"); !strings.Contains(r.Message.Text, "Rollback #2 of helloservice in production started (from v0.1.1, delivery #1)") {
@@ -132,7 +132,7 @@ func TestClickFromAnotherChannel(t *testing.T) {
 		id := f.deliver("v0.1.1", 500)
 		settle()
 		a := f.pendingApproval(id)
-		r := f.bot.HandleClick(context.Background(), ClickRequest{Actor: Actor{Platform: store.PlatformSlack, ID: ops}, Channel: "C-OTHER",
+		r := f.bot.HandleClick(context.Background(), ClickRequest{Actor: Actor{Platform: store.PlatformSlack, ID: ops}, Channel: "COTHER1",
 			ActionID: ActionApprove, Value: approvalValue(a.ID), RequestID: "x"})
 		if r.Private == nil || !strings.Contains(r.Private.Text, "approvals of project fulltour are decided in its bound channel") {
 			t.Errorf("click elsewhere: %+v", r)

@@ -76,12 +76,12 @@ indicators:
 
 // Chat ids of the test channel and its people.
 const (
-	channel   = "C-REL"
-	developer = "U-DEV" // deployer; triggers deliveries
-	ops       = "U-OPS" // approver
-	qaLead    = "U-QA"  // in user group S-REL, which holds release-managers
-	outsider  = "U-OUT" // no role
-	relGroup  = "S-REL"
+	channel   = "CREL1"
+	developer = "UDEV1" // deployer; triggers deliveries
+	ops       = "UOPS1" // approver
+	qaLead    = "UQA1"  // in user group SREL1, which holds release-managers
+	outsider  = "UOUT1" // no role
+	relGroup  = "SREL1"
 )
 
 // slis gives each delivery's evaluation the values its "latency" label names.
@@ -168,7 +168,7 @@ type directory struct {
 	lookups int
 }
 
-func (d *directory) IsGroup(id string) bool { return strings.HasPrefix(id, "S-") }
+func (d *directory) IsGroup(id string) bool { return strings.HasPrefix(id, "S") }
 
 func (d *directory) GroupMembers(_ context.Context, id string) ([]string, error) {
 	d.mu.Lock()

@@ -26,6 +26,7 @@ const (
 	maxTableRows     = 100 // the table block's own limit, header row included
 	maxFallbackText  = 3000
 	maxMessageBudget = 12000 // msg_blocks_too_long was seen at about 13.2k characters of blocks
+	jsonOverhead     = 50    // the JSON around each block and text object, counted against the budget
 )
 
 // render turns a bot message into blocks and the fallback text. With tables false, a score table
@@ -86,6 +87,7 @@ func (r *renderer) room(size int) bool {
 }
 
 func (r *renderer) add(b slack.Block, size int) bool {
+	size += jsonOverhead
 	if !r.room(size) {
 		r.cut("the message was too long for Slack; the rest is in shipgate (`/deliver status`)")
 		return false
@@ -126,7 +128,7 @@ func (r *renderer) fields(fields []bot.Field) {
 		for _, f := range fields[start:min(start+maxFields, len(fields))] {
 			text := cutText("*"+escape(f.Label)+"*\n"+escape(f.Value), maxFieldText)
 			objs = append(objs, mrkdwn(text))
-			size += len(text)
+			size += len(text) + jsonOverhead
 		}
 		if !r.add(slack.NewSectionBlock(nil, objs, nil), size) {
 			return
