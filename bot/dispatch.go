@@ -73,8 +73,9 @@ func idempotencyScope(p store.Platform) string { return string(p) + ".request" }
 func (b *Bot) HandleCommand(ctx context.Context, req CommandRequest) Reply {
 	var r Reply
 	dup := b.once(ctx, req.Actor.Platform, req.RequestID, &r, func() (any, error) {
-		r = b.command(ctx, req)
-		return r, nil
+		var err error
+		r, err = b.command(ctx, req)
+		return r, err
 	})
 	r.Duplicate = dup
 	return r
@@ -84,8 +85,9 @@ func (b *Bot) HandleCommand(ctx context.Context, req CommandRequest) Reply {
 func (b *Bot) HandleClick(ctx context.Context, req ClickRequest) ClickReply {
 	var r ClickReply
 	dup := b.once(ctx, req.Actor.Platform, req.RequestID, &r, func() (any, error) {
-		r = b.click(ctx, req)
-		return r, nil
+		var err error
+		r, err = b.click(ctx, req)
+		return r, err
 	})
 	r.Duplicate = dup
 	return r
@@ -93,7 +95,8 @@ func (b *Bot) HandleClick(ctx context.Context, req ClickRequest) ClickReply {
 
 // once runs fn for a request id the first time it is seen, records its answer, and on any later
 // sighting (a platform retry, a replayed request) decodes the recorded answer into out instead and
-// reports true. Without an id, fn just runs.
+// reports true. When fn fails inside shipgate (it changed nothing), the claim is released so that a
+// retry of the request can act. Without an id, fn just runs.
 func (b *Bot) once(ctx context.Context, platform store.Platform, id string, out any, fn func() (any, error)) bool {
 	if id == "" {
 		_, _ = fn()
@@ -123,7 +126,13 @@ func (b *Bot) once(ctx context.Context, platform store.Platform, id string, out 
 		}
 		return true
 	}
-	answer, _ := fn()
+	answer, ferr := fn()
+	if ferr != nil {
+		if err := b.st.Update(ctx, func(tx *store.Tx) error { return tx.ReleaseIdempotencyKey(ctx, scope, id) }); err != nil {
+			b.log.Error("release request id", "platform", platform, "request", id, "err", err)
+		}
+		return false
+	}
 	raw, err := json.Marshal(answer)
 	if err == nil {
 		err = b.st.Update(ctx, func(tx *store.Tx) error { return tx.SetIdempotencyResult(ctx, scope, id, 0, raw) })
@@ -157,7 +166,7 @@ func (r *refusal) Error() string { return r.reason }
 func refuse(format string, args ...any) error { return &refusal{reason: fmt.Sprintf(format, args...)} }
 
 // command runs one command: parse, find the channel's binding, authorize, act, audit.
-func (b *Bot) command(ctx context.Context, req CommandRequest) Reply {
+func (b *Bot) command(ctx context.Context, req CommandRequest) (Reply, error) {
 	details := map[string]any{"text": cut(req.Text, 500)}
 	cmd, err := ParseCommand(req.Text)
 	if err != nil {
@@ -168,12 +177,12 @@ func (b *Bot) command(ctx context.Context, req CommandRequest) Reply {
 			usage = ue.Usage
 		}
 		b.audit(ctx, req.Actor, req.Channel, "command.invalid", "", false, msg, details)
-		return Reply{Message: usageMessage(msg, usage)}
+		return Reply{Message: usageMessage(msg, usage)}, nil
 	}
 	action := "command." + string(cmd.Kind)
 	if cmd.Kind == CmdHelp {
 		b.audit(ctx, req.Actor, req.Channel, action, "", true, "", details)
-		return Reply{Message: Message{Header: "shipgate /deliver", Text: "```\n" + Help(cmd.Topic) + "\n```"}}
+		return Reply{Message: Message{Header: "shipgate /deliver", Text: "```\n" + Help(cmd.Topic) + "\n```"}}, nil
 	}
 	target, reply, err := b.run(ctx, req, cmd)
 	if err != nil {
@@ -181,13 +190,13 @@ func (b *Bot) command(ctx context.Context, req CommandRequest) Reply {
 		if !errors.As(err, &rf) {
 			b.log.Error("command", "text", req.Text, "actor", req.Actor.ID, "err", err)
 			b.audit(ctx, req.Actor, req.Channel, action, target, false, "internal error", details)
-			return Reply{Message: Message{Text: "Something went wrong on shipgate's side; the error is in its log. Try again in a moment."}}
+			return Reply{Message: Message{Text: "Something went wrong on shipgate's side; the error is in its log. Try again in a moment."}}, err
 		}
 		b.audit(ctx, req.Actor, req.Channel, action, target, false, rf.reason, details)
-		return Reply{Message: usageMessage(rf.reason, rf.usage)}
+		return Reply{Message: usageMessage(rf.reason, rf.usage)}, nil
 	}
 	b.audit(ctx, req.Actor, req.Channel, action, target, true, "", details)
-	return reply
+	return reply, nil
 }
 
 func usageMessage(problem, usage string) Message {
@@ -499,8 +508,12 @@ func parseApprovalValue(v string) (int64, bool) {
 
 // click authorizes and applies a click: the approval must exist and belong to a project the channel
 // serves; the engine checks the rest (still pending, role, requester, one vote each) and audits it.
-func (b *Bot) click(ctx context.Context, req ClickRequest) ClickReply {
-	private := func(text string) ClickReply { return ClickReply{Private: &Message{Text: text}} }
+func (b *Bot) click(ctx context.Context, req ClickRequest) (ClickReply, error) {
+	private := func(text string) (ClickReply, error) { return ClickReply{Private: &Message{Text: text}}, nil }
+	internal := func(what string, err error) (ClickReply, error) {
+		b.log.Error(what, "value", req.Value, "err", err)
+		return ClickReply{Private: &Message{Text: "Something went wrong on shipgate's side; try again in a moment."}}, err
+	}
 	decision := store.DecisionApprove
 	switch req.ActionID {
 	case ActionApprove:
@@ -523,13 +536,11 @@ func (b *Bot) click(ctx context.Context, req ClickRequest) ClickReply {
 		return private("⚠️ This approval no longer exists.")
 	}
 	if err != nil {
-		b.log.Error("click", "approval", id, "err", err)
-		return private("Something went wrong on shipgate's side; try again in a moment.")
+		return internal("click", err)
 	}
 	d, err := b.st.GetDelivery(ctx, a.DeliveryID)
 	if err != nil {
-		b.log.Error("click", "approval", id, "err", err)
-		return private("Something went wrong on shipgate's side; try again in a moment.")
+		return internal("click", err)
 	}
 	ch := b.binding(req.Actor.Platform, req.Channel)
 	if ch == nil || !slices.Contains(ch.Projects, d.Project) {
@@ -542,19 +553,17 @@ func (b *Bot) click(ctx context.Context, req ClickRequest) ClickReply {
 	if decision == store.DecisionReject && !req.ReasonGiven {
 		out, err := b.eng.CheckVote(ctx, v)
 		if err != nil {
-			b.log.Error("check vote", "approval", id, "err", err)
-			return private("Something went wrong on shipgate's side; try again in a moment.")
+			return internal("check vote", err)
 		}
 		if out.Reason != "" {
 			return private("⛔ " + capitalize(out.Reason) + ".")
 		}
 		return ClickReply{AskReason: &ReasonRequest{Value: req.Value, Title: "Reject " + d.Service,
-			Summary: fmt.Sprintf("Reject %s %s in %s (delivery #%d)?", d.Service, version(d.Image, d.Labels), a.Stage, d.ID)}}
+			Summary: fmt.Sprintf("Reject %s %s in %s (delivery #%d)?", d.Service, version(d.Image, d.Labels), a.Stage, d.ID)}}, nil
 	}
 	out, err := b.eng.Decide(ctx, v)
 	if err != nil {
-		b.log.Error("decide", "approval", id, "err", err)
-		return private("Something went wrong on shipgate's side; try again in a moment.")
+		return internal("decide", err)
 	}
 	if !out.Counted {
 		return private("⛔ " + capitalize(out.Reason) + ".")
