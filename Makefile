@@ -46,9 +46,10 @@ bench: deps
 
 ## fuzz: each fuzz target for FUZZTIME (default 30s)
 fuzz:
-	@for target in FuzzShipyard FuzzSLO FuzzExecutors FuzzConfig FuzzParseCriterion; do \
-		echo "== $$target"; \
-		$(GO) test ./config -run '^$$' -fuzz "^$$target\$$" -fuzztime $(FUZZTIME) || exit 1; \
+	@for spec in config:FuzzShipyard config:FuzzSLO config:FuzzExecutors config:FuzzConfig config:FuzzParseCriterion bot:FuzzParseCommand; do \
+		pkg=$${spec%%:*}; target=$${spec#*:}; \
+		echo "== $$pkg $$target"; \
+		$(GO) test ./$$pkg -run '^$$' -fuzz "^$$target\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 2s || exit 1; \
 	done
 
 ## run: shipgate serve on its built-in defaults (http://127.0.0.1:8080)

@@ -143,7 +143,7 @@ func (h *Handler) command(ctx context.Context, sc slack.SlashCommand) (*slack.Ms
 	reply := h.bot.HandleCommand(ctx, bot.CommandRequest{
 		Actor:     bot.Actor{Platform: store.PlatformSlack, ID: sc.UserID, Name: sc.UserName},
 		Channel:   sc.ChannelID,
-		Text:      sc.Text,
+		Text:      unescapeText(sc.Text),
 		RequestID: sc.TriggerID,
 	})
 	blocks, text := render(reply.Message, true)
@@ -153,6 +153,12 @@ func (h *Handler) command(ctx context.Context, sc slack.SlashCommand) (*slack.Ms
 	}
 	return msg, reply.Duplicate
 }
+
+// textUnescaper undoes the escaping Slack applies to &, < and > in slash command text (its markup, such
+// as <http://x|x> links, arrives unescaped and the parser unwraps it).
+var textUnescaper = strings.NewReplacer("&lt;", "<", "&gt;", ">", "&amp;", "&")
+
+func unescapeText(s string) string { return textUnescaper.Replace(s) }
 
 func outcome(dup bool) string {
 	if dup {

@@ -1,0 +1,441 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/shipgate/shipgate/adapters/prometheus/promtest"
+	"github.com/shipgate/shipgate/adapters/slack/slackfake"
+	"github.com/shipgate/shipgate/config"
+	"github.com/shipgate/shipgate/store"
+)
+
+// The end-to-end day with shipgate, through serve's real HTTP handler: signed Slack requests in, the
+// real slack-go client out to a local fake of Slack's Web API, SLIs from a real Prometheus.
+const (
+	e2eSecret  = "8f742231b10e8888abcd99yyyzzz85a5"
+	e2eChannel = "CREL01"
+	e2eDev     = "UDEV01"
+	e2eOps     = "UOPS01"
+	e2eOut     = "UOUT01"
+	e2eWait    = 30 * time.Second
+)
+
+const e2eShipyard = `apiVersion: spec.keptn.sh/0.2.2
+kind: Shipyard
+spec:
+  stages:
+    - name: qa
+      sequences:
+        - name: delivery
+          tasks: [{name: deployment}, {name: test}, {name: evaluation, properties: {timeframe: 1m}}]
+        - name: rollback
+          triggeredOn: [{event: qa.delivery.finished, selector: {match: {result: fail}}}]
+          tasks: [{name: rollback}]
+    - name: production
+      sequences:
+        - name: delivery
+          triggeredOn: [{event: qa.delivery.finished}]
+          tasks: [{name: approval, properties: {pass: manual, warning: manual}}, {name: deployment}, {name: release}]
+`
+
+const e2eSLO = `spec_version: '0.1.0'
+comparison: {compare_with: single_result, include_result_with_score: pass, number_of_comparison_results: 1, aggregate_function: avg}
+objectives:
+  - sli: response_time_p95
+    displayName: Response time P95
+    pass: [{criteria: ["<=+10%", "<600"]}]
+    warning: [{criteria: ["<=800"]}]
+  - sli: error_rate
+    displayName: Error rate
+    key_sli: true
+    pass: [{criteria: ["<=1"]}]
+total_score: {pass: "90%", warning: "75%"}
+`
+
+// The service exports its own p95 and error rate as gauges; the SLIs read them as the service's job.
+const e2eSLI = `spec_version: "1.0"
+indicators:
+  response_time_p95: "max(helloservice_response_time_p95_ms{job='$SERVICE-$PROJECT-$STAGE'})"
+  error_rate: "max(helloservice_error_rate_percent{job='$SERVICE-$PROJECT-$STAGE'})"
+`
+
+// e2eService is what Prometheus scrapes: gauges the test sets.
+type e2eService struct {
+	p95, errors prometheus.Gauge
+	addr        string
+}
+
+func startService(t *testing.T) *e2eService {
+	t.Helper()
+	reg := prometheus.NewRegistry()
+	s := &e2eService{
+		p95:    prometheus.NewGauge(prometheus.GaugeOpts{Name: "helloservice_response_time_p95_ms"}),
+		errors: prometheus.NewGauge(prometheus.GaugeOpts{Name: "helloservice_error_rate_percent"}),
+	}
+	reg.MustRegister(s.p95, s.errors)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: promhttp.HandlerFor(reg, promhttp.HandlerOpts{})}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	s.addr = ln.Addr().String()
+	return s
+}
+
+type e2e struct {
+	t      *testing.T
+	base   string
+	fake   *slackfake.Server
+	prom   *promtest.Server
+	svc    *e2eService
+	db     string
+	seq    atomic.Int64
+	cancel context.CancelFunc
+	done   chan error
+}
+
+func startE2E(t *testing.T) *e2e {
+	t.Helper()
+	svc := startService(t)
+	prom := promtest.Start(t, promtest.Target{Job: "helloservice-fulltour-qa", Addr: svc.addr})
+	fake := slackfake.New(t)
+	dir := t.TempDir()
+	files := map[string]string{
+		"projects/fulltour/shipyard.yaml":                    e2eShipyard,
+		"projects/fulltour/executors.yaml":                   "tasks:\n  deployment: {type: noop}\n  test: {type: noop}\n  release: {type: noop}\n  rollback: {type: noop}\n",
+		"projects/fulltour/helloservice/slo.yaml":            e2eSLO,
+		"projects/fulltour/helloservice/prometheus/sli.yaml": e2eSLI,
+		"shipgate.yaml": fmt.Sprintf(`database: shipgate.db
+projects_dir: projects
+slack:
+  bot_token: xoxb-test
+  signing_secret: %s
+  api_url: %s
+prometheus:
+  url: %s
+channels:
+  - platform: slack
+    channel: %s
+    projects: [fulltour]
+    roles:
+      deployer: [%s]
+      approver: [%s, %s]
+`, e2eSecret, fake.APIURL(), prom.URL, e2eChannel, e2eDev, e2eOps, e2eDev),
+	}
+	for name, content := range files {
+		path := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg, diags := config.Load(filepath.Join(dir, "shipgate.yaml"), nil)
+	if diags.HasErrors() {
+		t.Fatal(diags.Err())
+	}
+	projects, diags := cfg.LoadProjects()
+	if diags.HasErrors() {
+		t.Fatal(diags.Err())
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	e := &e2e{t: t, base: "http://" + ln.Addr().String(), fake: fake, prom: prom, svc: svc, db: cfg.Database, cancel: cancel, done: make(chan error, 1)}
+	go func() { e.done <- serve(ctx, cfg, projects, ln, slog.New(slog.DiscardHandler)) }()
+	t.Cleanup(e.stop)
+	return e
+}
+
+func (e *e2e) stop() {
+	if e.cancel == nil {
+		return
+	}
+	e.cancel()
+	e.cancel = nil
+	if err := <-e.done; err != nil {
+		e.t.Errorf("serve: %v", err)
+	}
+}
+
+// measure sets the service's gauges and waits until Prometheus has scraped them.
+func (e *e2e) measure(p95, errorRate float64) {
+	e.t.Helper()
+	e.svc.p95.Set(p95)
+	e.svc.errors.Set(errorRate)
+	e.prom.WaitFor(e.t, fmt.Sprintf("helloservice_response_time_p95_ms == %g and on() helloservice_error_rate_percent == %g", p95, errorRate), e2eWait)
+}
+
+// post sends a form to an endpoint signed as Slack signs it at time at, and returns status and body.
+func (e *e2e) post(path string, form url.Values, at time.Time, secret string) (int, string) {
+	e.t.Helper()
+	req := slackfake.SignedRequest(e.t, e.base+path, secret, at, form)
+	return e.do(req)
+}
+
+func (e *e2e) do(req *http.Request) (int, string) {
+	e.t.Helper()
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatalf("%s %s: %v", req.Method, req.URL, err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(body)
+}
+
+func (e *e2e) trigger() string { return fmt.Sprintf("%d.%d.e2e", time.Now().Unix(), e.seq.Add(1)) }
+
+func (e *e2e) command(user, text string) (int, string) {
+	e.t.Helper()
+	return e.post("/slack/commands", e.fake.CommandForm(e2eChannel, user, text, e.trigger()), time.Now(), e2eSecret)
+}
+
+// clickForm is a click on the approval request's button.
+func (e *e2e) clickForm(user, action, messageTS, threadTS, value string) url.Values {
+	return slackfake.InteractionForm(e.fake.BlockActionPayload(e2eChannel, user, messageTS, threadTS, action, "approval", value, e.trigger()))
+}
+
+// blocksText is every text in a message's blocks, for matching.
+func blocksText(raw json.RawMessage) string {
+	var v any
+	_ = json.Unmarshal(raw, &v)
+	var b strings.Builder
+	var walk func(any)
+	walk = func(v any) {
+		switch x := v.(type) {
+		case map[string]any:
+			for k, y := range x {
+				if s, ok := y.(string); ok && (k == "text" || k == "value") {
+					b.WriteString(s)
+					b.WriteString("\n")
+				}
+				walk(y)
+			}
+		case []any:
+			for _, y := range x {
+				walk(y)
+			}
+		}
+	}
+	walk(v)
+	return b.String()
+}
+
+func hasBlockType(raw json.RawMessage, typ string) bool {
+	var blocks []map[string]any
+	_ = json.Unmarshal(raw, &blocks)
+	for _, b := range blocks {
+		if b["type"] == typ {
+			return true
+		}
+	}
+	return false
+}
+
+func TestSlackEndToEnd(t *testing.T) {
+	e := startE2E(t)
+	e.measure(420, 0.2)
+
+	// /deliver answers privately at once; the root card and its thread follow.
+	code, body := e.command(e2eDev, "helloservice ghcr.io/podtato-head/podtatoserver:v0.1.1 --label version=v0.1.1")
+	if code != http.StatusOK || !strings.Contains(body, `"response_type":"ephemeral"`) || !strings.Contains(body, "Delivery #1") {
+		t.Fatalf("/deliver = %d %s", code, body)
+	}
+	var approvalTS, rootTS string
+	e.fake.WaitFor(t, e2eWait, "the approval request", func(calls []slackfake.Call) bool {
+		for _, c := range calls {
+			if c.Method == "chat.postMessage" && c.ThreadTS == "" && rootTS == "" {
+				rootTS = c.TS
+			}
+			if c.Method == "chat.postMessage" && hasBlockType(c.Blocks, "actions") {
+				approvalTS = c.TS
+				return true
+			}
+		}
+		return false
+	})
+	calls := e.fake.Calls()
+	if calls[0].Method != "chat.postMessage" || calls[0].ThreadTS != "" || calls[0].Channel != e2eChannel {
+		t.Fatalf("first call is not the root card: %+v", calls[0])
+	}
+	sawTable := false
+	for _, c := range e.fake.CallsTo("chat.postMessage")[1:] {
+		if c.ThreadTS != rootTS {
+			t.Errorf("reply outside the root's thread: %s", blocksText(c.Blocks))
+		}
+		if hasBlockType(c.Blocks, "table") && strings.Contains(blocksText(c.Blocks), "Response time P95") && strings.Contains(blocksText(c.Blocks), "420") {
+			sawTable = true
+		}
+		if c.TS == approvalTS && !c.Broadcast {
+			t.Error("approval request not broadcast to the channel")
+		}
+	}
+	if !sawTable {
+		t.Errorf("no score table with the measured 420 ms in the thread")
+	}
+	approval, _ := e.fake.Message(e2eChannel, approvalTS)
+	value := buttonValue(t, approval.Blocks)
+
+	// A non-approver and the requester are refused privately.
+	for _, tt := range []struct{ user, want string }{{e2eOut, "You need the role approver"}, {e2eDev, "You triggered this delivery"}} {
+		if code, _ := e.post("/slack/interactions", e.clickForm(tt.user, "deliver.approve", approvalTS, rootTS, value), time.Now(), e2eSecret); code != http.StatusOK {
+			t.Fatalf("click = %d", code)
+		}
+		e.fake.WaitFor(t, e2eWait, "the refusal for "+tt.user, func(calls []slackfake.Call) bool {
+			for _, c := range calls {
+				if c.Method == "chat.postEphemeral" && c.User == tt.user && strings.Contains(blocksText(c.Blocks)+c.Text, tt.want) {
+					return true
+				}
+			}
+			return false
+		})
+	}
+
+	// Forged, expired and replayed requests change nothing.
+	approve := e.clickForm(e2eOps, "deliver.approve", approvalTS, rootTS, value)
+	if code, _ := e.post("/slack/interactions", approve, time.Now(), "not-the-secret"); code != http.StatusUnauthorized {
+		t.Errorf("forged signature = %d, want 401", code)
+	}
+	if code, _ := e.post("/slack/interactions", approve, time.Now().Add(-6*time.Minute), e2eSecret); code != http.StatusUnauthorized {
+		t.Errorf("expired timestamp = %d, want 401", code)
+	}
+	if n := e.votes(); n != 0 {
+		t.Fatalf("%d votes after forged and expired clicks", n)
+	}
+	signedAt := time.Now()
+	if code, _ := e.post("/slack/interactions", approve, signedAt, e2eSecret); code != http.StatusOK {
+		t.Fatalf("approve = %d", code)
+	}
+	// The same signed request again (a replay within the window): answered, applied once.
+	if code, _ := e.post("/slack/interactions", approve, signedAt, e2eSecret); code != http.StatusOK {
+		t.Fatalf("replayed approve = %d", code)
+	}
+	e.fake.WaitFor(t, e2eWait, "the root card to show production passed", func([]slackfake.Call) bool {
+		root, _ := e.fake.Message(e2eChannel, rootTS)
+		return strings.Contains(blocksText(root.Blocks), "qa ✅ · production ✅")
+	})
+	e.fake.WaitFor(t, e2eWait, "the approval request to show who approved", func([]slackfake.Call) bool {
+		m, _ := e.fake.Message(e2eChannel, approvalTS)
+		return strings.Contains(blocksText(m.Blocks), "Approved by <@"+e2eOps+">") && !hasBlockType(m.Blocks, "actions")
+	})
+	// A second, new click on the decided approval is refused privately and changes nothing.
+	e.post("/slack/interactions", e.clickForm(e2eOps, "deliver.approve", approvalTS, rootTS, value), time.Now(), e2eSecret)
+	e.fake.WaitFor(t, e2eWait, "the refusal of a click on a decided approval", func(calls []slackfake.Call) bool {
+		for _, c := range calls {
+			if c.Method == "chat.postEphemeral" && c.User == e2eOps && strings.Contains(blocksText(c.Blocks)+c.Text, "already approved") {
+				return true
+			}
+		}
+		return false
+	})
+	if n := e.votes(); n != 1 {
+		t.Errorf("%d votes, want the one", n)
+	}
+	for _, c := range e.fake.CallsTo("chat.postEphemeral") {
+		if c.User == e2eOps && strings.Contains(blocksText(c.Blocks)+c.Text, "already voted") {
+			t.Error("the replayed click was applied again")
+		}
+	}
+
+	// A slow build fails the qa evaluation: the table says why, production never starts.
+	e.measure(950, 0.2)
+	if code, body := e.command(e2eDev, "helloservice ghcr.io/podtato-head/podtatoserver:v0.1.2"); code != http.StatusOK || !strings.Contains(body, "Delivery #2") {
+		t.Fatalf("/deliver v0.1.2 = %d %s", code, body)
+	}
+	e.fake.WaitFor(t, e2eWait, "the failed delivery's card", func(calls []slackfake.Call) bool {
+		for _, c := range calls {
+			if c.Method == "chat.postMessage" && c.ThreadTS == "" && c.TS != rootTS {
+				m, _ := e.fake.Message(e2eChannel, c.TS)
+				return strings.Contains(blocksText(m.Blocks), "qa ❌ rollback ✅ · production ·")
+			}
+		}
+		return false
+	})
+	failedTable := false
+	for _, c := range e.fake.CallsTo("chat.postMessage") {
+		text := blocksText(c.Blocks)
+		if hasBlockType(c.Blocks, "table") && strings.Contains(text, "950") && strings.Contains(text, "FAIL") {
+			failedTable = true
+		}
+	}
+	if !failedTable {
+		t.Error("no failing score table with the measured 950 ms")
+	}
+	e.stop()
+	st, err := store.Open(context.Background(), e.db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	d, err := st.GetDelivery(context.Background(), 2)
+	if err != nil || d.Result != store.ResultFail {
+		t.Fatalf("delivery 2: %+v %v", d, err)
+	}
+	if runs, _ := st.ListSequenceRuns(context.Background(), store.SequenceRunQuery{DeliveryID: 2, Stage: "production"}); len(runs) != 0 {
+		t.Errorf("production ran for a failed delivery: %d runs", len(runs))
+	}
+}
+
+// votes counts the votes cast, reading the server's database beside it.
+func (e *e2e) votes() int {
+	e.t.Helper()
+	st, err := store.Open(context.Background(), e.db)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer st.Close()
+	as, err := st.ListApprovals(context.Background(), store.ApprovalQuery{})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	n := 0
+	for _, a := range as {
+		vs, _ := st.ListVotes(context.Background(), a.ID)
+		n += len(vs)
+	}
+	return n
+}
+
+// buttonValue is the value of the approve button in a message's blocks.
+func buttonValue(t *testing.T, raw json.RawMessage) string {
+	t.Helper()
+	var blocks []struct {
+		Type     string `json:"type"`
+		Elements []struct {
+			ActionID string `json:"action_id"`
+			Value    string `json:"value"`
+		} `json:"elements"`
+	}
+	_ = json.Unmarshal(raw, &blocks)
+	for _, b := range blocks {
+		for _, el := range b.Elements {
+			if el.ActionID == "deliver.approve" {
+				return el.Value
+			}
+		}
+	}
+	t.Fatalf("no approve button in %s", raw)
+	return ""
+}
