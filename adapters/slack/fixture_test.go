@@ -1,0 +1,167 @@
+package slack
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/slack-go/slack"
+
+	"github.com/shipgate/shipgate/adapters/slack/slackfake"
+	"github.com/shipgate/shipgate/bot"
+	"github.com/shipgate/shipgate/config"
+	"github.com/shipgate/shipgate/engine"
+	"github.com/shipgate/shipgate/store"
+)
+
+const (
+	secret   = "test-signing-secret"
+	channel  = "CREL01"
+	dev      = "UDEV01"
+	ops      = "UOPS01"
+	outsider = "UOUT01"
+	relGroup = "SREL01"
+	qaLead   = "UQA01"
+	waitFor  = 20 * time.Second
+)
+
+const shipyard = `apiVersion: spec.keptn.sh/0.2.2
+kind: Shipyard
+spec:
+  stages:
+    - name: qa
+      sequences:
+        - name: delivery
+          tasks: [{name: deployment}]
+    - name: production
+      sequences:
+        - name: delivery
+          triggeredOn: [{event: qa.delivery.finished}]
+          tasks: [{name: approval, properties: {pass: manual, approvers: [approver, release-managers]}}, {name: release}]
+`
+
+// fixture is shipgate's Slack side on a real engine, store and HTTP handler, talking to slackfake.
+type fixture struct {
+	t       *testing.T
+	fake    *slackfake.Server
+	st      *store.Store
+	eng     *engine.Engine
+	bot     *bot.Bot
+	handler *Handler
+	mux     *http.ServeMux
+	reg     *prometheus.Registry
+	seq     atomic.Int64
+}
+
+func newFixture(t *testing.T, fakeOpts ...slackfake.Option) *fixture {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "fulltour")
+	for name, content := range map[string]string{"shipyard.yaml": shipyard, "helloservice/README.md": "x\n",
+		"executors.yaml": "tasks:\n  deployment: {type: noop}\n  release: {type: noop}\n"} {
+		path := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p, diags := config.LoadProject(dir)
+	if diags.HasErrors() {
+		t.Fatal(diags.Err())
+	}
+	cfg := config.Defaults()
+	cfg.Channels = []config.ChannelBinding{{Platform: "slack", Channel: channel, Projects: []string{"fulltour"},
+		Roles: map[string][]string{bot.RoleDeployer: {dev}, bot.RoleApprover: {ops, dev}, "release-managers": {relGroup}}}}
+	fake := slackfake.New(t, fakeOpts...)
+	fake.SetUserGroup(relGroup, qaLead)
+	st, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "shipgate.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng, err := engine.New(engine.Options{Store: st, Projects: []*config.Project{p}, Executors: map[string]engine.Executor{"noop": engine.Noop{}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := NewClient(slack.New("xoxb-test", slack.OptionAPIURL(fake.APIURL()), slack.OptionAppLevelToken("xapp-test")), slog.New(slog.DiscardHandler))
+	b, err := bot.New(bot.Options{Config: cfg, Projects: []*config.Project{p}, Engine: eng, Store: st,
+		Posters: map[store.Platform]bot.Poster{store.PlatformSlack: client}, Directories: map[store.Platform]bot.Directory{store.PlatformSlack: client},
+		EditInterval: 10 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := prometheus.NewRegistry()
+	h, err := NewHandler(HandlerOptions{Bot: b, Client: client, SigningSecret: secret, Registerer: reg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := eng.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	h.Register(mux)
+	f := &fixture{t: t, fake: fake, st: st, eng: eng, bot: b, handler: h, mux: mux, reg: reg}
+	t.Cleanup(func() {
+		h.Wait()
+		eng.Close()
+		if err := b.Close(context.Background()); err != nil {
+			t.Error(err)
+		}
+		st.Close()
+	})
+	return f
+}
+
+func (f *fixture) trigger() string { return fmt.Sprintf("T%d", f.seq.Add(1)) }
+
+// serve sends a signed request through the handler and returns the recorded answer.
+func (f *fixture) serve(path string, form url.Values, at time.Time, key string) *httptest.ResponseRecorder {
+	f.t.Helper()
+	req := slackfake.SignedRequest(f.t, "http://shipgate.test"+path, key, at, form)
+	rec := httptest.NewRecorder()
+	f.mux.ServeHTTP(rec, req)
+	return rec
+}
+
+func (f *fixture) command(user, text string) *httptest.ResponseRecorder {
+	return f.serve("/slack/commands", f.fake.CommandForm(channel, user, text, f.trigger()), time.Now(), secret)
+}
+
+func (f *fixture) click(user, action, value string) *httptest.ResponseRecorder {
+	return f.serve("/slack/interactions", slackfake.InteractionForm(f.fake.BlockActionPayload(channel, user, "1700000000.000009", "", action, "approval", value, f.trigger())), time.Now(), secret)
+}
+
+// waitApproval delivers helloservice and waits for its approval request; it returns the approval's
+// button value and the request's ts.
+func (f *fixture) waitApproval(tag string) (string, string) {
+	f.t.Helper()
+	if rec := f.command(dev, "helloservice ghcr.io/podtato-head/podtatoserver:"+tag); rec.Code != http.StatusOK {
+		f.t.Fatalf("/deliver = %d %s", rec.Code, rec.Body)
+	}
+	var ts string
+	f.fake.WaitFor(f.t, waitFor, "an approval request", func(calls []slackfake.Call) bool {
+		for _, c := range calls {
+			if c.Method == "chat.postMessage" && hasType(c.Blocks, "actions") && c.Error == "" {
+				ts = c.TS
+			}
+		}
+		return ts != ""
+	})
+	as, err := f.st.ListApprovals(context.Background(), store.ApprovalQuery{State: store.ApprovalPending})
+	if err != nil || len(as) == 0 {
+		f.t.Fatalf("pending approvals: %v %v", as, err)
+	}
+	return fmt.Sprintf("approval-%d", as[len(as)-1].ID), ts
+}

@@ -1,0 +1,269 @@
+package slack
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	dto "github.com/prometheus/client_model/go"
+	"github.com/slack-go/slack"
+	"github.com/slack-go/slack/socketmode"
+
+	"github.com/shipgate/shipgate/adapters/slack/slackfake"
+	"github.com/shipgate/shipgate/bot"
+	"github.com/shipgate/shipgate/store"
+)
+
+func hasType(raw json.RawMessage, typ string) bool {
+	var blocks []map[string]any
+	_ = json.Unmarshal(raw, &blocks)
+	for _, b := range blocks {
+		if b["type"] == typ {
+			return true
+		}
+	}
+	return false
+}
+
+// unescapeJSON undoes encoding/json's HTML escaping, so that tests match blocks as Slack shows them.
+var unescapeJSON = strings.NewReplacer(`\u003c`, "<", `\u003e`, ">", `\u0026`, "&")
+
+func text(c slackfake.Call) string { return c.Text + unescapeJSON.Replace(string(c.Blocks)) }
+
+// Every endpoint refuses what Slack did not sign, before looking at it, and counts the refusal.
+func TestUnsignedRequestsAreRefused(t *testing.T) {
+	f := newFixture(t)
+	form := f.fake.CommandForm(channel, dev, "helloservice ghcr.io/x/helloservice:v1", "T-forged")
+	for _, path := range []string{"/slack/commands", "/slack/interactions", "/slack/events"} {
+		for name, rec := range map[string]int{
+			"wrong secret":  f.serve(path, form, time.Now(), "guess").Code,
+			"expired":       f.serve(path, form, time.Now().Add(-5*time.Minute-time.Second), secret).Code,
+			"future":        f.serve(path, form, time.Now().Add(6*time.Minute), secret).Code,
+			"no signature":  f.unsigned(path, form).Code,
+			"tampered body": f.tampered(path, form).Code,
+		} {
+			if rec != http.StatusUnauthorized {
+				t.Errorf("%s %s: %d, want 401", path, name, rec)
+			}
+		}
+	}
+	var counted dto.Metric
+	if err := f.handler.metrics.requests.WithLabelValues("commands", "unauthorized").Write(&counted); err != nil {
+		t.Fatal(err)
+	}
+	if got := counted.GetCounter().GetValue(); got != 5 {
+		t.Errorf("unauthorized commands counted %v times, want 5", got)
+	}
+	ds, _ := f.st.ListDeliveries(context.Background(), store.DeliveryQuery{})
+	audit, _ := f.st.ListAudit(context.Background(), store.AuditQuery{})
+	if len(ds) != 0 || len(audit) != 0 || len(f.fake.Calls()) != 0 {
+		t.Errorf("refused requests changed something: %d deliveries, %d audit rows, %d Slack calls", len(ds), len(audit), len(f.fake.Calls()))
+	}
+}
+
+func (f *fixture) unsigned(path string, form url.Values) *responseRecorder {
+	req := slackfake.SignedRequest(f.t, "http://shipgate.test"+path, secret, time.Now(), form)
+	req.Header.Del("X-Slack-Signature")
+	return record(f.mux, req)
+}
+
+func (f *fixture) tampered(path string, form url.Values) *responseRecorder {
+	req := slackfake.SignedRequest(f.t, "http://shipgate.test"+path, secret, time.Now(), form)
+	changed := url.Values{}
+	for k, v := range form {
+		changed[k] = v
+	}
+	changed.Set("user_id", ops)
+	body := changed.Encode()
+	req.Body = readCloser(body)
+	req.ContentLength = int64(len(body))
+	return record(f.mux, req)
+}
+
+func TestOversizedBodyIsRefused(t *testing.T) {
+	f := newFixture(t)
+	form := url.Values{"text": {strings.Repeat("x", MaxBodyBytes)}}
+	if rec := f.serve("/slack/commands", form, time.Now(), secret); rec.Code != http.StatusRequestEntityTooLarge {
+		t.Errorf("oversized command: %d, want 413", rec.Code)
+	}
+}
+
+func TestURLVerification(t *testing.T) {
+	f := newFixture(t)
+	body := `{"token":"x","challenge":"3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P","type":"url_verification"}`
+	req := jsonRequest(t, "/slack/events", body)
+	rec := record(f.mux, req)
+	if rec.Code != http.StatusOK || rec.Body.String() != "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P" {
+		t.Errorf("url_verification: %d %q", rec.Code, rec.Body.String())
+	}
+}
+
+func TestCommandAnswersPrivately(t *testing.T) {
+	f := newFixture(t)
+	rec := f.command(dev, "carts ghcr.io/x/carts:v1")
+	var msg slack.Msg
+	if err := json.Unmarshal(rec.Body.Bytes(), &msg); err != nil {
+		t.Fatalf("%d %s: %v", rec.Code, rec.Body, err)
+	}
+	if msg.ResponseType != slack.ResponseTypeEphemeral || !strings.Contains(msg.Text, `project fulltour has no service "carts"; services: helloservice`) {
+		t.Errorf("unknown service answered %+v", msg)
+	}
+	// Slack escapes &, < and > in command text; a linkified image is unwrapped.
+	rec = f.command(dev, "helloservice <http://ghcr.io/x/helloservice:v1|ghcr.io/x/helloservice:v1> --label note=a&amp;b")
+	if !strings.Contains(rec.Body.String(), "Delivery #1: helloservice v1") {
+		t.Fatalf("linkified image: %s", rec.Body)
+	}
+	d, err := f.st.GetDelivery(context.Background(), 1)
+	if err != nil || d.Image != "ghcr.io/x/helloservice:v1" || d.Labels["note"] != "a&b" {
+		t.Errorf("delivery %+v %v", d, err)
+	}
+}
+
+// Reject opens a modal for the reason; its submission rejects, and the request shows who and why.
+func TestRejectThroughModal(t *testing.T) {
+	f := newFixture(t)
+	value, ts := f.waitApproval("v1")
+	if rec := f.click(ops, bot.ActionReject, value); rec.Code != http.StatusOK || rec.Body.Len() != 0 {
+		t.Fatalf("reject click: %d %q", rec.Code, rec.Body)
+	}
+	calls := f.fake.WaitFor(t, waitFor, "views.open", func(calls []slackfake.Call) bool {
+		for _, c := range calls {
+			if c.Method == "views.open" {
+				return true
+			}
+		}
+		return false
+	})
+	var view slack.ModalViewRequest
+	for _, c := range calls {
+		if c.Method == "views.open" {
+			if err := json.Unmarshal(c.View, &view); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if view.CallbackID != rejectCallbackID || view.PrivateMetadata == "" {
+		t.Fatalf("modal: %+v", view)
+	}
+	payload := slackfake.ViewSubmissionPayload(ops, view.CallbackID, view.PrivateMetadata, f.trigger(),
+		map[string]map[string]string{reasonBlockID: {reasonActionID: "p95 regressed by 30% <!channel>"}})
+	if rec := f.serve("/slack/interactions", slackfake.InteractionForm(payload), time.Now(), secret); rec.Code != http.StatusOK {
+		t.Fatalf("submission: %d", rec.Code)
+	}
+	f.fake.WaitFor(t, waitFor, "the rejected request", func([]slackfake.Call) bool {
+		m, _ := f.fake.Message(channel, ts)
+		blocks := unescapeJSON.Replace(string(m.Blocks))
+		return strings.Contains(blocks, "Rejected by <@"+ops+">") && strings.Contains(blocks, "p95 regressed by 30% &lt;!channel&gt;") && !hasType(m.Blocks, "actions")
+	})
+}
+
+// A refused reject click gets the reason privately, and no modal.
+func TestRefusedClickIsPrivate(t *testing.T) {
+	f := newFixture(t)
+	value, _ := f.waitApproval("v1")
+	f.click(outsider, bot.ActionReject, value)
+	f.click(qaLead, bot.ActionApprove, value) // through user group SREL01
+	f.fake.WaitFor(t, waitFor, "the refusal and the group member's approval", func(calls []slackfake.Call) bool {
+		refused, counted := false, false
+		for _, c := range calls {
+			if c.Method == "chat.postEphemeral" && c.User == outsider && strings.Contains(text(c), "You need the role approver or release-managers") {
+				refused = true
+			}
+			if c.Method == "chat.postEphemeral" && c.User == qaLead && strings.Contains(text(c), "Your approval counted") {
+				counted = true
+			}
+		}
+		return refused && counted
+	})
+	for _, c := range f.fake.Calls() {
+		if c.Method == "views.open" {
+			t.Error("a refused reject opened the modal")
+		}
+	}
+}
+
+// A workspace that rejects the table block gets the score table as section fields from then on.
+func TestTableFallback(t *testing.T) {
+	f := newFixture(t)
+	f.fake.RejectTableBlocks(true)
+	m := bot.Message{Header: "qa evaluation: PASS", Table: &bot.Table{Columns: []string{"Objective", "Value"}, Rows: [][]string{{"p95", "420"}}, Summary: "Score 100"}}
+	if _, err := f.handler.client.Post(context.Background(), channel, m, bot.PostOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.handler.client.Post(context.Background(), channel, m, bot.PostOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	posts := f.fake.CallsTo("chat.postMessage")
+	if len(posts) != 3 || posts[0].Error != "invalid_blocks" || hasType(posts[1].Blocks, "table") || !strings.Contains(string(posts[1].Blocks), "*Objective*\\np95") || hasType(posts[2].Blocks, "table") {
+		t.Errorf("posts: %+v", posts)
+	}
+}
+
+// Slack's 429 reaches the bot as RetryLater with Slack's Retry-After.
+func TestRateLimitIsRetryLater(t *testing.T) {
+	f := newFixture(t)
+	f.fake.FailNext("chat.postMessage", 1, slackfake.Failure{Status: http.StatusTooManyRequests, RetryAfter: 2 * time.Second})
+	_, err := f.handler.client.Post(context.Background(), channel, bot.Message{Text: "hi"}, bot.PostOptions{})
+	var rl *bot.RetryLater
+	if !asRetry(err, &rl) || rl.After != 2*time.Second {
+		t.Errorf("429: %v", err)
+	}
+	f.fake.FailNext("chat.update", 1, slackfake.Failure{Error: "channel_not_found"})
+	err = f.handler.client.Update(context.Background(), channel, "", "1", bot.Message{Text: "hi"})
+	if err == nil || asRetry(err, &rl) || !strings.Contains(err.Error(), "channel_not_found") {
+		t.Errorf("ok:false: %v", err)
+	}
+}
+
+// Socket Mode feeds the same code: a slash command envelope is answered in its ack.
+func TestSocketMode(t *testing.T) {
+	f := newFixture(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- f.handler.RunSocketMode(ctx) }()
+	defer func() {
+		cancel()
+		<-done
+	}()
+	cmd := f.fake.CommandForm(channel, dev, "help", "T-socket")
+	payload := map[string]string{}
+	for k := range cmd {
+		payload[k] = cmd.Get(k)
+	}
+	if err := f.fake.SendEnvelope(t, map[string]any{"type": string(socketmode.RequestTypeSlashCommands), "envelope_id": "E1", "payload": payload,
+		"accepts_response_payload": true}); err != nil {
+		t.Fatal(err)
+	}
+	ack := f.fake.WaitAck(t, "E1", waitFor)
+	if !strings.Contains(string(ack), "/deliver SERVICE IMAGE") || !strings.Contains(string(ack), `"response_type":"ephemeral"`) {
+		t.Errorf("ack: %s", ack)
+	}
+}
+
+type responseRecorder = httptest.ResponseRecorder
+
+func record(h http.Handler, req *http.Request) *responseRecorder {
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	return rec
+}
+
+func readCloser(s string) io.ReadCloser { return io.NopCloser(strings.NewReader(s)) }
+
+// jsonRequest is a signed JSON POST, as Slack sends Events API callbacks.
+func jsonRequest(t *testing.T, path, body string) *http.Request {
+	t.Helper()
+	req := httptest.NewRequest(http.MethodPost, "http://shipgate.test"+path, strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	slackfake.Sign(req.Header, secret, time.Now(), []byte(body))
+	return req
+}
+
+func asRetry(err error, target **bot.RetryLater) bool { return errors.As(err, target) }
