@@ -72,9 +72,9 @@ func idempotencyScope(p store.Platform) string { return string(p) + ".request" }
 // the work after, so adapters can answer within the platform's deadline.
 func (b *Bot) HandleCommand(ctx context.Context, req CommandRequest) Reply {
 	var r Reply
-	dup := b.once(ctx, req.Actor.Platform, req.RequestID, &r, func() (any, error) {
+	dup := b.once(ctx, req.Actor.Platform, req.RequestID, &r, func(au *auditTrail) (any, error) {
 		var err error
-		r, err = b.command(ctx, req)
+		r, err = b.command(ctx, req, au)
 		return r, err
 	})
 	r.Duplicate = dup
@@ -84,9 +84,9 @@ func (b *Bot) HandleCommand(ctx context.Context, req CommandRequest) Reply {
 // HandleClick applies a click on an approval's buttons. Every click, allowed or refused, is audited.
 func (b *Bot) HandleClick(ctx context.Context, req ClickRequest) ClickReply {
 	var r ClickReply
-	dup := b.once(ctx, req.Actor.Platform, req.RequestID, &r, func() (any, error) {
+	dup := b.once(ctx, req.Actor.Platform, req.RequestID, &r, func(au *auditTrail) (any, error) {
 		var err error
-		r, err = b.click(ctx, req)
+		r, err = b.click(ctx, req, au)
 		return r, err
 	})
 	r.Duplicate = dup
@@ -96,10 +96,13 @@ func (b *Bot) HandleClick(ctx context.Context, req ClickRequest) ClickReply {
 // once runs fn for a request id the first time it is seen, records its answer, and on any later
 // sighting (a platform retry, a replayed request) decodes the recorded answer into out instead and
 // reports true. When fn fails inside shipgate (it changed nothing), the claim is released so that a
-// retry of the request can act. Without an id, fn just runs.
-func (b *Bot) once(ctx context.Context, platform store.Platform, id string, out any, fn func() (any, error)) bool {
+// retry of the request can act. What fn audits is written with the answer, in one transaction, to keep
+// the answer quick. Without an id, fn just runs.
+func (b *Bot) once(ctx context.Context, platform store.Platform, id string, out any, fn func(*auditTrail) (any, error)) bool {
+	au := &auditTrail{}
 	if id == "" {
-		_, _ = fn()
+		_, _ = fn(au)
+		b.write(ctx, au, nil)
 		return false
 	}
 	scope := idempotencyScope(platform)
@@ -114,7 +117,8 @@ func (b *Bot) once(ctx context.Context, platform store.Platform, id string, out 
 	})
 	if err != nil {
 		b.log.Error("claim request id", "platform", platform, "request", id, "err", err)
-		_, _ = fn() // better to answer than to drop the request; the engine's own rules still hold
+		_, _ = fn(au) // better to answer than to drop the request; the engine's own rules still hold
+		b.write(ctx, au, nil)
 		return false
 	}
 	if !first {
@@ -126,32 +130,48 @@ func (b *Bot) once(ctx context.Context, platform store.Platform, id string, out 
 		}
 		return true
 	}
-	answer, ferr := fn()
+	answer, ferr := fn(au)
 	if ferr != nil {
-		if err := b.st.Update(ctx, func(tx *store.Tx) error { return tx.ReleaseIdempotencyKey(ctx, scope, id) }); err != nil {
-			b.log.Error("release request id", "platform", platform, "request", id, "err", err)
-		}
+		b.write(ctx, au, func(tx *store.Tx) error { return tx.ReleaseIdempotencyKey(ctx, scope, id) })
 		return false
 	}
 	raw, err := json.Marshal(answer)
-	if err == nil {
-		err = b.st.Update(ctx, func(tx *store.Tx) error { return tx.SetIdempotencyResult(ctx, scope, id, 0, raw) })
-	}
 	if err != nil {
 		b.log.Error("record request answer", "platform", platform, "request", id, "err", err)
+		raw = nil
 	}
+	b.write(ctx, au, func(tx *store.Tx) error { return tx.SetIdempotencyResult(ctx, scope, id, 0, raw) })
 	return false
 }
 
-// audit records a command or click that the engine did not record itself.
-func (b *Bot) audit(ctx context.Context, a Actor, channel, action, target string, allowed bool, reason string, details map[string]any) {
+// auditTrail collects the audit entries of one request, written when its answer is recorded.
+type auditTrail struct{ entries []*store.AuditEntry }
+
+// add records a command or click that the engine did not audit itself.
+func (au *auditTrail) add(a Actor, channel, action, target string, allowed bool, reason string, details map[string]any) {
 	raw, _ := json.Marshal(details)
+	au.entries = append(au.entries, &store.AuditEntry{Actor: a.ID, Platform: string(a.Platform), Channel: channel, Action: action,
+		Target: target, Allowed: allowed, Reason: reason, Details: raw})
+}
+
+// write appends a request's audit entries, and does also in the same transaction.
+func (b *Bot) write(ctx context.Context, au *auditTrail, also func(*store.Tx) error) {
+	if len(au.entries) == 0 && also == nil {
+		return
+	}
 	err := b.st.Update(ctx, func(tx *store.Tx) error {
-		return tx.AppendAudit(ctx, &store.AuditEntry{Actor: a.ID, Platform: string(a.Platform), Channel: channel, Action: action,
-			Target: target, Allowed: allowed, Reason: reason, Details: raw})
+		for _, e := range au.entries {
+			if err := tx.AppendAudit(ctx, e); err != nil {
+				return err
+			}
+		}
+		if also != nil {
+			return also(tx)
+		}
+		return nil
 	})
 	if err != nil {
-		b.log.Error("audit", "action", action, "actor", a.ID, "err", err)
+		b.log.Error("record request", "audit entries", len(au.entries), "err", err)
 	}
 }
 
@@ -166,7 +186,7 @@ func (r *refusal) Error() string { return r.reason }
 func refuse(format string, args ...any) error { return &refusal{reason: fmt.Sprintf(format, args...)} }
 
 // command runs one command: parse, find the channel's binding, authorize, act, audit.
-func (b *Bot) command(ctx context.Context, req CommandRequest) (Reply, error) {
+func (b *Bot) command(ctx context.Context, req CommandRequest, au *auditTrail) (Reply, error) {
 	details := map[string]any{"text": cut(req.Text, 500)}
 	cmd, err := ParseCommand(req.Text)
 	if err != nil {
@@ -176,12 +196,12 @@ func (b *Bot) command(ctx context.Context, req CommandRequest) (Reply, error) {
 		if errors.As(err, &ue) {
 			usage = ue.Usage
 		}
-		b.audit(ctx, req.Actor, req.Channel, "command.invalid", "", false, msg, details)
+		au.add(req.Actor, req.Channel, "command.invalid", "", false, msg, details)
 		return Reply{Message: usageMessage(msg, usage)}, nil
 	}
 	action := "command." + string(cmd.Kind)
 	if cmd.Kind == CmdHelp {
-		b.audit(ctx, req.Actor, req.Channel, action, "", true, "", details)
+		au.add(req.Actor, req.Channel, action, "", true, "", details)
 		return Reply{Message: Message{Header: "shipgate /deliver", Text: "```\n" + Help(cmd.Topic) + "\n```"}}, nil
 	}
 	target, reply, err := b.run(ctx, req, cmd)
@@ -189,13 +209,13 @@ func (b *Bot) command(ctx context.Context, req CommandRequest) (Reply, error) {
 		var rf *refusal
 		if !errors.As(err, &rf) {
 			b.log.Error("command", "text", req.Text, "actor", req.Actor.ID, "err", err)
-			b.audit(ctx, req.Actor, req.Channel, action, target, false, "internal error", details)
+			au.add(req.Actor, req.Channel, action, target, false, "internal error", details)
 			return Reply{Message: Message{Text: "Something went wrong on shipgate's side; the error is in its log. Try again in a moment."}}, err
 		}
-		b.audit(ctx, req.Actor, req.Channel, action, target, false, rf.reason, details)
+		au.add(req.Actor, req.Channel, action, target, false, rf.reason, details)
 		return Reply{Message: usageMessage(rf.reason, rf.usage)}, nil
 	}
-	b.audit(ctx, req.Actor, req.Channel, action, target, true, "", details)
+	au.add(req.Actor, req.Channel, action, target, true, "", details)
 	return reply, nil
 }
 
@@ -508,7 +528,7 @@ func parseApprovalValue(v string) (int64, bool) {
 
 // click authorizes and applies a click: the approval must exist and belong to a project the channel
 // serves; the engine checks the rest (still pending, role, requester, one vote each) and audits it.
-func (b *Bot) click(ctx context.Context, req ClickRequest) (ClickReply, error) {
+func (b *Bot) click(ctx context.Context, req ClickRequest, au *auditTrail) (ClickReply, error) {
 	private := func(text string) (ClickReply, error) { return ClickReply{Private: &Message{Text: text}}, nil }
 	internal := func(what string, err error) (ClickReply, error) {
 		b.log.Error(what, "value", req.Value, "err", err)
@@ -520,19 +540,19 @@ func (b *Bot) click(ctx context.Context, req ClickRequest) (ClickReply, error) {
 	case ActionReject:
 		decision = store.DecisionReject
 	default:
-		b.audit(ctx, req.Actor, req.Channel, "click.unknown", "", false, "not a shipgate button", map[string]any{"action": cut(req.ActionID, 100)})
+		au.add(req.Actor, req.Channel, "click.unknown", "", false, "not a shipgate button", map[string]any{"action": cut(req.ActionID, 100)})
 		return private("⚠️ That button is not one of shipgate's.")
 	}
 	action := "approval." + string(decision)
 	id, ok := parseApprovalValue(req.Value)
 	if !ok {
-		b.audit(ctx, req.Actor, req.Channel, action, "", false, "malformed button value", map[string]any{"value": cut(req.Value, 100)})
+		au.add(req.Actor, req.Channel, action, "", false, "malformed button value", map[string]any{"value": cut(req.Value, 100)})
 		return private("⚠️ That button is not one of shipgate's.")
 	}
 	target := fmt.Sprintf("approval:%d", id)
 	a, err := b.st.GetApproval(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
-		b.audit(ctx, req.Actor, req.Channel, action, target, false, "no such approval", nil)
+		au.add(req.Actor, req.Channel, action, target, false, "no such approval", nil)
 		return private("⚠️ This approval no longer exists.")
 	}
 	if err != nil {
@@ -545,7 +565,7 @@ func (b *Bot) click(ctx context.Context, req ClickRequest) (ClickReply, error) {
 	ch := b.binding(req.Actor.Platform, req.Channel)
 	if ch == nil || !slices.Contains(ch.Projects, d.Project) {
 		reason := fmt.Sprintf("approvals of project %s are decided in its bound channel, not here", d.Project)
-		b.audit(ctx, req.Actor, req.Channel, action, target, false, reason, map[string]any{"delivery": d.ID})
+		au.add(req.Actor, req.Channel, action, target, false, reason, map[string]any{"delivery": d.ID})
 		return private("⛔ " + reason + ".")
 	}
 	v := engine.Vote{ApprovalID: id, Actor: req.Actor.ID, Roles: b.rolesOf(ctx, ch, req.Actor), Decision: decision, Reason: req.Reason,

@@ -51,7 +51,7 @@ spec:
 
 // fixture is shipgate's Slack side on a real engine, store and HTTP handler, talking to slackfake.
 type fixture struct {
-	t       *testing.T
+	t       testing.TB
 	fake    *slackfake.Server
 	st      *store.Store
 	eng     *engine.Engine
@@ -62,7 +62,7 @@ type fixture struct {
 	seq     atomic.Int64
 }
 
-func newFixture(t *testing.T, fakeOpts ...slackfake.Option) *fixture {
+func newFixture(t testing.TB, fakeOpts ...slackfake.Option) *fixture {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "fulltour")
 	for name, content := range map[string]string{"shipyard.yaml": shipyard, "helloservice/README.md": "x\n",
