@@ -140,7 +140,7 @@ func (b *Bot) Start(ctx context.Context) error {
 }
 
 // Close stops taking events and sends what is queued (edits waiting for their turn included) until ctx
-// ends.
+// ends. Close the engine first: its last events are then handled before the bot stops taking them.
 func (b *Bot) Close(ctx context.Context) error {
 	var err error
 	b.stopOnce.Do(func() {

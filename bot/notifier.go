@@ -11,71 +11,31 @@ import (
 	"github.com/shipgate/shipgate/store"
 )
 
-// notifier turns engine events into messages in every channel bound to the delivery's project. The
-// engine calls it from its publishing goroutine, which must not wait for chat, so events are queued
-// and handled in order by a goroutine of the notifier's own.
+// notifier turns engine events into messages in every channel bound to the delivery's project. It runs
+// in the engine's publishing goroutine, which hands it events in commit order and never holds up a
+// transition for it; it only reads the store and queues messages, so it does not hold up the other
+// subscribers either.
 type notifier struct {
 	b           *Bot
 	mu          sync.Mutex
-	cond        *sync.Cond
-	queue       []engine.Event
-	closed      bool
-	done        chan struct{}
 	unsubscribe func()
 }
 
-func newNotifier(b *Bot) *notifier {
-	n := &notifier{b: b, done: make(chan struct{})}
-	n.cond = sync.NewCond(&n.mu)
-	return n
-}
+func newNotifier(b *Bot) *notifier { return &notifier{b: b} }
 
 func (n *notifier) start() {
-	n.unsubscribe = n.b.eng.Subscribe(n.enqueue)
-	go n.loop()
-}
-
-func (n *notifier) enqueue(ev engine.Event) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	if n.closed {
-		return
-	}
-	n.queue = append(n.queue, ev)
-	n.cond.Signal()
+	n.unsubscribe = n.b.eng.Subscribe(n.handle)
 }
 
-func (n *notifier) loop() {
-	defer close(n.done)
-	for {
-		n.mu.Lock()
-		for len(n.queue) == 0 && !n.closed {
-			n.cond.Wait()
-		}
-		if len(n.queue) == 0 {
-			n.mu.Unlock()
-			return
-		}
-		batch := n.queue
-		n.queue = nil
-		n.mu.Unlock()
-		for _, ev := range batch {
-			n.handle(ev)
-		}
-	}
-}
-
-// stop handles what is queued and then stops taking events.
+// stop takes no more events. Close the engine first to have the events of its last transitions handled.
 func (n *notifier) stop() {
+	n.mu.Lock()
+	defer n.mu.Unlock()
 	if n.unsubscribe != nil {
 		n.unsubscribe()
-	}
-	n.mu.Lock()
-	n.closed = true
-	n.cond.Signal()
-	n.mu.Unlock()
-	if n.unsubscribe != nil {
-		<-n.done
+		n.unsubscribe = nil
 	}
 }
 
