@@ -30,7 +30,7 @@ type chat struct {
 	wg          sync.WaitGroup
 }
 
-func newChat(cfg *config.Config, logger *slog.Logger) (*chat, error) {
+func newChat(cfg *config.Config, logger *slog.Logger) *chat {
 	c := &chat{cfg: cfg, log: logger, posters: map[store.Platform]bot.Poster{}, directories: map[store.Platform]bot.Directory{}}
 	if s := cfg.Slack; s != nil {
 		opts := []goslack.Option{}
@@ -45,7 +45,7 @@ func newChat(cfg *config.Config, logger *slog.Logger) (*chat, error) {
 		c.directories[store.PlatformSlack] = c.slack
 		c.groupTTL = s.GroupCacheTTL
 	}
-	return c, nil
+	return c
 }
 
 // start serves the platforms' endpoints on mux, or connects over Socket Mode, feeding b.

@@ -156,28 +156,14 @@ func serve(ctx context.Context, cfg *config.Config, projects []*config.Project, 
 	if err != nil {
 		return fmt.Errorf("projects cannot run:\n%w", err)
 	}
-	chat, err := newChat(cfg, logger)
-	if err != nil {
-		eng.Close()
-		return err
-	}
+	chat := newChat(cfg, logger)
 	b, err := bot.New(bot.Options{Config: cfg, Projects: projects, Engine: eng, Store: st, Posters: chat.posters,
 		Directories: chat.directories, GroupTTL: chat.groupTTL, Logger: logger})
 	if err != nil {
 		eng.Close()
 		return err
 	}
-	// The bot subscribes before the engine recovers, so that the messages recovery causes are posted.
-	if err := b.Start(ctx); err != nil {
-		eng.Close()
-		return err
-	}
-	if err := eng.Start(ctx); err != nil {
-		eng.Close()
-		b.Close(ctx)
-		return err
-	}
-	// On early returns: stop the engine, then let the bot post what the engine's last events asked for.
+	// On every return: stop the engine, then let the bot post what the engine's last events asked for.
 	defer func() {
 		eng.Close()
 		closeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
@@ -186,6 +172,13 @@ func serve(ctx context.Context, cfg *config.Config, projects []*config.Project, 
 			logger.Warn("shut down bot", "err", err)
 		}
 	}()
+	// The bot subscribes before the engine recovers, so that the messages recovery causes are posted.
+	if err := b.Start(ctx); err != nil {
+		return err
+	}
+	if err := eng.Start(ctx); err != nil {
+		return err
+	}
 
 	reg := prometheus.NewRegistry()
 	mux := newHandler(st, logger)
