@@ -176,9 +176,6 @@ func (b *Bot) renderRoot(ctx context.Context, ch *config.ChannelBinding, deliver
 		ctxLine += " · took " + duration(d.FinishedAt.Sub(d.CreatedAt))
 	}
 	m.Context = []string{ctxLine, "Keptn context " + d.KeptnContext}
-	if u := b.cfg.PublicURL; u != "" {
-		m.Links = []Link{{Text: "Details", URL: strings.TrimRight(u, "/") + fmt.Sprintf("/api/v1/deliveries/%d", d.ID)}}
-	}
 	return m, nil
 }
 
