@@ -108,11 +108,7 @@ func (o *outbox) touch(ch *config.ChannelBinding, key msgKey) {
 	if _, pending := l.edits[key]; pending {
 		return
 	}
-	due := time.Now()
-	if last, ok := l.written[key]; ok && last.Add(o.interval).After(due) {
-		due = last.Add(o.interval)
-	}
-	l.edits[key] = due
+	l.edits[key] = time.Now() // run holds it back until an interval after the message was last written
 	signal(l.wake)
 }
 
@@ -142,6 +138,10 @@ func (o *outbox) run(l *lane) {
 			found bool
 		)
 		for k, at := range l.edits {
+			// The message may have been written since the edit was asked for (its post was still queued).
+			if last, ok := l.written[k]; ok && last.Add(o.interval).After(at) {
+				at = last.Add(o.interval)
+			}
 			if !found || at.Before(due) {
 				next, due, found = k, at, true
 			}
