@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -13,8 +14,16 @@ import (
 	"time"
 )
 
-// Sign sets the headers Slack signs a request with: X-Slack-Request-Timestamp, and X-Slack-Signature,
-// "v0=" + hex(HMAC-SHA256(secret, "v0:" + timestamp + ":" + body)).
+// VerificationToken is the deprecated verification token the built payloads carry. Slack still
+// sends one; receivers should ignore it and check the signature instead.
+const VerificationToken = "deprecated-verification-token"
+
+// ChannelName is the channel name the built payloads give every channel.
+const ChannelName = "releases"
+
+// Sign sets the headers Slack signs a request with: X-Slack-Request-Timestamp, the Unix time
+// at in seconds, and X-Slack-Signature, "v0=" + hex(HMAC-SHA256(secret, "v0:" + timestamp +
+// ":" + body)).
 func Sign(h http.Header, secret string, at time.Time, body []byte) {
 	ts := strconv.FormatInt(at.Unix(), 10)
 	mac := hmac.New(sha256.New, []byte(secret))
@@ -24,55 +33,108 @@ func Sign(h http.Header, secret string, at time.Time, body []byte) {
 	h.Set("X-Slack-Signature", "v0="+hex.EncodeToString(mac.Sum(nil)))
 }
 
-// SignedRequest is a form POST to url as Slack sends it, signed at time at.
+// SignedRequest builds a POST of form to url, Content-Type application/x-www-form-urlencoded,
+// signed with secret at time at, as Slack posts slash commands and interactions. It can be sent
+// with an http.Client or served to a handler directly.
 func SignedRequest(t testing.TB, url, secret string, at time.Time, form url.Values) *http.Request {
 	t.Helper()
 	body := form.Encode()
 	req, err := http.NewRequest(http.MethodPost, url, strings.NewReader(body))
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("slackfake: signed request: %v", err)
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	Sign(req.Header, secret, at, []byte(body))
 	return req
 }
 
-// CommandForm is the form Slack posts for /deliver TEXT typed by user in channel.
+// CommandForm is the form Slack posts when user types "/deliver text" in channel. Its
+// response_url is s.ResponseURL(triggerID), so the answers posted there are recorded.
 func (s *Server) CommandForm(channel, user, text, triggerID string) url.Values {
 	return url.Values{
-		"token": {"deprecated-verification-token"}, "team_id": {"T0001"}, "team_domain": {"fake"},
-		"channel_id": {channel}, "channel_name": {"releases"}, "user_id": {user}, "user_name": {strings.ToLower(user)},
-		"command": {"/deliver"}, "text": {text}, "api_app_id": {"A0001"}, "response_url": {s.ResponseURL(triggerID)},
-		"trigger_id": {triggerID},
+		"token":        {VerificationToken},
+		"team_id":      {TeamID},
+		"team_domain":  {TeamDomain},
+		"channel_id":   {channel},
+		"channel_name": {ChannelName},
+		"user_id":      {user},
+		"user_name":    {strings.ToLower(user)},
+		"command":      {"/deliver"},
+		"text":         {text},
+		"api_app_id":   {AppID},
+		"response_url": {s.ResponseURL(triggerID)},
+		"trigger_id":   {triggerID},
 	}
 }
 
-// InteractionForm is the form Slack posts for interactivity: the payload as JSON in "payload".
+// InteractionForm is the form Slack posts for interactivity: payload=<the payload as JSON>.
+// payload is marshalled unless it already is JSON ([]byte, json.RawMessage or string). It
+// panics if payload cannot be marshalled, which only a test's own mistake can cause.
 func InteractionForm(payload any) url.Values {
-	raw, _ := json.Marshal(payload)
+	var raw []byte
+	switch p := payload.(type) {
+	case []byte:
+		raw = p
+	case json.RawMessage:
+		raw = p
+	case string:
+		raw = []byte(p)
+	default:
+		var err error
+		if raw, err = json.Marshal(payload); err != nil {
+			panic(fmt.Sprintf("slackfake: interaction payload: %v", err))
+		}
+	}
 	return url.Values{"payload": {string(raw)}}
 }
 
-// BlockActionPayload is a block_actions payload for a button click, as Slack sends it.
+func userJSON(user string) map[string]any {
+	return map[string]any{"id": user, "username": strings.ToLower(user), "name": strings.ToLower(user), "team_id": TeamID}
+}
+
+func teamJSON() map[string]any { return map[string]any{"id": TeamID, "domain": TeamDomain} }
+
+// BlockActionPayload builds the block_actions payload Slack sends when user clicks the button
+// actionID (in block blockID, with value) of the message messageTS in channel; threadTS is the
+// thread the message is in, "" for a top-level message. When the fake holds that message, the
+// payload's message carries its current text and blocks, as Slack's does. response_url is
+// s.ResponseURL(triggerID).
 func (s *Server) BlockActionPayload(channel, user, messageTS, threadTS, actionID, blockID, value, triggerID string) map[string]any {
+	msg := map[string]any{"type": "message", "ts": messageTS, "text": "", "user": BotUserID, "bot_id": BotID, "team": TeamID}
+	s.mu.Lock()
+	s.actionSeq++
+	actionTS := fmt.Sprintf("%d.%06d", 1700000001+s.actionSeq/1000000, s.actionSeq%1000000)
+	if m, ok := s.byTS[msgKey{channel, messageTS}]; ok {
+		msg = messageJSON(m)
+	}
+	s.mu.Unlock()
+	container := map[string]any{"type": "message", "message_ts": messageTS, "channel_id": channel, "is_ephemeral": false}
+	if threadTS != "" {
+		msg["thread_ts"] = threadTS
+		container["thread_ts"] = threadTS
+	}
 	return map[string]any{
 		"type":         "block_actions",
-		"user":         map[string]any{"id": user, "username": strings.ToLower(user), "name": strings.ToLower(user), "team_id": "T0001"},
-		"api_app_id":   "A0001",
-		"token":        "deprecated-verification-token",
-		"container":    map[string]any{"type": "message", "message_ts": messageTS, "thread_ts": threadTS, "channel_id": channel, "is_ephemeral": false},
+		"user":         userJSON(user),
+		"api_app_id":   AppID,
+		"token":        VerificationToken,
+		"container":    container,
 		"trigger_id":   triggerID,
-		"team":         map[string]any{"id": "T0001", "domain": "fake"},
-		"channel":      map[string]any{"id": channel, "name": "releases"},
-		"message":      map[string]any{"type": "message", "ts": messageTS, "thread_ts": threadTS, "text": ""},
+		"team":         teamJSON(),
+		"enterprise":   nil,
+		"channel":      map[string]any{"id": channel, "name": ChannelName},
+		"message":      msg,
+		"state":        map[string]any{"values": map[string]any{}},
 		"response_url": s.ResponseURL(triggerID),
-		"actions": []any{map[string]any{"action_id": actionID, "block_id": blockID, "value": value, "type": "button",
-			"action_ts": "1700000001.000001"}},
+		"actions": []any{map[string]any{
+			"action_id": actionID, "block_id": blockID, "value": value, "type": "button", "action_ts": actionTS,
+		}},
 	}
 }
 
-// ViewSubmissionPayload is a view_submission payload: a modal submitted with values by block and
-// action id.
+// ViewSubmissionPayload builds the view_submission payload Slack sends when user submits the
+// modal callbackID with privateMetadata. values holds the plain_text_input values by block id
+// and action id.
 func ViewSubmissionPayload(user, callbackID, privateMetadata, triggerID string, values map[string]map[string]string) map[string]any {
 	state := map[string]any{}
 	for block, actions := range values {
@@ -84,11 +146,16 @@ func ViewSubmissionPayload(user, callbackID, privateMetadata, triggerID string, 
 	}
 	return map[string]any{
 		"type":       "view_submission",
-		"user":       map[string]any{"id": user, "username": strings.ToLower(user), "name": strings.ToLower(user), "team_id": "T0001"},
-		"team":       map[string]any{"id": "T0001", "domain": "fake"},
-		"api_app_id": "A0001",
+		"user":       userJSON(user),
+		"team":       teamJSON(),
+		"api_app_id": AppID,
+		"token":      VerificationToken,
 		"trigger_id": triggerID,
-		"view": map[string]any{"id": "V0001", "type": "modal", "callback_id": callbackID, "private_metadata": privateMetadata,
-			"state": map[string]any{"values": state}},
+		"view": map[string]any{
+			"id": "V0001", "team_id": TeamID, "type": "modal", "callback_id": callbackID,
+			"private_metadata": privateMetadata, "state": map[string]any{"values": state},
+			"hash": "1700000000.hash0001", "app_id": AppID, "bot_id": BotID, "blocks": []any{},
+		},
+		"response_urls": []any{},
 	}
 }

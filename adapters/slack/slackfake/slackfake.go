@@ -1,124 +1,332 @@
-// Package slackfake is a local fake of the parts of Slack's Web API that shipgate calls, served over
-// real HTTP on the loopback interface, so that tests run the real slack-go client against it. It
-// records every call, keeps the current state of every posted message, enforces Slack's Block Kit
-// limits, can answer 429 with Retry-After or ok:false errors on request, serves Socket Mode over a
-// WebSocket, and signs inbound requests exactly as Slack signs them.
+// Package slackfake is a local fake of the parts of Slack's Web API that shipgate calls. It
+// serves real HTTP on 127.0.0.1 (httptest), so tests drive the real slack-go client against it:
+//
+//	fake := slackfake.New(t)
+//	api := slack.New("xoxb-test", slack.OptionAPIURL(fake.APIURL()))
+//
+// The fake records every call, keeps the current state of every posted message, enforces the
+// Block Kit and message limits Slack enforces, fails calls on request (429 with Retry-After, 5xx,
+// ok:false error codes), serves Socket Mode over a WebSocket, and builds and signs inbound
+// requests (slash commands, interactions) exactly as Slack does.
 package slackfake
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
-	"math"
+	"maps"
+	"mime"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/gorilla/websocket"
 )
 
-// Call is one request the fake received.
-type Call struct {
-	// Method is the Web API method ("chat.postMessage", …), or "response_url".
-	Method                                       string
-	Channel, TS, ThreadTS, User, Text, TriggerID string
-	Broadcast                                    bool
-	Blocks                                       json.RawMessage
-	View                                         json.RawMessage
-	Form                                         url.Values
-	Body                                         []byte
-	ResponseID                                   string
-	Status                                       int    // the HTTP status the fake answered
-	Error                                        string // the Slack error code it answered, "" when ok
-}
+// Identities the fake answers with. They are fixed so tests can assert on them.
+const (
+	TeamID     = "T0001"
+	TeamDomain = "fake"
+	AppID      = "A0001"
+	BotUserID  = "U0BOT"
+	BotID      = "B0001"
+)
 
-// Message is the current state of a posted message.
-type Message struct {
-	Channel, TS, ThreadTS, Text string
-	Blocks                      json.RawMessage
-	Updates                     int
-	Broadcast                   bool
-}
+// maxBody bounds what the fake reads from one request; Slack itself refuses far smaller bodies,
+// so anything larger is a client bug and not worth buffering.
+const maxBody = 16 << 20
 
-// Failure is how the next calls of a method fail.
-type Failure struct {
-	Status     int           // HTTP status, such as 429 or 500; 0 means 200 with ok:false
-	RetryAfter time.Duration // the Retry-After header, in whole seconds rounded up
-	Error      string        // the ok:false error code, such as channel_not_found
-}
-
-// Server is the fake. Create it with New.
+// Server is a running fake of Slack's Web API. Create it with New; it is closed when the test
+// that created it finishes.
 type Server struct {
+	// URL is the base URL of the fake, e.g. http://127.0.0.1:1234.
 	URL string
 
-	botToken, appToken string
-	srv                *httptest.Server
+	srv          *httptest.Server
+	botToken     string
+	appToken     string
+	pingInterval time.Duration
 
-	mu           sync.Mutex
-	changed      chan struct{} // closed and replaced on every recorded call
+	mu sync.Mutex
+	// changed is closed and replaced whenever calls, acks or the Socket Mode connection
+	// change, so that waiters wake on the change itself instead of polling.
+	changed      chan struct{}
+	closed       bool
 	calls        []Call
-	messages     map[string]*Message // by channel/ts
-	order        []string
-	nextTS       int
+	tsSeq        int
+	viewSeq      int
+	actionSeq    int
+	messages     map[string][]*Message // by channel, in post order
+	byTS         map[msgKey]*Message
 	failures     map[string][]Failure
 	rejectTables bool
 	groups       map[string][]string
 
-	wsMu    sync.Mutex
-	ws      *websocket.Conn
-	wsReady chan struct{}
-	acks    map[string]json.RawMessage
-	ackCh   chan struct{}
+	// Socket Mode state, guarded by mu.
+	ws       *wsConn
+	acks     map[string]json.RawMessage
+	ackOrder []string
+
+	wg sync.WaitGroup // the WebSocket goroutines, waited for on close
 }
 
-// Option configures New.
+type msgKey struct{ channel, ts string }
+
+// Option configures a Server.
 type Option func(*Server)
 
-// WithBotToken sets the bot token calls must carry; the default is xoxb-test.
+// WithBotToken sets the bot token the Web API methods accept (default "xoxb-test"). Calls
+// with any other token are answered {"ok":false,"error":"invalid_auth"}.
 func WithBotToken(tok string) Option { return func(s *Server) { s.botToken = tok } }
 
-// WithAppToken sets the app-level token apps.connections.open accepts; the default is xapp-test.
+// WithAppToken sets the app-level token apps.connections.open accepts (default "xapp-test").
 func WithAppToken(tok string) Option { return func(s *Server) { s.appToken = tok } }
 
-// New starts a fake on a free loopback port; it stops when the test ends.
+// WithPingInterval sets how often the fake sends WebSocket pings on a Socket Mode connection
+// (default 5s). slack-go drops a connection that has not been pinged within its own
+// OptionPingInterval (30s by default), so a test that lowers that must lower this too.
+func WithPingInterval(d time.Duration) Option { return func(s *Server) { s.pingInterval = d } }
+
+// New starts a fake Slack on 127.0.0.1 and closes it in t.Cleanup.
 func New(t testing.TB, opts ...Option) *Server {
-	s := &Server{botToken: "xoxb-test", appToken: "xapp-test", changed: make(chan struct{}), messages: map[string]*Message{},
-		failures: map[string][]Failure{}, groups: map[string][]string{}, wsReady: make(chan struct{}), acks: map[string]json.RawMessage{},
-		ackCh: make(chan struct{})}
+	t.Helper()
+	s := &Server{
+		botToken:     "xoxb-test",
+		appToken:     "xapp-test",
+		pingInterval: 5 * time.Second,
+		changed:      make(chan struct{}),
+		messages:     map[string][]*Message{},
+		byTS:         map[msgKey]*Message{},
+		failures:     map[string][]Failure{},
+		groups:       map[string][]string{},
+		acks:         map[string]json.RawMessage{},
+	}
 	for _, o := range opts {
 		o(s)
 	}
 	mux := http.NewServeMux()
-	mux.HandleFunc("POST /api/{method}", s.api)
-	mux.HandleFunc("POST /response/{id}", s.response)
-	mux.HandleFunc("GET /ws", s.websocket)
+	mux.HandleFunc("/api/", s.handleAPI)
+	mux.HandleFunc("/response/", s.handleResponseURL)
+	mux.HandleFunc("/ws", s.handleWS)
+	// httptest.NewServer listens on 127.0.0.1 only.
 	s.srv = httptest.NewServer(mux)
 	s.URL = s.srv.URL
 	t.Cleanup(s.close)
 	return s
 }
 
+// close shuts the fake down: the Socket Mode connection first, because httptest does not
+// track hijacked connections and would leave its goroutines running.
 func (s *Server) close() {
-	s.wsMu.Lock()
-	if s.ws != nil {
-		s.ws.Close()
+	s.mu.Lock()
+	s.closed = true
+	ws := s.ws
+	s.mu.Unlock()
+	if ws != nil {
+		_ = ws.conn.Close()
 	}
-	s.wsMu.Unlock()
-	s.srv.CloseClientConnections()
 	s.srv.Close()
+	s.wg.Wait()
 }
 
-// APIURL is the base URL for slack.OptionAPIURL; slack-go appends method names to it.
+// APIURL is the base URL to pass to slack.OptionAPIURL. slack-go appends method names to it
+// directly, so it ends in a slash.
 func (s *Server) APIURL() string { return s.URL + "/api/" }
 
-// ResponseURL is a response_url the fake records posts to.
+// ResponseURL is the response_url the fake hands out for id. A POST of JSON there is recorded
+// as a Call with Method "response_url" and ResponseID id.
 func (s *Server) ResponseURL(id string) string { return s.URL + "/response/" + id }
 
-// FailNext makes the next n calls of method fail as f says.
+// Call is one recorded request.
+type Call struct {
+	// Method is the Web API method ("chat.postMessage", "chat.update", "chat.postEphemeral",
+	// "views.open", "usergroups.users.list", "auth.test", "apps.connections.open", or any other
+	// name a client called) or "response_url".
+	Method string
+	// Channel, ThreadTS, User, Text and TriggerID are the request's parameters of those names
+	// (user for chat.postEphemeral, trigger_id for views.open).
+	Channel, ThreadTS, User, Text, TriggerID string
+	// TS is the request's ts for chat.update; for a successful chat.postMessage or
+	// chat.postEphemeral it is the ts the fake assigned.
+	TS string
+	// Broadcast is reply_broadcast.
+	Broadcast bool
+	// Blocks is the blocks JSON as sent: the form field "blocks" (a JSON string), or the
+	// "blocks" field of a JSON body. Nil when the request had none.
+	Blocks json.RawMessage
+	// View is the "view" of views.open.
+	View json.RawMessage
+	// Form is the parsed form (body and query) of form-encoded calls; nil for JSON bodies.
+	Form url.Values
+	// Body is the raw request body.
+	Body []byte
+	// ResponseID is the {id} of /response/{id} for response_url calls.
+	ResponseID string
+	// Status is the HTTP status the fake answered.
+	Status int
+	// Error is the Slack error code the fake answered with ("" when ok).
+	Error string
+	// Detail says why the fake refused a call, in the words of Slack's
+	// response_metadata.messages, for failure messages. "" when ok.
+	Detail string
+}
+
+// Calls returns every recorded call in arrival order. The slice is a copy.
+func (s *Server) Calls() []Call {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.calls)
+}
+
+// CallsTo returns the recorded calls of method, in arrival order.
+func (s *Server) CallsTo(method string) []Call {
+	return filterCalls(s.Calls(), method)
+}
+
+func filterCalls(calls []Call, method string) []Call {
+	var out []Call
+	for _, c := range calls {
+		if c.Method == method {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// WaitFor blocks until cond, given every call so far, returns true, and returns those calls.
+// It re-evaluates cond on each new call, so it returns as soon as the awaited call has been
+// answered. If timeout passes first it fails the test with t.Fatalf and a dump of the calls;
+// like t.Fatalf it must then be called from the test's goroutine. cond runs without the fake's
+// lock held, so it may call the fake's other methods.
+func (s *Server) WaitFor(t testing.TB, timeout time.Duration, what string, cond func([]Call) bool) []Call {
+	t.Helper()
+	timer := time.NewTimer(timeout)
+	defer timer.Stop()
+	for {
+		s.mu.Lock()
+		calls := slices.Clone(s.calls)
+		changed := s.changed
+		s.mu.Unlock()
+		if cond(calls) {
+			return calls
+		}
+		select {
+		case <-changed:
+		case <-timer.C:
+			calls = s.Calls()
+			if cond(calls) {
+				return calls
+			}
+			t.Fatalf("slackfake: timed out after %v waiting for %s; %d calls so far:\n%s", timeout, what, len(calls), DumpCalls(calls))
+			return nil
+		}
+	}
+}
+
+// DumpCalls formats calls one per line for failure messages.
+func DumpCalls(calls []Call) string {
+	var b strings.Builder
+	for i, c := range calls {
+		fmt.Fprintf(&b, "  #%d %s status=%d", i, c.Method, c.Status)
+		if c.Error != "" {
+			fmt.Fprintf(&b, " error=%s", c.Error)
+		}
+		for _, f := range []struct{ k, v string }{
+			{"channel", c.Channel}, {"ts", c.TS}, {"thread_ts", c.ThreadTS}, {"user", c.User},
+			{"trigger_id", c.TriggerID}, {"response_id", c.ResponseID},
+		} {
+			if f.v != "" {
+				fmt.Fprintf(&b, " %s=%s", f.k, f.v)
+			}
+		}
+		if c.Broadcast {
+			b.WriteString(" broadcast")
+		}
+		if c.Text != "" {
+			fmt.Fprintf(&b, " text=%q", clip(c.Text, 120))
+		}
+		if c.Blocks != nil {
+			fmt.Fprintf(&b, " blocks=%s", clip(string(c.Blocks), 200))
+		}
+		if c.View != nil {
+			fmt.Fprintf(&b, " view=%s", clip(string(c.View), 200))
+		}
+		if c.Detail != "" {
+			fmt.Fprintf(&b, " detail=%q", c.Detail)
+		}
+		b.WriteByte('\n')
+	}
+	return b.String()
+}
+
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}
+
+// Message is the current state of a posted message: after chat.update, its latest text and
+// blocks.
+type Message struct {
+	Channel, TS, ThreadTS, Text string
+	Blocks                      json.RawMessage
+	// Updates counts the successful chat.update calls on the message.
+	Updates int
+	// Broadcast is reply_broadcast of the post.
+	Broadcast bool
+}
+
+func (m *Message) clone() Message {
+	c := *m
+	c.Blocks = bytes.Clone(m.Blocks)
+	return c
+}
+
+// Message returns the current state of the message channel/ts.
+func (s *Server) Message(channel, ts string) (Message, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	m, ok := s.byTS[msgKey{channel, ts}]
+	if !ok {
+		return Message{}, false
+	}
+	return m.clone(), true
+}
+
+// Messages returns the messages posted to channel, top-level and thread replies, in post
+// order. Ephemeral messages are not kept: Slack does not keep them either.
+func (s *Server) Messages(channel string) []Message {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []Message
+	for _, m := range s.messages[channel] {
+		out = append(out, m.clone())
+	}
+	return out
+}
+
+// Failure is how FailNext makes a call fail.
+type Failure struct {
+	// Status is the HTTP status to answer; 0 means 200.
+	Status int
+	// RetryAfter is sent as the Retry-After header in whole seconds, rounded up. A 429 always
+	// carries the header, "0" when RetryAfter is zero, so clients that honour it retry at once.
+	RetryAfter time.Duration
+	// Error is the ok:false error code, e.g. "channel_not_found", "not_in_channel",
+	// "invalid_blocks". "" means "ratelimited" for a 429 and "internal_error" otherwise.
+	Error string
+}
+
+// FailNext makes the next n calls of method (a Web API method name or "response_url") fail
+// as f says; after them the method behaves normally again. Failures queued for the same
+// method are used in the order they were queued. A call with a wrong token is refused
+// before, and does not use up, a failure.
 func (s *Server) FailNext(method string, n int, f Failure) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -127,327 +335,460 @@ func (s *Server) FailNext(method string, n int, f Failure) {
 	}
 }
 
-// RejectTableBlocks makes posts and updates with a table block fail with invalid_blocks, as some
-// workspaces did.
+// RejectTableBlocks makes the fake refuse, while reject is true, every chat.postMessage and
+// chat.update whose blocks contain a block of type "table", with "invalid_blocks" — as a
+// workspace without table blocks does — so tests can prove a client's fallback.
 func (s *Server) RejectTableBlocks(reject bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.rejectTables = reject
 }
 
-// SetUserGroup sets the members usergroups.users.list returns for a group.
+// SetUserGroup sets the members usergroups.users.list returns for the user group id. An id
+// never set is answered "no_such_subteam".
 func (s *Server) SetUserGroup(id string, members ...string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.groups[id] = members
+	s.groups[id] = slices.Clone(members)
 }
 
-// Calls returns every call so far, in arrival order.
-func (s *Server) Calls() []Call {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]Call(nil), s.calls...)
-}
-
-// CallsTo returns the calls of one method.
-func (s *Server) CallsTo(method string) []Call {
-	var out []Call
-	for _, c := range s.Calls() {
-		if c.Method == method {
-			out = append(out, c)
-		}
-	}
-	return out
-}
-
-// WaitFor blocks until cond holds for the calls so far, waking on each new call, and fails the test
-// with the calls it saw when timeout passes first.
-func (s *Server) WaitFor(t testing.TB, timeout time.Duration, what string, cond func([]Call) bool) []Call {
-	t.Helper()
-	deadline := time.NewTimer(timeout)
-	defer deadline.Stop()
-	for {
-		s.mu.Lock()
-		calls := append([]Call(nil), s.calls...)
-		changed := s.changed
-		s.mu.Unlock()
-		if cond(calls) {
-			return calls
-		}
-		select {
-		case <-changed:
-		case <-deadline.C:
-			var b strings.Builder
-			for _, c := range calls {
-				fmt.Fprintf(&b, "\n  %s channel=%s ts=%s thread=%s user=%s error=%s %s", c.Method, c.Channel, c.TS, c.ThreadTS, c.User, c.Error, truncate(string(c.Blocks), 300))
-			}
-			t.Fatalf("waited %s for %s; calls:%s", timeout, what, b.String())
-			return nil
-		}
-	}
-}
-
-func truncate(s string, n int) string {
-	if len(s) > n {
-		return s[:n] + "…"
-	}
-	return s
-}
-
-// Message returns the current state of a posted message.
-func (s *Server) Message(channel, ts string) (Message, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	m, ok := s.messages[channel+"/"+ts]
-	if !ok {
-		return Message{}, false
-	}
-	return *m, true
-}
-
-// Messages returns the messages of a channel, thread replies included, in the order they were posted.
-func (s *Server) Messages(channel string) []Message {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var out []Message
-	for _, k := range s.order {
-		if m := s.messages[k]; m.Channel == channel {
-			out = append(out, *m)
-		}
-	}
-	return out
-}
-
-// record appends a call and wakes waiters. Call with s.mu held.
-func (s *Server) recordLocked(c Call) {
-	s.calls = append(s.calls, c)
+// notify wakes every waiter. The caller holds s.mu.
+func (s *Server) notify() {
 	close(s.changed)
 	s.changed = make(chan struct{})
 }
 
-func (s *Server) ts() string {
-	s.nextTS++
-	return fmt.Sprintf("1700000000.%06d", s.nextTS)
+// record appends c and wakes waiters. The caller holds s.mu. Calls are recorded before they
+// are answered, so a client that has its answer always finds its call recorded.
+func (s *Server) record(c Call) {
+	s.calls = append(s.calls, c)
+	s.notify()
 }
 
-func (s *Server) api(w http.ResponseWriter, r *http.Request) {
-	method := r.PathValue("method")
-	body, _ := io.ReadAll(r.Body)
-	form, _ := url.ParseQuery(string(body))
-	if strings.HasPrefix(r.Header.Get("Content-Type"), "application/json") {
-		form = url.Values{}
-		var m map[string]any
-		if json.Unmarshal(body, &m) == nil {
-			for k, v := range m {
-				if str, ok := v.(string); ok {
-					form.Set(k, str)
-				} else {
-					raw, _ := json.Marshal(v)
-					form.Set(k, string(raw))
-				}
-			}
-		}
-	}
-	c := Call{Method: method, Channel: form.Get("channel"), TS: form.Get("ts"), ThreadTS: form.Get("thread_ts"), User: form.Get("user"),
-		Text: form.Get("text"), TriggerID: form.Get("trigger_id"), Broadcast: form.Get("reply_broadcast") == "true", Form: form, Body: body}
-	if b := form.Get("blocks"); b != "" {
-		c.Blocks = json.RawMessage(b)
-	}
-	if v := form.Get("view"); v != "" {
-		c.View = json.RawMessage(v)
-	}
-	token := strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
-	if token == "" {
-		token = form.Get("token")
-	}
+// params reads request parameters from a form-encoded or a JSON body alike, because slack-go
+// sends most methods as forms and some (views.open, apps.connections.open) as JSON.
+type params struct {
+	form url.Values
+	js   map[string]json.RawMessage
+}
 
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	answer := func(status int, v map[string]any) {
-		c.Status = status
-		if ok, _ := v["ok"].(bool); !ok {
-			c.Error, _ = v["error"].(string)
-		}
-		s.recordLocked(c)
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(status)
-		_ = json.NewEncoder(w).Encode(v)
+func (p params) has(k string) bool {
+	if _, ok := p.js[k]; ok {
+		return true
 	}
-	fail := func(code string) { answer(http.StatusOK, map[string]any{"ok": false, "error": code}) }
+	_, ok := p.form[k]
+	return ok
+}
 
-	if fs := s.failures[method]; len(fs) > 0 {
-		f := fs[0]
-		s.failures[method] = fs[1:]
-		if f.RetryAfter > 0 {
-			w.Header().Set("Retry-After", fmt.Sprint(int(math.Ceil(f.RetryAfter.Seconds()))))
+func (p params) str(k string) string {
+	if raw, ok := p.js[k]; ok {
+		var s string
+		if json.Unmarshal(raw, &s) == nil {
+			return s
 		}
-		status := f.Status
-		if status == 0 {
-			status = http.StatusOK
+		if string(raw) == "null" {
+			return ""
 		}
-		code := f.Error
-		if code == "" {
-			code = "ratelimited"
-			if status >= 500 {
-				code = "internal_error"
+		// Booleans and numbers, as their JSON text ("true", "12").
+		return string(raw)
+	}
+	return p.form.Get(k)
+}
+
+// raw returns a JSON-valued parameter as JSON text. Forms carry it as a string; JSON bodies
+// carry it either as the value itself or, as Slack also accepts, as a string holding JSON.
+func (p params) raw(k string) json.RawMessage {
+	if raw, ok := p.js[k]; ok {
+		var s string
+		if json.Unmarshal(raw, &s) == nil {
+			return json.RawMessage(s)
+		}
+		if string(raw) == "null" {
+			return nil
+		}
+		return bytes.Clone(raw)
+	}
+	if _, ok := p.form[k]; ok {
+		return json.RawMessage(p.form.Get(k))
+	}
+	return nil
+}
+
+func truthy(v string) bool { return v == "true" || v == "1" }
+
+// readParams reads the body of r and parses it by its Content-Type.
+func readParams(r *http.Request) (body []byte, p params, isForm bool, err error) {
+	body, err = io.ReadAll(io.LimitReader(r.Body, maxBody))
+	if err != nil {
+		return nil, p, false, err
+	}
+	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	switch ct {
+	case "application/json":
+		p.form = r.URL.Query()
+		if len(bytes.TrimSpace(body)) > 0 && !bytes.Equal(bytes.TrimSpace(body), []byte("null")) {
+			if err := json.Unmarshal(body, &p.js); err != nil {
+				return body, p, false, err
 			}
 		}
-		answer(status, map[string]any{"ok": false, "error": code})
-		return
-	}
-	wantToken := s.botToken
-	if method == "apps.connections.open" {
-		wantToken = s.appToken
-	}
-	if token != wantToken {
-		fail("invalid_auth")
-		return
-	}
-	switch method {
-	case "auth.test":
-		answer(http.StatusOK, map[string]any{"ok": true, "url": "https://fake.slack.test/", "team": "Fake", "user": "shipgate",
-			"team_id": "T0001", "user_id": "U0BOT", "bot_id": "B0001"})
-	case "chat.postMessage":
-		if c.Channel == "" {
-			fail("channel_not_found")
-			return
+		return body, p, false, nil
+	case "multipart/form-data":
+		if err := r.ParseMultipartForm(maxBody); err != nil {
+			return body, p, true, err
 		}
-		if code := s.checkBlocks(c.Blocks, c.Text, 40000); code != "" {
-			fail(code)
-			return
-		}
-		if c.ThreadTS != "" {
-			if _, ok := s.messages[c.Channel+"/"+c.ThreadTS]; !ok {
-				fail("thread_not_found")
-				return
-			}
-		}
-		c.TS = s.ts()
-		key := c.Channel + "/" + c.TS
-		s.messages[key] = &Message{Channel: c.Channel, TS: c.TS, ThreadTS: c.ThreadTS, Text: c.Text, Blocks: c.Blocks, Broadcast: c.Broadcast}
-		s.order = append(s.order, key)
-		answer(http.StatusOK, map[string]any{"ok": true, "channel": c.Channel, "ts": c.TS,
-			"message": map[string]any{"type": "message", "text": c.Text, "ts": c.TS, "thread_ts": c.ThreadTS}})
-	case "chat.update":
-		m, ok := s.messages[c.Channel+"/"+c.TS]
-		if !ok {
-			fail("message_not_found")
-			return
-		}
-		if code := s.checkBlocks(c.Blocks, c.Text, 4000); code != "" {
-			fail(code)
-			return
-		}
-		m.Text, m.Blocks = c.Text, c.Blocks
-		m.Updates++
-		answer(http.StatusOK, map[string]any{"ok": true, "channel": c.Channel, "ts": c.TS, "text": c.Text})
-	case "chat.postEphemeral":
-		if c.Channel == "" || c.User == "" {
-			fail("channel_not_found")
-			return
-		}
-		if code := s.checkBlocks(c.Blocks, c.Text, 40000); code != "" {
-			fail(code)
-			return
-		}
-		c.TS = s.ts()
-		answer(http.StatusOK, map[string]any{"ok": true, "message_ts": c.TS})
-	case "views.open":
-		if c.TriggerID == "" || len(c.View) == 0 {
-			fail("invalid_arguments")
-			return
-		}
-		var view map[string]any
-		_ = json.Unmarshal(c.View, &view)
-		view["id"] = "V0001"
-		answer(http.StatusOK, map[string]any{"ok": true, "view": view})
-	case "usergroups.users.list":
-		members, ok := s.groups[form.Get("usergroup")]
-		if !ok {
-			fail("no_such_subteam")
-			return
-		}
-		answer(http.StatusOK, map[string]any{"ok": true, "users": members})
-	case "apps.connections.open":
-		answer(http.StatusOK, map[string]any{"ok": true, "url": "ws" + strings.TrimPrefix(s.URL, "http") + "/ws"})
 	default:
-		fail("unknown_method")
+		if err := r.ParseForm(); err != nil {
+			return body, p, true, err
+		}
 	}
+	p.form = r.Form
+	return body, p, true, nil
 }
 
-// checkBlocks applies Slack's Block Kit limits and answers the error code Slack would, or "".
-func (s *Server) checkBlocks(raw json.RawMessage, text string, maxText int) string {
-	if len(text) > maxText {
-		return "msg_too_long"
+// reply is the fake's answer to one call.
+type reply struct {
+	status     int
+	retryAfter string
+	body       map[string]any
+}
+
+func okReply(fields map[string]any) reply {
+	body := map[string]any{"ok": true}
+	maps.Copy(body, fields)
+	return reply{status: http.StatusOK, body: body}
+}
+
+func errReply(code, detail string) reply {
+	body := map[string]any{"ok": false, "error": code}
+	if detail != "" {
+		body["response_metadata"] = map[string]any{"messages": []string{"[ERROR] " + detail}}
 	}
-	if len(raw) == 0 {
+	return reply{status: http.StatusOK, body: body}
+}
+
+func (r reply) code() string {
+	if ok, _ := r.body["ok"].(bool); ok {
 		return ""
 	}
-	var blocks []map[string]any
-	if err := json.Unmarshal(raw, &blocks); err != nil {
-		return "invalid_blocks"
-	}
-	if len(blocks) > 50 {
-		return "invalid_blocks"
-	}
-	textOf := func(v any) string {
-		m, _ := v.(map[string]any)
-		str, _ := m["text"].(string)
-		return str
-	}
-	for _, b := range blocks {
-		switch b["type"] {
-		case "table":
-			if s.rejectTables {
-				return "invalid_blocks"
-			}
-		case "header":
-			if len([]rune(textOf(b["text"]))) > 150 {
-				return "invalid_blocks"
-			}
-		case "section":
-			if len([]rune(textOf(b["text"]))) > 3000 {
-				return "invalid_blocks"
-			}
-			fields, _ := b["fields"].([]any)
-			if len(fields) > 10 {
-				return "invalid_blocks"
-			}
-			for _, f := range fields {
-				if len([]rune(textOf(f))) > 2000 {
-					return "invalid_blocks"
-				}
-			}
-		case "actions":
-			els, _ := b["elements"].([]any)
-			if len(els) > 25 {
-				return "invalid_blocks"
-			}
-			for _, e := range els {
-				el, _ := e.(map[string]any)
-				value, _ := el["value"].(string)
-				action, _ := el["action_id"].(string)
-				if len(value) > 2000 || len(action) > 255 || len([]rune(textOf(el["text"]))) > 75 {
-					return "invalid_blocks"
-				}
-			}
-		}
-	}
-	return ""
+	code, _ := r.body["error"].(string)
+	return code
 }
 
-func (s *Server) response(w http.ResponseWriter, r *http.Request) {
-	body, _ := io.ReadAll(r.Body)
-	c := Call{Method: "response_url", ResponseID: r.PathValue("id"), Body: body, Status: http.StatusOK}
-	var m struct {
-		Text   string          `json:"text"`
-		Blocks json.RawMessage `json:"blocks"`
+func (r reply) detail() string {
+	md, _ := r.body["response_metadata"].(map[string]any)
+	msgs, _ := md["messages"].([]string)
+	return strings.Join(msgs, "; ")
+}
+
+func (r reply) write(w http.ResponseWriter) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	if r.retryAfter != "" {
+		w.Header().Set("Retry-After", r.retryAfter)
 	}
-	if json.Unmarshal(body, &m) == nil {
-		c.Text, c.Blocks = m.Text, m.Blocks
+	w.WriteHeader(r.status)
+	_ = json.NewEncoder(w).Encode(r.body)
+}
+
+// failureReply turns f into the answer Slack gives in that situation.
+func failureReply(f Failure) reply {
+	status := f.Status
+	if status == 0 {
+		status = http.StatusOK
 	}
+	code := f.Error
+	if code == "" {
+		code = "internal_error"
+		if status == http.StatusTooManyRequests {
+			code = "ratelimited"
+		}
+	}
+	r := reply{status: status, body: map[string]any{"ok": false, "error": code}}
+	if status == http.StatusTooManyRequests || f.RetryAfter > 0 {
+		secs := (f.RetryAfter + time.Second - 1) / time.Second
+		r.retryAfter = strconv.FormatInt(int64(secs), 10)
+	}
+	return r
+}
+
+// takeFailure pops the next queued failure of method. The caller holds s.mu.
+func (s *Server) takeFailure(method string) (Failure, bool) {
+	q := s.failures[method]
+	if len(q) == 0 {
+		return Failure{}, false
+	}
+	s.failures[method] = q[1:]
+	return q[0], true
+}
+
+// bearer returns the token of the call: the Authorization header, which slack-go sends for
+// JSON calls, or else the token form field, which it sends for form calls.
+func bearer(r *http.Request, p params) string {
+	if tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok {
+		return tok
+	}
+	return p.form.Get("token")
+}
+
+func (s *Server) handleAPI(w http.ResponseWriter, r *http.Request) {
+	method := strings.TrimPrefix(r.URL.Path, "/api/")
+	body, p, isForm, perr := readParams(r)
+	c := Call{
+		Method:    method,
+		Channel:   p.str("channel"),
+		ThreadTS:  p.str("thread_ts"),
+		User:      p.str("user"),
+		Text:      p.str("text"),
+		TriggerID: p.str("trigger_id"),
+		Broadcast: truthy(p.str("reply_broadcast")),
+		Blocks:    p.raw("blocks"),
+		View:      p.raw("view"),
+		Body:      body,
+	}
+	if method == "chat.update" {
+		c.TS = p.str("ts")
+	}
+	if isForm {
+		c.Form = p.form
+	}
+
 	s.mu.Lock()
-	s.recordLocked(c)
+	rep := s.answer(r, method, p, perr, &c)
+	c.Status, c.Error, c.Detail = rep.status, rep.code(), rep.detail()
+	s.record(c)
 	s.mu.Unlock()
-	_, _ = io.WriteString(w, "ok")
+	rep.write(w)
+}
+
+// answer decides the reply to one Web API call. The caller holds s.mu.
+func (s *Server) answer(r *http.Request, method string, p params, perr error, c *Call) reply {
+	if perr != nil {
+		return errReply("invalid_form_data", perr.Error())
+	}
+	want := s.botToken
+	if method == "apps.connections.open" {
+		want = s.appToken
+	}
+	switch tok := bearer(r, p); tok {
+	case "":
+		return errReply("not_authed", "")
+	case want:
+	default:
+		return errReply("invalid_auth", "")
+	}
+	if f, ok := s.takeFailure(method); ok {
+		return failureReply(f)
+	}
+	switch method {
+	case "chat.postMessage":
+		return s.postMessage(p, c)
+	case "chat.update":
+		return s.updateMessage(p)
+	case "chat.postEphemeral":
+		return s.postEphemeral(p, c)
+	case "views.open":
+		return s.openView(p)
+	case "usergroups.users.list":
+		members, ok := s.groups[p.str("usergroup")]
+		if !ok {
+			return errReply("no_such_subteam", "")
+		}
+		return okReply(map[string]any{"users": append([]string{}, members...)})
+	case "auth.test":
+		return okReply(map[string]any{
+			"url": "https://fake.slack.test/", "team": "Fake", "user": "shipgate",
+			"team_id": TeamID, "user_id": BotUserID, "bot_id": BotID,
+		})
+	case "apps.connections.open":
+		return okReply(map[string]any{"url": "ws" + strings.TrimPrefix(s.URL, "http") + "/ws"})
+	default:
+		return errReply("unknown_method", "")
+	}
+}
+
+// nextTS returns the next message ts. One counter serves the whole server, so ts values are
+// unique across channels and grow in post order, as Slack's do.
+func (s *Server) nextTS() string {
+	s.tsSeq++
+	return fmt.Sprintf("%d.%06d", 1700000000+s.tsSeq/1000000, s.tsSeq%1000000)
+}
+
+// checkContent applies the checks Slack makes on a message's text and blocks. The caller
+// holds s.mu.
+func (s *Server) checkContent(p params, maxText int, tables bool) (reply, bool) {
+	text := p.str("text")
+	blocks := p.raw("blocks")
+	if text == "" && !hasBlocks(blocks) && p.str("attachments") == "" {
+		return errReply("no_text", "one of text, blocks or attachments is required"), false
+	}
+	if n := runeLen(text); n > maxText {
+		return errReply("msg_too_long", fmt.Sprintf("text is %d characters, more than %d", n, maxText)), false
+	}
+	if blocks != nil {
+		if detail := checkBlocks(blocks, maxMessageBlocks, tables && s.rejectTables); detail != "" {
+			return errReply("invalid_blocks", detail), false
+		}
+	}
+	return reply{}, true
+}
+
+// hasBlocks reports whether blocks holds at least one block. "[]" does not count: Slack wants
+// text then.
+func hasBlocks(blocks json.RawMessage) bool {
+	t := bytes.TrimSpace(blocks)
+	return len(t) > 0 && !bytes.Equal(t, []byte("[]")) && !bytes.Equal(t, []byte("null"))
+}
+
+func messageJSON(m *Message) map[string]any {
+	msg := map[string]any{
+		"type": "message", "user": BotUserID, "bot_id": BotID, "team": TeamID,
+		"text": m.Text, "ts": m.TS,
+	}
+	if m.ThreadTS != "" {
+		msg["thread_ts"] = m.ThreadTS
+	}
+	if m.Blocks != nil {
+		msg["blocks"] = json.RawMessage(m.Blocks)
+	}
+	return msg
+}
+
+func (s *Server) postMessage(p params, c *Call) reply {
+	channel := p.str("channel")
+	if channel == "" {
+		return errReply("channel_not_found", "")
+	}
+	threadTS := p.str("thread_ts")
+	if threadTS != "" {
+		parent, ok := s.byTS[msgKey{channel, threadTS}]
+		if !ok {
+			return errReply("thread_not_found", "")
+		}
+		// A reply to a reply lands in the parent's thread, as in Slack.
+		if parent.ThreadTS != "" {
+			threadTS = parent.ThreadTS
+		}
+	}
+	if rep, ok := s.checkContent(p, maxPostText, true); !ok {
+		return rep
+	}
+	m := &Message{
+		Channel: channel, TS: s.nextTS(), ThreadTS: threadTS, Text: p.str("text"),
+		Blocks:    p.raw("blocks"),
+		Broadcast: threadTS != "" && truthy(p.str("reply_broadcast")),
+	}
+	s.messages[channel] = append(s.messages[channel], m)
+	s.byTS[msgKey{channel, m.TS}] = m
+	c.TS = m.TS
+	return okReply(map[string]any{"channel": channel, "ts": m.TS, "message": messageJSON(m)})
+}
+
+func (s *Server) updateMessage(p params) reply {
+	channel, ts := p.str("channel"), p.str("ts")
+	m, ok := s.byTS[msgKey{channel, ts}]
+	if !ok {
+		return errReply("message_not_found", "")
+	}
+	if rep, ok := s.checkContent(p, maxUpdateText, true); !ok {
+		return rep
+	}
+	// Only the fields sent change: an update with blocks but no text keeps the old text.
+	if p.has("text") {
+		m.Text = p.str("text")
+	}
+	if p.has("blocks") {
+		m.Blocks = p.raw("blocks")
+	}
+	m.Updates++
+	return okReply(map[string]any{"channel": channel, "ts": ts, "text": m.Text, "message": messageJSON(m)})
+}
+
+func (s *Server) postEphemeral(p params, c *Call) reply {
+	if p.str("channel") == "" {
+		return errReply("channel_not_found", "")
+	}
+	if p.str("user") == "" {
+		return errReply("user_not_in_channel", "user is required")
+	}
+	if rep, ok := s.checkContent(p, maxPostText, false); !ok {
+		return rep
+	}
+	c.TS = s.nextTS()
+	return okReply(map[string]any{"message_ts": c.TS})
+}
+
+func (s *Server) openView(p params) reply {
+	if p.str("trigger_id") == "" {
+		return errReply("invalid_arguments", "missing required field: trigger_id")
+	}
+	raw := p.raw("view")
+	if raw == nil {
+		return errReply("invalid_arguments", "missing required field: view")
+	}
+	view, detail := checkModal(raw)
+	if detail != "" {
+		return errReply("invalid_arguments", detail)
+	}
+	s.viewSeq++
+	view["id"] = fmt.Sprintf("V%04d", s.viewSeq)
+	view["team_id"] = TeamID
+	view["app_id"] = AppID
+	view["bot_id"] = BotID
+	view["app_installed_team_id"] = TeamID
+	view["root_view_id"] = view["id"]
+	view["hash"] = fmt.Sprintf("1700000000.hash%04d", s.viewSeq)
+	view["state"] = map[string]any{"values": map[string]any{}}
+	for _, k := range []string{"private_metadata", "callback_id", "external_id"} {
+		if _, ok := view[k]; !ok {
+			view[k] = ""
+		}
+	}
+	return okReply(map[string]any{"view": view})
+}
+
+func (s *Server) handleResponseURL(w http.ResponseWriter, r *http.Request) {
+	id := strings.TrimPrefix(r.URL.Path, "/response/")
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody))
+	c := Call{Method: "response_url", ResponseID: id, Body: body}
+	var msg map[string]json.RawMessage
+	if err == nil {
+		err = json.Unmarshal(body, &msg)
+	}
+	p := params{js: msg}
+	if err == nil {
+		c.Text, c.ThreadTS, c.Blocks = p.str("text"), p.str("thread_ts"), p.raw("blocks")
+		c.Broadcast = truthy(p.str("reply_broadcast"))
+	}
+
+	s.mu.Lock()
+	var rep reply
+	if r.Method != http.MethodPost {
+		rep = errReply("method_not_allowed", "response_url takes POST")
+		rep.status = http.StatusMethodNotAllowed
+	} else if f, failing := s.takeFailure("response_url"); failing {
+		rep = failureReply(f)
+	} else if err != nil {
+		rep = errReply("invalid_payload", err.Error())
+		rep.status = http.StatusBadRequest
+	} else {
+		rep = s.checkResponse(p)
+	}
+	c.Status, c.Error, c.Detail = rep.status, rep.code(), rep.detail()
+	s.record(c)
+	s.mu.Unlock()
+	rep.write(w)
+}
+
+// checkResponse validates a response_url message. Slack refuses a bad one with a 4xx status
+// rather than ok:false, which is also the only thing slack.PostWebhook looks at.
+func (s *Server) checkResponse(p params) reply {
+	if truthy(p.str("delete_original")) {
+		return okReply(nil)
+	}
+	rep, ok := s.checkContent(p, maxPostText, false)
+	if !ok {
+		rep.status = http.StatusBadRequest
+		return rep
+	}
+	return okReply(nil)
 }
