@@ -307,9 +307,6 @@ func (b *Bot) deliver(ctx context.Context, req CommandRequest, ch *config.Channe
 	if err != nil {
 		return "", Reply{}, err
 	}
-	if !p.HasService(cmd.Service) {
-		return "", Reply{}, &refusal{reason: fmt.Sprintf("project %s has no service %q; services: %s", p.Name, cmd.Service, strings.Join(p.Services, ", ")), usage: Help(CmdDeliver)}
-	}
 	id, err := b.eng.Trigger(ctx, engine.Request{Project: p.Name, Service: cmd.Service, Stage: cmd.Stage, Image: cmd.Image, Labels: cmd.Labels,
 		Actor: req.Actor.ID, Source: string(req.Actor.Platform), Channel: req.Channel, IdempotencyKey: requestKey(req.Actor.Platform, req.RequestID)})
 	if err != nil {
@@ -338,11 +335,8 @@ func (b *Bot) rollback(ctx context.Context, req CommandRequest, ch *config.Chann
 		return "", Reply{}, err
 	}
 	target := "service:" + p.Name + "/" + cmd.Service
-	if !p.HasService(cmd.Service) {
-		return target, Reply{}, &refusal{reason: fmt.Sprintf("project %s has no service %q; services: %s", p.Name, cmd.Service, strings.Join(p.Services, ", ")), usage: Help(CmdRollback)}
-	}
-	if _, ok := p.Shipyard.Stage(cmd.Stage); !ok {
-		return target, Reply{}, &refusal{reason: fmt.Sprintf("project %s has no stage %q; stages: %s", p.Name, cmd.Stage, strings.Join(p.Shipyard.StageNames(), ", ")), usage: Help(CmdRollback)}
+	if err := b.eng.CheckScope(p.Name, cmd.Service, cmd.Stage); err != nil {
+		return target, Reply{}, engineRefusal(err, CmdRollback)
 	}
 	last, err := b.st.ListDeliveries(ctx, store.DeliveryQuery{Project: p.Name, Service: cmd.Service, Stage: cmd.Stage, Limit: 1})
 	if err != nil {
@@ -447,13 +441,8 @@ func (b *Bot) history(ctx context.Context, ch *config.ChannelBinding, cmd Comman
 		return "", Reply{}, err
 	}
 	target := "service:" + p.Name + "/" + cmd.Service
-	if !p.HasService(cmd.Service) {
-		return target, Reply{}, &refusal{reason: fmt.Sprintf("project %s has no service %q; services: %s", p.Name, cmd.Service, strings.Join(p.Services, ", ")), usage: Help(CmdHistory)}
-	}
-	if cmd.Stage != "" {
-		if _, ok := p.Shipyard.Stage(cmd.Stage); !ok {
-			return target, Reply{}, &refusal{reason: fmt.Sprintf("project %s has no stage %q; stages: %s", p.Name, cmd.Stage, strings.Join(p.Shipyard.StageNames(), ", ")), usage: Help(CmdHistory)}
-		}
+	if err := b.eng.CheckScope(p.Name, cmd.Service, cmd.Stage); err != nil {
+		return target, Reply{}, engineRefusal(err, CmdHistory)
 	}
 	ds, err := b.st.ListDeliveries(ctx, store.DeliveryQuery{Project: p.Name, Service: cmd.Service, Stage: cmd.Stage, Limit: maxListed})
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/distribution/reference"
 
+	"github.com/shipgate/shipgate/config"
 	"github.com/shipgate/shipgate/store"
 )
 
@@ -85,15 +86,12 @@ func (e *Engine) validate(req *Request) error {
 	if err != nil {
 		return err
 	}
-	if !p.HasService(req.Service) {
-		return fmt.Errorf("%w: project %s has no service %q; services: %s", ErrInvalid, p.Name, req.Service, strings.Join(p.Services, ", "))
-	}
 	if req.Stage == "" {
 		req.Stage = p.Shipyard.Spec.Stages[0].Name
 	}
-	st, ok := p.Shipyard.Stage(req.Stage)
-	if !ok {
-		return fmt.Errorf("%w: project %s has no stage %q; stages: %s", ErrInvalid, p.Name, req.Stage, strings.Join(p.Shipyard.StageNames(), ", "))
+	st, err := checkScope(p, req.Service, req.Stage)
+	if err != nil {
+		return err
 	}
 	if req.Sequence == "" {
 		req.Sequence = store.DefaultSequence
@@ -122,6 +120,32 @@ func (e *Engine) validate(req *Request) error {
 		}
 	}
 	return nil
+}
+
+// CheckScope checks that a project has a service and, when stage is set, that stage; its error wraps
+// ErrInvalid and names what exists, as Trigger's does. Commands that read rather than trigger (history,
+// rollback's lookup) use it to answer as a trigger would.
+func (e *Engine) CheckScope(project, service, stage string) error {
+	p, err := e.project(project)
+	if err != nil {
+		return err
+	}
+	if stage == "" {
+		stage = p.Shipyard.Spec.Stages[0].Name
+	}
+	_, err = checkScope(p, service, stage)
+	return err
+}
+
+func checkScope(p *config.Project, service, stage string) (*config.Stage, error) {
+	if !p.HasService(service) {
+		return nil, fmt.Errorf("%w: project %s has no service %q; services: %s", ErrInvalid, p.Name, service, strings.Join(p.Services, ", "))
+	}
+	st, ok := p.Shipyard.Stage(stage)
+	if !ok {
+		return nil, fmt.Errorf("%w: project %s has no stage %q; stages: %s", ErrInvalid, p.Name, stage, strings.Join(p.Shipyard.StageNames(), ", "))
+	}
+	return st, nil
 }
 
 // storeErr turns the store's not-found into the engine's, for messages to callers.
