@@ -177,32 +177,29 @@ func (e *Engine) CheckVote(ctx context.Context, v Vote) (VoteOutcome, error) {
 }
 
 // voteRefusal is why v may not be cast on a, or "" when it may: the approval is still open, the
-// decision is one, the voter holds a role the approval names, and a requester approves only when the
-// stage allows it. One vote per person is the store's rule, checked when the vote is cast.
-func (t *txn) voteRefusal(v Vote, a *store.Approval, d *store.Delivery) (string, error) {
+// decision is one, the voter holds a role the approval names, a requester approves only when the stage
+// allows it, and nobody votes twice (which the store also enforces when the vote is cast).
+func voteRefusal(v Vote, a *store.Approval, d *store.Delivery, votes []*store.Vote) string {
 	switch {
 	case a.State != store.ApprovalPending:
 		by := ""
 		if a.DecidedBy != "" {
 			by = " by " + a.DecidedBy
 		}
-		return fmt.Sprintf("this approval was already %s%s", a.State, by), nil
+		return fmt.Sprintf("this approval was already %s%s", a.State, by)
 	case v.Decision != store.DecisionApprove && v.Decision != store.DecisionReject:
-		return fmt.Sprintf("%q is not a decision; approve or reject", v.Decision), nil
+		return fmt.Sprintf("%q is not a decision; approve or reject", v.Decision)
 	case !slices.ContainsFunc(v.Roles, func(r string) bool { return slices.Contains(a.Roles, r) }):
-		return fmt.Sprintf("you need the role %s in this channel to decide this approval", strings.Join(a.Roles, " or ")), nil
+		return fmt.Sprintf("you need the role %s in this channel to decide this approval", strings.Join(a.Roles, " or "))
 	case v.Decision == store.DecisionApprove && v.Actor == d.Actor && !a.AllowRequester:
-		return "you triggered this delivery, so someone else has to approve it", nil
+		return "you triggered this delivery, so someone else has to approve it"
+	case slices.ContainsFunc(votes, func(x *store.Vote) bool { return x.Voter == v.Actor }):
+		return alreadyVoted
 	}
-	votes, err := t.ListVotes(t.ctx, a.ID)
-	if err != nil {
-		return "", err
-	}
-	if slices.ContainsFunc(votes, func(x *store.Vote) bool { return x.Voter == v.Actor }) {
-		return "you have already voted on this approval", nil
-	}
-	return "", nil
+	return ""
 }
+
+const alreadyVoted = "you have already voted on this approval"
 
 // decide casts v, or with check only tells whether it would count.
 func (t *txn) decide(v Vote, check bool) (VoteOutcome, error) {
@@ -217,29 +214,23 @@ func (t *txn) decide(v Vote, check bool) (VoteOutcome, error) {
 	if err != nil {
 		return VoteOutcome{}, err
 	}
+	votes, err := t.ListVotes(t.ctx, a.ID)
+	if err != nil {
+		return VoteOutcome{}, err
+	}
 	refuse := func(reason string) (VoteOutcome, error) {
-		votes, err := t.ListVotes(t.ctx, a.ID)
-		if err != nil {
-			return VoteOutcome{}, err
-		}
 		return VoteOutcome{Reason: reason, Approval: *t.approvalInfo(d, a, votes)}, t.auditVote(v, a, false, reason)
 	}
-	if reason, err := t.voteRefusal(v, a, d); err != nil || reason != "" {
-		if err != nil {
-			return VoteOutcome{}, err
-		}
+	if reason := voteRefusal(v, a, d, votes); reason != "" {
 		return refuse(reason)
 	}
 	if check {
-		votes, err := t.ListVotes(t.ctx, a.ID)
-		if err != nil {
-			return VoteOutcome{}, err
-		}
 		return VoteOutcome{Approval: *t.approvalInfo(d, a, votes)}, nil
 	}
-	err = t.CastVote(t.ctx, &store.Vote{ApprovalID: a.ID, Voter: v.Actor, Platform: v.Platform, Decision: v.Decision, Reason: v.Reason})
+	cast := &store.Vote{ApprovalID: a.ID, Voter: v.Actor, Platform: v.Platform, Decision: v.Decision, Reason: v.Reason}
+	err = t.CastVote(t.ctx, cast)
 	if errors.Is(err, store.ErrConflict) {
-		return refuse("you have already voted on this approval")
+		return refuse(alreadyVoted)
 	}
 	if err != nil {
 		return VoteOutcome{}, err
@@ -247,10 +238,8 @@ func (t *txn) decide(v Vote, check bool) (VoteOutcome, error) {
 	if err := t.auditVote(v, a, true, ""); err != nil {
 		return VoteOutcome{}, err
 	}
-	votes, err := t.ListVotes(t.ctx, a.ID)
-	if err != nil {
-		return VoteOutcome{}, err
-	}
+	// Votes are serialised, so the cast one is the newest: no need to read them again.
+	votes = append(votes, cast)
 	info := t.approvalInfo(d, a, votes)
 	tr, err := t.GetTaskRun(t.ctx, a.TaskRunID)
 	if err != nil {
