@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/shipgate/shipgate/config"
 	"github.com/shipgate/shipgate/engine"
@@ -75,13 +76,11 @@ func cut(s string, n int) string {
 	if len(s) <= n {
 		return s
 	}
-	for n > 0 && !utf8Start(s[n]) {
+	for n > 0 && !utf8.RuneStart(s[n]) {
 		n--
 	}
 	return s[:n] + "…"
 }
-
-func utf8Start(c byte) bool { return c&0xC0 != 0x80 }
 
 // stageState maps a sequence run to the root card's word for it.
 func stageState(r *store.SequenceRun) StageState {
@@ -507,7 +506,7 @@ func (b *Bot) evidence(ctx context.Context, d *store.Delivery) (string, error) {
 		return "no evaluation", nil
 	}
 	e := evs[len(evs)-1]
-	s := fmt.Sprintf("%s evaluation %s, score %s", e.Stage, resultState(e.Result).Emoji()+" "+string(e.Result), formatScore(e.Score))
+	s := fmt.Sprintf("%s evaluation %s, score %s", e.Stage, resultState(e.Result).Emoji()+" "+string(e.Result), slo.FormatScore(e.Score))
 	var objectives []slo.Objective
 	if len(e.Objectives) > 0 && json.Unmarshal(e.Objectives, &objectives) == nil {
 		if bad := notPassed(objectives); bad != "" {
@@ -515,10 +514,6 @@ func (b *Bot) evidence(ctx context.Context, d *store.Delivery) (string, error) {
 		}
 	}
 	return s, nil
-}
-
-func formatScore(f float64) string {
-	return strings.TrimSuffix(strings.TrimRight(fmt.Sprintf("%.2f", f), "0"), ".")
 }
 
 // approvalValue is the opaque id an approval's buttons carry.

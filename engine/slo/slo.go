@@ -133,7 +133,7 @@ func Evaluate(s *config.SLO, values map[string]Value, history []Previous) Evalua
 		ev.Result, ev.Score = Pass, 100 // only informative objectives
 	} else {
 		ev.Score = 100 * total / maxScore
-		score := formatScore(ev.Score)
+		score := FormatScore(ev.Score)
 		switch {
 		case ev.Score >= passT && keyFailed == nil:
 			ev.Result = Pass
@@ -142,13 +142,13 @@ func Evaluate(s *config.SLO, values map[string]Value, history []Previous) Evalua
 			ev.Message = fmt.Sprintf("Evaluation failed due to key_sli objective '%s': %s", objectiveName(keyFailed), keyFailReason)
 		case hasWarn && ev.Score >= warnT:
 			ev.Result = Warning
-			ev.Message = fmt.Sprintf("Evaluation returned a warning: the calculated score of %s is close to the warning target value of %s", score, formatScore(warnT))
+			ev.Message = fmt.Sprintf("Evaluation returned a warning: the calculated score of %s is close to the warning target value of %s", score, FormatScore(warnT))
 		case hasWarn:
 			ev.Result = Fail
-			ev.Message = fmt.Sprintf("Evaluation failed since the calculated score of %s is below the warning value of %s", score, formatScore(warnT))
+			ev.Message = fmt.Sprintf("Evaluation failed since the calculated score of %s is below the warning value of %s", score, FormatScore(warnT))
 		default:
 			ev.Result = Fail
-			ev.Message = fmt.Sprintf("Evaluation failed since the calculated score of %s is below the target value of %s", score, formatScore(passT))
+			ev.Message = fmt.Sprintf("Evaluation failed since the calculated score of %s is below the target value of %s", score, FormatScore(passT))
 		}
 	}
 	if extra := unused(s, values); len(extra) > 0 {
@@ -371,6 +371,7 @@ func unused(s *config.SLO, values map[string]Value) []string {
 	return out
 }
 
-func formatScore(f float64) string { return strconv.FormatFloat(math.Round(f*100)/100, 'f', -1, 64) }
+// FormatScore prints a score as Keptn did: rounded to two decimals, without trailing zeros.
+func FormatScore(f float64) string { return strconv.FormatFloat(math.Round(f*100)/100, 'f', -1, 64) }
 
 func formatValue(f float64) string { return strconv.FormatFloat(f, 'g', 6, 64) }

@@ -14,7 +14,7 @@ var TableHeader = []string{"Objective", "Value", "Baseline", "Change", "Pass cri
 func (ev Evaluation) Rows() [][]string {
 	rows := make([][]string, 0, len(ev.Objectives))
 	for _, o := range ev.Objectives {
-		score := fmt.Sprintf("%s/%d", formatScore(o.Score), o.Weight)
+		score := fmt.Sprintf("%s/%d", FormatScore(o.Score), o.Weight)
 		if o.Status == Info {
 			score = "-"
 		}
@@ -26,11 +26,11 @@ func (ev Evaluation) Rows() [][]string {
 
 // Summary is the line under the table: the total score against the thresholds, and the result.
 func (ev Evaluation) Summary() string {
-	th := "pass >= " + formatScore(ev.PassThreshold)
+	th := "pass >= " + FormatScore(ev.PassThreshold)
 	if ev.WarningThreshold > 0 {
-		th += ", warning >= " + formatScore(ev.WarningThreshold)
+		th += ", warning >= " + FormatScore(ev.WarningThreshold)
 	}
-	return fmt.Sprintf("Score %s of 100 (%s): %s", formatScore(ev.Score), th, strings.ToUpper(ev.Result))
+	return fmt.Sprintf("Score %s of 100 (%s): %s", FormatScore(ev.Score), th, strings.ToUpper(ev.Result))
 }
 
 func optional(v *float64) string {
