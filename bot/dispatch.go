@@ -187,7 +187,7 @@ func refuse(format string, args ...any) error { return &refusal{reason: fmt.Spri
 
 // command runs one command: parse, find the channel's binding, authorize, act, audit.
 func (b *Bot) command(ctx context.Context, req CommandRequest, au *auditTrail) (Reply, error) {
-	details := map[string]any{"text": cut(req.Text, 500)}
+	details := map[string]any{"text": Cut(req.Text, 500)}
 	cmd, err := ParseCommand(req.Text)
 	if err != nil {
 		var ue *UsageError
@@ -529,13 +529,13 @@ func (b *Bot) click(ctx context.Context, req ClickRequest, au *auditTrail) (Clic
 	case ActionReject:
 		decision = store.DecisionReject
 	default:
-		au.add(req.Actor, req.Channel, "click.unknown", "", false, "not a shipgate button", map[string]any{"action": cut(req.ActionID, 100)})
+		au.add(req.Actor, req.Channel, "click.unknown", "", false, "not a shipgate button", map[string]any{"action": Cut(req.ActionID, 100)})
 		return private("⚠️ That button is not one of shipgate's.")
 	}
 	action := "approval." + string(decision)
 	id, ok := parseApprovalValue(req.Value)
 	if !ok {
-		au.add(req.Actor, req.Channel, action, "", false, "malformed button value", map[string]any{"value": cut(req.Value, 100)})
+		au.add(req.Actor, req.Channel, action, "", false, "malformed button value", map[string]any{"value": Cut(req.Value, 100)})
 		return private("⚠️ That button is not one of shipgate's.")
 	}
 	target := fmt.Sprintf("approval:%d", id)

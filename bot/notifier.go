@@ -69,7 +69,7 @@ func (n *notifier) handle(ev engine.Event) {
 		case ev.Task == "" && kind == "finished" && ev.Sequence != "" && ev.Type != engine.EventDeliveryFinished:
 			text := fmt.Sprintf("%s · %s `%s` finished", ev.Stage, sequenceMark(ev).Emoji(), ev.Sequence)
 			if ev.Status == store.StatusAborted || ev.Result != store.ResultPass {
-				text += ": " + cut(ev.Message, maxResultText)
+				text += ": " + Cut(ev.Message, maxResultText)
 			}
 			ob.post(ch, postOp{key: thread(ev), msg: renderNote(strings.TrimSuffix(text, ": "))})
 			// An abort or a newer delivery closes a pending approval without a vote: show how it ended.

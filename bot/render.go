@@ -7,7 +7,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/shipgate/shipgate/config"
 	"github.com/shipgate/shipgate/engine"
@@ -70,16 +69,6 @@ func duration(d time.Duration) string {
 		s = strings.TrimSuffix(s, "0m")
 	}
 	return s
-}
-
-func cut(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n] + "…"
 }
 
 // stageState maps a sequence run to the root card's word for it.
@@ -168,7 +157,7 @@ func (b *Bot) renderRoot(ctx context.Context, ch *config.ChannelBinding, deliver
 		},
 	}
 	if d.State.Terminal() && d.Message != "" && d.Result != store.ResultPass {
-		m.Text = cut(d.Message, maxResultText)
+		m.Text = Cut(d.Message, maxResultText)
 	}
 	ctxLine := "started " + clock(d.CreatedAt)
 	if d.FinishedAt != nil {
@@ -272,7 +261,7 @@ func renderTaskFinished(ev engine.Event, tr *store.TaskRun) Message {
 		text += " in " + duration(tr.FinishedAt.Sub(*tr.StartedAt))
 	}
 	if ev.Message != "" {
-		text += ": " + cut(ev.Message, maxResultText)
+		text += ": " + Cut(ev.Message, maxResultText)
 	}
 	return Message{Text: text}
 }
@@ -448,7 +437,7 @@ func decisionLine(a *store.Approval, votes []*store.Vote) string {
 		line := fmt.Sprintf("❌ Rejected by %s%s", mentions(voters(votes, store.DecisionReject)), at)
 		for _, v := range votes {
 			if v.Decision == store.DecisionReject && v.Reason != "" {
-				line += ": " + cut(v.Reason, maxResultText)
+				line += ": " + Cut(v.Reason, maxResultText)
 			}
 		}
 		return line

@@ -259,7 +259,7 @@ func rejectDialog(req *bot.ReasonRequest, meta string) slack.ModalViewRequest {
 	input.MaxLength = 500
 	return slack.ModalViewRequest{
 		Type:            slack.VTModal,
-		Title:           plain(cutText(req.Title, 24)),
+		Title:           plain(bot.Cut(req.Title, 24)),
 		Submit:          plain("Reject"),
 		Close:           plain("Cancel"),
 		CallbackID:      rejectCallbackID,

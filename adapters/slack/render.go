@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/slack-go/slack"
 
@@ -35,7 +34,7 @@ const (
 func render(m bot.Message, tables bool) ([]slack.Block, string) {
 	r := &renderer{budget: maxMessageBudget}
 	if m.Header != "" {
-		r.add(slack.NewHeaderBlock(plain(cutText(m.Header, maxHeaderText))), len(m.Header))
+		r.add(slack.NewHeaderBlock(plain(bot.Cut(m.Header, maxHeaderText))), len(m.Header))
 	}
 	if len(m.Stages) > 0 {
 		r.section(bot.StatusLine(m.Stages))
@@ -72,7 +71,7 @@ func render(m bot.Message, tables bool) ([]slack.Block, string) {
 	if r.cutNote != "" {
 		r.blocks = append(r.blocks, slack.NewContextBlock("cut", mrkdwn("✂️ "+r.cutNote)))
 	}
-	return r.blocks, cutText(m.Fallback(), maxFallbackText)
+	return r.blocks, bot.Cut(m.Fallback(), maxFallbackText)
 }
 
 // renderer adds blocks while there is room, keeping one block and some characters for the cut note.
@@ -109,7 +108,7 @@ func (r *renderer) section(text string) {
 	for text != "" {
 		part := text
 		if len(part) > maxSectionText {
-			part = cutText(part, maxSectionText)
+			part = bot.Cut(part, maxSectionText)
 			if i := strings.LastIndex(part, "\n"); i > maxSectionText/2 {
 				part = part[:i]
 			}
@@ -126,7 +125,7 @@ func (r *renderer) fields(fields []bot.Field) {
 		var objs []*slack.TextBlockObject
 		size := 0
 		for _, f := range fields[start:min(start+maxFields, len(fields))] {
-			text := cutText("*"+escape(f.Label)+"*\n"+escape(f.Value), maxFieldText)
+			text := bot.Cut("*"+escape(f.Label)+"*\n"+escape(f.Value), maxFieldText)
 			objs = append(objs, mrkdwn(text))
 			size += len(text) + jsonOverhead
 		}
@@ -186,7 +185,7 @@ func (r *renderer) tableAsFields(t *bot.Table) {
 func (r *renderer) buttons(buttons []bot.Button) {
 	var els []slack.BlockElement
 	for _, b := range buttons {
-		btn := slack.NewButtonBlockElement(b.ActionID, b.Value, plain(cutText(b.Label, maxButtonText)))
+		btn := slack.NewButtonBlockElement(b.ActionID, b.Value, plain(bot.Cut(b.Label, maxButtonText)))
 		switch b.Style {
 		case bot.StylePrimary:
 			btn = btn.WithStyle(slack.StylePrimary)
@@ -206,7 +205,7 @@ func (r *renderer) context(lines []string) {
 	var els []slack.MixedElement
 	size := 0
 	for _, l := range lines[:min(len(lines), maxContextItems)] {
-		l = cutText(l, maxSectionText)
+		l = bot.Cut(l, maxSectionText)
 		els = append(els, mrkdwn(l))
 		size += len(l)
 	}
@@ -260,15 +259,3 @@ func escape(s string) string {
 var rawEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
 
 func escapeRaw(s string) string { return rawEscaper.Replace(s) }
-
-// cutText shortens s to at most n bytes on a character boundary, ending it with "…".
-func cutText(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	n -= len("…")
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n] + "…"
-}

@@ -7,6 +7,8 @@ import (
 
 	"github.com/slack-go/slack"
 	"github.com/slack-go/slack/socketmode"
+
+	"github.com/shipgate/shipgate/bot"
 )
 
 // maxAckBytes keeps a Socket Mode ack under Slack's 20 KB, past which Slack drops it silently.
@@ -69,7 +71,7 @@ func (h *Handler) ack(sm *socketmode.Client, req *socketmode.Request, msg *slack
 		err = sm.Ack(*req)
 	} else {
 		if raw, _ := json.Marshal(msg); len(raw) > maxAckBytes {
-			msg = &slack.Msg{ResponseType: msg.ResponseType, Text: cutText(msg.Text, maxFallbackText)}
+			msg = &slack.Msg{ResponseType: msg.ResponseType, Text: bot.Cut(msg.Text, maxFallbackText)}
 		}
 		err = sm.Ack(*req, msg)
 	}
