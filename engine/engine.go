@@ -104,8 +104,13 @@ func New(opts Options) (*Engine, error) {
 		for _, st := range p.Shipyard.Spec.Stages {
 			for _, seq := range st.Sequences {
 				for _, t := range seq.Tasks {
-					if _, err := e.resolve(p, st.Name, t.Name); err != nil {
+					r, err := e.resolve(p, st.Name, t.Name)
+					if err != nil {
 						problems = append(problems, fmt.Sprintf("%s: %v", p.Shipyard.File, err))
+						continue
+					}
+					if err := checkConfig(r, t.Name); err != nil {
+						problems = append(problems, fmt.Sprintf("%s: stage %q: task %q: %v", p.Executors.File, st.Name, t.Name, err))
 					}
 				}
 			}
@@ -185,7 +190,7 @@ func (e *Engine) resolve(p *config.Project, stage, task string) (runner, error) 
 			return runner{}, fmt.Errorf("stage %q: task %q: executor type %q is not available", stage, task, spec.Type)
 		}
 		r := runner{name: spec.Type, executor: ex, config: spec.With, timeout: spec.Timeout, idempotent: spec.Idempotent}
-		if id, ok := ex.(Idempotent); ok && id.Idempotent() {
+		if id, ok := ex.(Idempotent); ok && id.Idempotent(task, spec.With) {
 			r.idempotent = true
 		}
 		return r, nil
@@ -197,6 +202,14 @@ func (e *Engine) resolve(p *config.Project, stage, task string) (runner, error) 
 		return runner{name: "evaluator", executor: e.evaluator, idempotent: true}, nil
 	}
 	return runner{}, fmt.Errorf("stage %q: task %q has no executor; map it in executors.yaml", stage, task)
+}
+
+// checkConfig asks the runner's executor, when it validates its settings, whether they are valid.
+func checkConfig(r runner, task string) error {
+	if c, ok := r.executor.(ConfigChecker); ok && r.builtin == "" {
+		return c.CheckConfig(task, r.config)
+	}
+	return nil
 }
 
 // transition runs fn in one store transaction and, once it has committed, applies its effects: starting

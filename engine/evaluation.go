@@ -62,7 +62,7 @@ type Evaluator struct {
 }
 
 // Idempotent is true: evaluating again only measures again.
-func (ev *Evaluator) Idempotent() bool { return true }
+func (ev *Evaluator) Idempotent(string, map[string]any) bool { return true }
 
 // Execute evaluates the task's service in its stage.
 func (ev *Evaluator) Execute(ctx context.Context, t Task) (Result, error) {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/shipgate/shipgate/config"
 	"github.com/shipgate/shipgate/store"
 )
 
@@ -15,10 +16,21 @@ type Executor interface {
 	Execute(ctx context.Context, t Task) (Result, error)
 }
 
-// Idempotent is implemented by executors whose tasks may safely run again after a restart interrupted
-// them. Others are failed with "interrupted by restart" instead of being run twice without knowing.
+// Idempotent is implemented by executors that know whether a task may safely run again after a restart
+// interrupted it: a Helm upgrade to the same values may, a webhook that starts a job may not. It is asked
+// per task, with the task's name and executors.yaml settings, since one executor type can do both kinds of
+// work. Tasks of executors that do not implement it, or answer false, are failed with "interrupted by
+// restart" instead of being run twice without knowing, unless executors.yaml says idempotent: true.
 type Idempotent interface {
-	Idempotent() bool
+	Idempotent(task string, config map[string]any) bool
+}
+
+// ConfigChecker is implemented by executors that validate their executors.yaml settings (`with:`). The
+// engine refuses to start with a task whose settings are invalid, and `shipgate validate` reports them at
+// the task's line, so a typo is found before a delivery reaches the task. The error says what is wrong
+// in words a user can act on.
+type ConfigChecker interface {
+	CheckConfig(task string, config map[string]any) error
 }
 
 // Task is what an executor is asked to do.
@@ -40,6 +52,9 @@ type Task struct {
 	Properties map[string]any
 	// Config is the executor's settings for this task from executors.yaml (`with:`).
 	Config map[string]any
+	// ProjectConfig is the task's project: its directory and service files (Resource), for executors that
+	// read charts, values files or test scripts from it.
+	ProjectConfig *config.Project
 	// TriggeredEventID is the id of the <task>.triggered event of this attempt.
 	TriggeredEventID string
 	Deadline         time.Time
@@ -78,7 +93,7 @@ func (Noop) Execute(context.Context, Task) (Result, error) {
 }
 
 // Idempotent is true: doing nothing twice is harmless.
-func (Noop) Idempotent() bool { return true }
+func (Noop) Idempotent(string, map[string]any) bool { return true }
 
 // execute calls ex and turns a panic into an errored result: a broken executor fails its task, not the
 // process.

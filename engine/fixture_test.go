@@ -50,7 +50,7 @@ func (f *fakeExec) Execute(ctx context.Context, t Task) (Result, error) {
 	return b(ctx, t)
 }
 
-func (f *fakeExec) Idempotent() bool { return f.idempotent }
+func (f *fakeExec) Idempotent(string, map[string]any) bool { return f.idempotent }
 
 func (f *fakeExec) on(task string, b behaviour) {
 	f.mu.Lock()
