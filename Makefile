@@ -9,7 +9,7 @@ BENCHTIME ?= 1s
 # Root installs packages itself; anyone else goes through sudo.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all build deps test fmt-check vet test-race bench fuzz run clean
+.PHONY: all build deps apt-deps kube-apiserver test fmt-check vet test-race bench fuzz run clean
 
 all: build
 
@@ -17,18 +17,34 @@ all: build
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/shipgate ./cmd/shipgate
 
-## deps: the Prometheus server the SLI provider's tests run against (Debian's prometheus package)
+## deps: what the tests run against: Debian's prometheus (the SLI provider) and etcd-server, and
+## kube-apiserver built once into .cache/kube (the helm executor; see hack/kube-apiserver.sh)
 # Installed without recommends (node exporters, IPMI and NVMe tools) that the tests do not use. If the
-# package starts a system-wide service on :9090 that does no harm: the tests run their own on free ports.
-deps:
-	@if command -v prometheus >/dev/null 2>&1 || [ -x /usr/bin/prometheus ]; then :; \
-	elif [ "$$SHIPGATE_SKIP_PROMETHEUS" = 1 ]; then echo "prometheus is not installed; SHIPGATE_SKIP_PROMETHEUS=1 skips the tests that need it"; \
-	else echo "installing prometheus for the SLI provider's tests"; \
+# packages start system-wide services on :9090 or :2379 that does no harm: the tests run their own on
+# free ports.
+deps: apt-deps kube-apiserver
+
+APT_DEPS = prometheus:prometheus:SHIPGATE_SKIP_PROMETHEUS etcd:etcd-server:SHIPGATE_SKIP_KUBE
+
+apt-deps:
+	@missing=""; for spec in $(APT_DEPS); do \
+		cmd=$${spec%%:*}; rest=$${spec#*:}; pkg=$${rest%%:*}; skip=$${rest#*:}; \
+		if command -v $$cmd >/dev/null 2>&1 || [ -x /usr/bin/$$cmd ]; then continue; fi; \
+		if [ "$$(printenv $$skip)" = 1 ]; then echo "$$cmd is not installed; $$skip=1 skips the tests that need it"; continue; fi; \
+		missing="$$missing $$pkg"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing$$missing for the tests"; \
 		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
-		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null; \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	fi
 
-## test: gofmt check, go vet, and every test with the race detector (installs Prometheus first if missing)
+## kube-apiserver: build the API server the helm executor's tests deploy to (a few minutes, once)
+kube-apiserver:
+	@if [ "$$SHIPGATE_SKIP_KUBE" = 1 ]; then echo "SHIPGATE_SKIP_KUBE=1: not building kube-apiserver"; \
+	else ./hack/kube-apiserver.sh >/dev/null; fi
+
+## test: gofmt check, go vet, and every test with the race detector (installs and builds deps first)
 test: deps fmt-check vet test-race
 
 fmt-check:

@@ -38,7 +38,22 @@ type Config struct {
 	Discord    *DiscordConfig    `yaml:"discord,omitempty"`
 	Channels   []ChannelBinding  `yaml:"channels,omitempty"`
 	Prometheus *PrometheusConfig `yaml:"prometheus,omitempty"`
+	Helm       HelmConfig        `yaml:"helm"`
 	API        APIConfig         `yaml:"api"`
+}
+
+// HelmConfig is how the helm executor reaches the cluster when executors.yaml does not say. With neither
+// set, it loads kubeconfig as kubectl does ($KUBECONFIG, ~/.kube/config), and inside a pod it uses the
+// pod's service account.
+type HelmConfig struct {
+	Pos `yaml:"-"`
+	// Kubeconfig is a kubeconfig file; relative to the config file's folder.
+	Kubeconfig string `yaml:"kubeconfig,omitempty"`
+	// Context is the kubeconfig context; "" is its current context.
+	Context string `yaml:"context,omitempty"`
+	// CacheDir holds downloaded charts and repository indexes; "" is a folder under the system's
+	// temporary directory.
+	CacheDir string `yaml:"cache_dir,omitempty"`
 }
 
 // EngineConfig tunes how deliveries run.
@@ -219,6 +234,8 @@ func Parse(file string, data []byte, lookup func(string) (string, bool)) (*Confi
 	cfg.Database = resolvePath(base, cfg.Database)
 	cfg.ProjectsDir = resolvePath(base, cfg.ProjectsDir)
 	cfg.Prometheus.resolve(base)
+	cfg.Helm.Kubeconfig = resolvePath(base, cfg.Helm.Kubeconfig)
+	cfg.Helm.CacheDir = resolvePath(base, cfg.Helm.CacheDir)
 	resolveSecretFiles(d, base, reflect.ValueOf(cfg), "")
 	cfg.Slack.resolve()
 	cfg.validate(d)

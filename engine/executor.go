@@ -43,9 +43,12 @@ type Task struct {
 	Stage        string
 	Service      string
 	Sequence     string
-	Name         string
-	Image        string
-	Labels       map[string]string
+	// DeliverySequence is the sequence the delivery was triggered with (delivery; rollback when a person
+	// asked for a rollback), as opposed to Sequence, which a triggeredOn follow-up may have started.
+	DeliverySequence string
+	Name             string
+	Image            string
+	Labels           map[string]string
 	// Data is the task's .triggered payload, merged as Keptn did: the sequence trigger, then every earlier
 	// task's result data, the last result and status, and the task's properties under Data[Name].
 	Data       map[string]any

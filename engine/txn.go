@@ -266,7 +266,7 @@ func (t *txn) begin(d *store.Delivery, run *store.SequenceRun, tr *store.TaskRun
 	t.deadlineTimer(started, deadline, r.timeout)
 	t.fx.run = append(t.fx.run, job{runner: r, task: Task{
 		RunID: tr.ID, Attempt: tr.Attempt, DeliveryID: d.ID, KeptnContext: d.KeptnContext,
-		Project: d.Project, Stage: run.Stage, Service: d.Service, Sequence: run.Sequence, Name: def.Name,
+		Project: d.Project, Stage: run.Stage, Service: d.Service, Sequence: run.Sequence, DeliverySequence: d.Sequence, Name: def.Name,
 		Image: d.Image, Labels: d.Labels, Data: data, Properties: copyData(def.Properties), Config: copyData(r.config),
 		TriggeredEventID: tr.TriggeredEventID, Deadline: deadline, ProjectConfig: t.e.projects[d.Project],
 	}})

@@ -1,0 +1,305 @@
+package helm
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/shipgate/shipgate/adapters/helm/kubetest"
+	"github.com/shipgate/shipgate/config"
+	"github.com/shipgate/shipgate/engine"
+	"github.com/shipgate/shipgate/store"
+)
+
+func TestMain(m *testing.M) { os.Exit(kubetest.Run(m)) }
+
+const shipyard = `apiVersion: spec.keptn.sh/0.2.2
+kind: Shipyard
+metadata: {name: shipyard}
+spec:
+  stages:
+    - name: qa
+      sequences:
+        - name: delivery
+          tasks:
+            - name: deployment
+              properties: {deploymentstrategy: direct}
+            - name: test
+        - name: rollback
+          triggeredOn:
+            - event: qa.delivery.finished
+              selector: {match: {result: fail}}
+          tasks:
+            - name: rollback
+`
+
+// project writes a project named name with service helloservice, whose chart is testdata/CHART copied to
+// helloservice/helm/helloservice (the default place), plus any extra files (path -> content).
+func project(t *testing.T, name, chart string, extra map[string]string) *config.Project {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), name)
+	files := map[string]string{"shipyard.yaml": shipyard, "helloservice/README.md": "the tutorial service\n"}
+	if chart != "" {
+		copyDir(t, filepath.Join("testdata", chart), filepath.Join(dir, "helloservice", "helm", "helloservice"))
+	}
+	for k, v := range extra {
+		files[k] = v
+	}
+	for path, content := range files {
+		full := filepath.Join(dir, path)
+		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(full, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p, diags := config.LoadProject(dir)
+	if diags.HasErrors() {
+		t.Fatalf("project: %v", diags)
+	}
+	return p
+}
+
+func copyDir(t *testing.T, from, to string) {
+	t.Helper()
+	err := filepath.WalkDir(from, func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(from, path)
+		if d.IsDir() {
+			return os.MkdirAll(filepath.Join(to, rel), 0o755)
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(to, rel), data, 0o644)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+var runIDs atomic.Int64
+
+// task is a deployment task of delivery id in stage qa of p.
+func task(p *config.Project, delivery int64, name, image string, with map[string]any) engine.Task {
+	return engine.Task{
+		RunID: runIDs.Add(1), Attempt: 1, DeliveryID: delivery, KeptnContext: fmt.Sprintf("ctx-%s-%d", p.Name, delivery),
+		Project: p.Name, Stage: "qa", Service: "helloservice", Sequence: "delivery", DeliverySequence: "delivery", Name: name,
+		Image: image, Labels: map[string]string{"version": "x"},
+		Data:       map[string]any{"configurationChange": map[string]any{"values": map[string]any{"image": image}}},
+		Properties: map[string]any{"deploymentstrategy": "direct"}, Config: with, ProjectConfig: p,
+		Deadline: time.Now().Add(2 * time.Minute),
+	}
+}
+
+func newExecutor(t *testing.T, kube *kubetest.Server) *Executor {
+	return &Executor{Kubeconfig: kube.Kubeconfig, CacheDir: t.TempDir()}
+}
+
+func execute(t *testing.T, x *Executor, tk engine.Task) engine.Result {
+	t.Helper()
+	res, err := x.Execute(context.Background(), tk)
+	if err != nil {
+		t.Fatalf("%s: %v", tk.Name, err)
+	}
+	return res
+}
+
+// deploymentImage reads the Deployment's container image through the API.
+func deploymentImage(t *testing.T, kube *kubetest.Server, ns, name string) string {
+	t.Helper()
+	body, err := kube.Do(context.Background(), "GET", "/apis/apps/v1/namespaces/"+ns+"/deployments/"+name)
+	if err != nil {
+		t.Fatalf("reading deployment %s/%s: %v", ns, name, err)
+	}
+	var d struct {
+		Spec struct {
+			Template struct {
+				Spec struct {
+					Containers []struct{ Image string }
+				}
+			}
+		}
+	}
+	if err := json.Unmarshal(body, &d); err != nil {
+		t.Fatal(err)
+	}
+	return d.Spec.Template.Spec.Containers[0].Image
+}
+
+// releaseSecrets counts Helm's release records (one Secret per revision) through the API.
+func releaseSecrets(t *testing.T, kube *kubetest.Server, ns, name string) int {
+	t.Helper()
+	body, err := kube.Do(context.Background(), "GET", "/api/v1/namespaces/"+ns+"/secrets?labelSelector=owner%3Dhelm%2Cname%3D"+name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var list struct{ Items []json.RawMessage }
+	if err := json.Unmarshal(body, &list); err != nil {
+		t.Fatal(err)
+	}
+	return len(list.Items)
+}
+
+func helmData(t *testing.T, res engine.Result) map[string]any {
+	t.Helper()
+	dep, _ := res.Data["deployment"].(map[string]any)
+	h, ok := dep["helm"].(map[string]any)
+	if !ok {
+		t.Fatalf("no deployment.helm in %v", res.Data)
+	}
+	return h
+}
+
+func wantResult(t *testing.T, res engine.Result, result store.Result, msgPart string) {
+	t.Helper()
+	if res.Result != result || !strings.Contains(res.Message, msgPart) {
+		t.Fatalf("result %s %q (status %s), want %s containing %q", res.Result, res.Message, res.Status, result, msgPart)
+	}
+}
+
+// Install, upgrade with a new image, roll back: three revisions, each checked through the API server.
+func TestInstallUpgradeRollback(t *testing.T) {
+	kube := kubetest.Shared(t)
+	p := project(t, "fulltour", "helloservice", nil)
+	x := newExecutor(t, kube)
+	const v1, v2 = "ghcr.io/podtato-head/podtatoserver:v0.1.1", "ghcr.io/podtato-head/podtatoserver:v0.1.2"
+
+	res := execute(t, x, task(p, 1, "deployment", v1, nil))
+	wantResult(t, res, store.ResultPass, "helloservice revision 1 in fulltour-qa")
+	h := helmData(t, res)
+	if h["revision"] != 1 || h["previousRevision"] != 0 || h["namespace"] != "fulltour-qa" || h["chartVersion"] != "0.1.0" || h["status"] != "deployed" {
+		t.Errorf("install data %v", h)
+	}
+	dep := res.Data["deployment"].(map[string]any)
+	if urls := fmt.Sprint(dep["deploymentURIsLocal"]); urls != "[http://helloservice.fulltour-qa:80]" {
+		t.Errorf("deploymentURIsLocal %s", urls)
+	}
+	if fmt.Sprint(dep["deploymentNames"]) != "[direct]" {
+		t.Errorf("deploymentNames %v", dep["deploymentNames"])
+	}
+	if got := deploymentImage(t, kube, "fulltour-qa", "helloservice"); got != v1 {
+		t.Errorf("after install the Deployment runs %s, want %s", got, v1)
+	}
+
+	res = execute(t, x, task(p, 2, "deployment", v2, nil))
+	wantResult(t, res, store.ResultPass, "revision 2")
+	h = helmData(t, res)
+	if h["revision"] != 2 || h["previousRevision"] != 1 || h["previousImage"] != v1 {
+		t.Errorf("upgrade data %v", h)
+	}
+	if !strings.Contains(res.Message, "was revision 1, "+v1) {
+		t.Errorf("upgrade message %q does not say what ran before", res.Message)
+	}
+	if got := deploymentImage(t, kube, "fulltour-qa", "helloservice"); got != v2 {
+		t.Errorf("after upgrade the Deployment runs %s, want %s", got, v2)
+	}
+
+	// Delivery 2's qa sequence failed, and its rollback sequence runs.
+	rb := task(p, 2, "rollback", v2, nil)
+	rb.Sequence = "rollback"
+	if x.Idempotent("rollback", nil) || !x.Idempotent("deployment", nil) {
+		t.Error("a rollback must not declare itself idempotent, an upgrade must")
+	}
+	res = execute(t, x, rb)
+	wantResult(t, res, store.ResultPass, "rolled helloservice in fulltour-qa back to revision 1 ("+v1+") as revision 3")
+	if got := deploymentImage(t, kube, "fulltour-qa", "helloservice"); got != v1 {
+		t.Errorf("after rollback the Deployment runs %s, want %s", got, v1)
+	}
+	if n := releaseSecrets(t, kube, "fulltour-qa", "helloservice"); n != 3 {
+		t.Errorf("%d release records, want 3", n)
+	}
+	rbData := res.Data["rollback"].(map[string]any)["helm"].(map[string]any)
+	if rbData["revision"] != 3 || rbData["rolledBackTo"] != 1 {
+		t.Errorf("rollback data %v", rbData)
+	}
+
+	// Run again (a retry): the release is already back, so nothing more happens.
+	res = execute(t, x, rb)
+	wantResult(t, res, store.ResultPass, "already rolled back to revision 1 as revision 3")
+
+	// Delivery 1 made revision 1, the release's first: there is nothing before it.
+	rb1 := task(p, 1, "rollback", v1, nil)
+	rb1.Sequence = "rollback"
+	res = execute(t, x, rb1)
+	wantResult(t, res, store.ResultFail, "nothing to roll back to: this delivery's revision 1 is the first good revision")
+
+	// A delivery that never deployed here has nothing to undo.
+	rb3 := task(p, 3, "rollback", v2, nil)
+	rb3.Sequence = "rollback"
+	res = execute(t, x, rb3)
+	wantResult(t, res, store.ResultPass, "nothing to roll back: this delivery did not change release helloservice")
+
+	// `/deliver rollback helloservice qa`: a delivery triggered as a rollback goes back from the current
+	// revision (3, running v1) to the good one before it (2, running v2).
+	manual := task(p, 4, "rollback", v1, nil)
+	manual.Sequence, manual.DeliverySequence = "rollback", "rollback"
+	res = execute(t, x, manual)
+	wantResult(t, res, store.ResultPass, "back to revision 2 ("+v2+") as revision 4")
+	if got := deploymentImage(t, kube, "fulltour-qa", "helloservice"); got != v2 {
+		t.Errorf("after the manual rollback the Deployment runs %s, want %s", got, v2)
+	}
+}
+
+// Values files (stage folder first), --set values, the trigger's values and a split image all reach the
+// release; a missing values file fails the task by name.
+func TestValues(t *testing.T) {
+	kube := kubetest.Shared(t)
+	p := project(t, "valuetour", "helloservice", map[string]string{
+		"helloservice/helm/values.yaml":    "replicaCount: 2\nservice: {port: 8080}\n",
+		"qa/helloservice/helm/values.yaml": "replicaCount: 3\nservice: {port: 8081}\n",
+	})
+	x := newExecutor(t, kube)
+	with := map[string]any{"values_files": []any{"helm/values.yaml"}, "set": map[string]any{"replicaCount": "4"}}
+	tk := task(p, 1, "deployment", "ghcr.io/podtato-head/podtatoserver:v0.1.1", with)
+	tk.Data["configurationChange"].(map[string]any)["values"].(map[string]any)["extra"] = map[string]any{"flag": true}
+	res := execute(t, x, tk)
+	wantResult(t, res, store.ResultPass, "revision 1 in valuetour-qa")
+	body, err := kube.Do(context.Background(), "GET", "/apis/apps/v1/namespaces/valuetour-qa/deployments/helloservice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(body), `"replicas":4`) {
+		t.Errorf("--set replicaCount=4 did not win: %s", body)
+	}
+	dep := res.Data["deployment"].(map[string]any)
+	if urls := fmt.Sprint(dep["deploymentURIsLocal"]); urls != "[http://helloservice.valuetour-qa:8081]" {
+		t.Errorf("the stage's values file did not win: %s", urls)
+	}
+
+	missing := task(p, 2, "deployment", "ghcr.io/podtato-head/podtatoserver:v0.1.1", map[string]any{"values_files": []any{"helm/values-{{.Stage}}.yaml"}})
+	res = execute(t, x, missing)
+	wantResult(t, res, store.ResultFail, "values_files[0]: helm/values-qa.yaml is not among the files of helloservice in stage qa")
+	if res.Status != store.StatusErrored {
+		t.Errorf("status %s, want errored", res.Status)
+	}
+}
+
+// A broken chart and a missing chart fail the task with a clear message, and change nothing.
+func TestBadCharts(t *testing.T) {
+	kube := kubetest.Shared(t)
+	x := newExecutor(t, kube)
+	broken := project(t, "brokentour", "broken", nil)
+	res := execute(t, x, task(broken, 1, "deployment", "ghcr.io/podtato-head/podtatoserver:v0.1.1", nil))
+	wantResult(t, res, store.ResultFail, "helm install of helloservice in brokentour-qa failed")
+	if !strings.Contains(res.Message, "parse error") {
+		t.Errorf("message %q does not say what is wrong with the chart", res.Message)
+	}
+
+	none := project(t, "nocharttour", "", nil)
+	res = execute(t, x, task(none, 1, "deployment", "ghcr.io/podtato-head/podtatoserver:v0.1.1", nil))
+	wantResult(t, res, store.ResultFail, "no chart for helloservice in stage qa: looked for helm/helloservice.tgz, helm/helloservice, helm in")
+	if _, err := kube.Do(context.Background(), "GET", "/api/v1/namespaces/nocharttour-qa"); !kubetest.IsNotFound(err) {
+		t.Errorf("a task without a chart created its namespace: %v", err)
+	}
+}

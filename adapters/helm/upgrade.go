@@ -1,0 +1,160 @@
+package helm
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"helm.sh/helm/v3/pkg/action"
+	"helm.sh/helm/v3/pkg/release"
+	"helm.sh/helm/v3/pkg/storage/driver"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/shipgate/shipgate/engine"
+	"github.com/shipgate/shipgate/store"
+)
+
+// upgrade installs the release, or upgrades it when it exists, with the artifact's image. Its result data
+// is Keptn's deployment.finished shape (deploymentstrategy, deploymentNames, deploymentURIsLocal and
+// deploymentURIsPublic) with what Helm did under deployment.helm: release, namespace, revision, chart
+// version, and the revision and image that ran before, for the approval card and for rollback.
+func (r *run) upgrade(ctx context.Context) engine.Result {
+	ch, chartWhere, err := r.loadChart()
+	if err != nil {
+		return errored("helm: %v", err)
+	}
+	vals, err := r.values()
+	if err != nil {
+		return errored("helm: %v", err)
+	}
+	history, err := r.history()
+	if err != nil {
+		return errored("helm: reading the history of release %s in %s: %v", r.release, r.namespace, err)
+	}
+	prev := current(history)
+	if err := r.ensureNamespace(ctx); err != nil {
+		return errored("helm: %v", err)
+	}
+	desc := fmt.Sprintf("%s: %s", marker(r.t), r.t.Image)
+	var rel *release.Release
+	verb := "upgrade"
+	if len(history) == 0 {
+		verb = "install"
+		inst := action.NewInstall(r.cfg)
+		inst.ReleaseName, inst.Namespace = r.release, r.namespace
+		inst.Wait, inst.Atomic, inst.Timeout = r.s.Wait || r.s.Atomic, r.s.Atomic, r.helmTimeout()
+		inst.Description = desc
+		rel, err = inst.RunWithContext(ctx, ch, vals)
+	} else {
+		up := action.NewUpgrade(r.cfg)
+		up.Namespace = r.namespace
+		up.Wait, up.Atomic, up.Timeout = r.s.Wait || r.s.Atomic, r.s.Atomic, r.helmTimeout()
+		up.MaxHistory = *r.s.MaxHistory
+		up.Description = desc
+		rel, err = up.RunWithContext(ctx, r.release, ch, vals)
+	}
+	data := r.deploymentData(rel, prev, ch.Metadata.Version)
+	if err != nil {
+		res := failed("helm %s of %s in %s failed: %v", verb, r.release, r.namespace, err)
+		res.Data = data
+		return res
+	}
+	msg := fmt.Sprintf("%s revision %d in %s: chart %s-%s, image %s", r.release, rel.Version, r.namespace, ch.Metadata.Name, ch.Metadata.Version, r.t.Image)
+	if prev != nil {
+		msg += fmt.Sprintf(" (was revision %d", prev.Version)
+		if img := r.imageAt(prev.Config); img != "" && img != r.t.Image {
+			msg += ", " + img
+		}
+		msg += ")"
+	}
+	r.x.debugLog("deployed %s from %s", r.release, chartWhere)
+	return engine.Result{Result: store.ResultPass, Status: store.StatusSucceeded, Message: msg, Data: data}
+}
+
+// history is the release's revisions, oldest first; none when it was never installed.
+func (r *run) history() ([]*release.Release, error) {
+	h := action.NewHistory(r.cfg)
+	rels, err := h.Run(r.release)
+	if errors.Is(err, driver.ErrReleaseNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	slices.SortFunc(rels, func(a, b *release.Release) int { return a.Version - b.Version })
+	return rels, nil
+}
+
+// current is the revision that runs now: the deployed one, else (every revision failed) the newest.
+func current(history []*release.Release) *release.Release {
+	for i := len(history) - 1; i >= 0; i-- {
+		if history[i].Info != nil && history[i].Info.Status == release.StatusDeployed {
+			return history[i]
+		}
+	}
+	if len(history) > 0 {
+		return history[len(history)-1]
+	}
+	return nil
+}
+
+// ensureNamespace creates the release's namespace when it is missing and the settings allow it.
+func (r *run) ensureNamespace(ctx context.Context) error {
+	cs, err := r.cfg.KubernetesClientSet()
+	if err != nil {
+		return fmt.Errorf("connecting to the cluster: %w", err)
+	}
+	_, err = cs.CoreV1().Namespaces().Get(ctx, r.namespace, metav1.GetOptions{})
+	if err == nil {
+		return nil
+	}
+	if !apierrors.IsNotFound(err) {
+		return fmt.Errorf("reading namespace %s: %w", r.namespace, err)
+	}
+	if !*r.s.CreateNamespace {
+		return fmt.Errorf("namespace %s does not exist, and create_namespace is false", r.namespace)
+	}
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: r.namespace, Labels: map[string]string{
+		"app.kubernetes.io/managed-by": "shipgate", "shipgate.dev/project": r.t.Project, "shipgate.dev/stage": r.t.Stage,
+	}}}
+	if _, err := cs.CoreV1().Namespaces().Create(ctx, ns, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+		return fmt.Errorf("creating namespace %s: %w", r.namespace, err)
+	}
+	return nil
+}
+
+// deploymentData is the result data of a deployment; rel is nil when Helm made no revision.
+func (r *run) deploymentData(rel, prev *release.Release, chartVersion string) map[string]any {
+	strategy, _ := r.t.Properties["deploymentstrategy"].(string)
+	if strategy == "" {
+		strategy = "direct"
+	}
+	h := map[string]any{"release": r.release, "namespace": r.namespace, "stage": r.t.Stage, "chartVersion": chartVersion, "image": r.t.Image,
+		"previousRevision": 0, "previousImage": ""}
+	if prev != nil {
+		h["previousRevision"], h["previousImage"] = prev.Version, r.imageAt(prev.Config)
+		if prev.Chart != nil && prev.Chart.Metadata != nil {
+			h["previousChartVersion"] = prev.Chart.Metadata.Version
+		}
+	}
+	dep := map[string]any{"deploymentstrategy": strategy, "deploymentNames": []any{strategy}, "helm": h}
+	if rel != nil {
+		h["revision"] = rel.Version
+		if rel.Info != nil {
+			h["status"] = rel.Info.Status.String()
+		}
+		if urls := serviceURLs(rel.Manifest, r.namespace); len(urls) > 0 {
+			dep["deploymentURIsLocal"] = urls
+		}
+	}
+	if r.s.url != nil {
+		if u, err := engine.Render(r.s.url, r.data); err == nil && strings.TrimSpace(u) != "" {
+			dep["deploymentURIsPublic"] = []any{strings.TrimSpace(u)}
+		}
+	}
+	return map[string]any{"deployment": dep}
+}
