@@ -112,6 +112,11 @@ func New(opts Options) (*Engine, error) {
 					if err := checkConfig(r, t.Name); err != nil {
 						problems = append(problems, fmt.Sprintf("%s: stage %q: task %q: %v", p.Executors.File, st.Name, t.Name, err))
 					}
+					if t.Name == "evaluation" {
+						if _, err := sliProviderOf(t.Properties); err != nil {
+							problems = append(problems, fmt.Sprintf("%s: stage %q: task %q: %v", p.Shipyard.File, st.Name, t.Name, err))
+						}
+					}
 				}
 			}
 		}

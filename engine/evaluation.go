@@ -84,7 +84,16 @@ func (ev *Evaluator) Execute(ctx context.Context, t Task) (Result, error) {
 	case s == nil || invalidSLO(diags):
 		return Result{Result: store.ResultFail, Status: store.StatusErrored, Message: "error retrieving SLO file: Could not parse SLO file: " + diags.Errors()[0].String()}, nil
 	}
-	if ev.Provider == nil {
+	provider := ev.Provider
+	switch name, err := sliProviderOf(t.Properties); {
+	case err != nil:
+		return Result{Result: store.ResultFail, Status: store.StatusErrored, Message: err.Error()}, nil
+	case name == SLIProviderResults:
+		provider = resultsProvider{data: t.Data}
+	case name == SLIProviderPrometheus && provider == nil:
+		return Result{Result: store.ResultFail, Status: store.StatusErrored, Message: "sli_provider prometheus: no prometheus is configured in shipgate.yaml"}, nil
+	}
+	if provider == nil {
 		return noProviderResult(t.Project), nil
 	}
 	queries, _ := p.SLIs(t.Stage, t.Service, config.DefaultSLIProvider)
@@ -93,7 +102,7 @@ func (ev *Evaluator) Execute(ctx context.Context, t Task) (Result, error) {
 	for _, o := range s.Objectives {
 		req.Indicators = append(req.Indicators, o.SLI)
 	}
-	got, err := ev.Provider.GetSLIs(ctx, req)
+	got, err := provider.GetSLIs(ctx, req)
 	if err != nil {
 		return Result{Result: store.ResultFail, Status: store.StatusErrored, Message: "evaluation performed by lighthouse received an unexpected error: " + err.Error()}, nil
 	}
