@@ -203,3 +203,41 @@ func (p *Project) CheckExecutors(sev Severity) Diagnostics {
 	diags.Sort()
 	return diags
 }
+
+// SettingsChecker checks one executors.yaml mapping: that its type exists and its settings (with:) are
+// valid for the task. The server and `shipgate validate` pass one that knows the executor types.
+type SettingsChecker func(task, typ string, with map[string]any) error
+
+// CheckExecutorSettings runs check on every mapping in executors.yaml, stage overrides included, and
+// reports each problem as an error at the mapping's with: line (or its type: line for an unknown type).
+func (p *Project) CheckExecutorSettings(check SettingsChecker) Diagnostics {
+	ex := p.Executors
+	if ex == nil {
+		return nil
+	}
+	var diags Diagnostics
+	d := diagnoser{file: ex.File, diags: &diags}
+	checkMap := func(where string, tasks map[string]*ExecutorSpec) {
+		for _, name := range slices.Sorted(maps.Keys(tasks)) {
+			spec := tasks[name]
+			if spec == nil || strings.TrimSpace(spec.Type) == "" || !validEventPart(name) || name == "approval" {
+				continue // reported by validate
+			}
+			if err := check(name, spec.Type, spec.With); err != nil {
+				line := spec.LineOf("with")
+				if _, set := spec.Lines["with"]; !set {
+					line = spec.LineOf("type")
+				}
+				d.errorf(line, "%stask %q (type %s): %v", where, name, spec.Type, err)
+			}
+		}
+	}
+	checkMap("", ex.Tasks)
+	for _, stage := range slices.Sorted(maps.Keys(ex.Stages)) {
+		if se := ex.Stages[stage]; se != nil {
+			checkMap(fmt.Sprintf("stage %q: ", stage), se.Tasks)
+		}
+	}
+	diags.Sort()
+	return diags
+}

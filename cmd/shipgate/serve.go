@@ -58,6 +58,14 @@ section /slack/commands, /slack/interactions and /slack/events (or Socket Mode w
 					fmt.Fprintln(errOut, d)
 				}
 			}
+			if !diags.HasErrors() {
+				// A mistake in an executor's settings stops serve here, at its line, not midway through a delivery.
+				sd := checkExecutorSettings(projects, executors(cfg, logger))
+				for _, d := range sd {
+					fmt.Fprintln(errOut, d)
+				}
+				diags = append(diags, sd...)
+			}
 			if diags.HasErrors() {
 				fmt.Fprintf(errOut, "shipgate serve: %s in projects; fix them or run 'shipgate validate --config'\n", plural(len(diags.Errors()), "error"))
 				return exitError{exitFailed}
@@ -111,16 +119,12 @@ func newLogger(w io.Writer, lc config.LogConfig) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, opts))
 }
 
-// executors are the executor types this build offers to executors.yaml.
-func executors() map[string]engine.Executor {
-	return map[string]engine.Executor{"noop": engine.Noop{}}
-}
-
 // newEvaluator runs evaluation tasks against the configured Prometheus; without one, evaluations pass
-// with Keptn's "no SLI-provider configured" message (nil evaluator).
+// with Keptn's "no SLI-provider configured" message, unless they take SLI values from an earlier task
+// (sli_provider: results).
 func newEvaluator(cfg *config.Config, st *store.Store, projects []*config.Project, logger *slog.Logger) (engine.Executor, error) {
 	if cfg.Prometheus == nil {
-		return nil, nil
+		return &engine.Evaluator{Store: st, Projects: projects, RequireSLO: cfg.Evaluation.RequireSLO}, nil
 	}
 	pc, err := promsli.FromConfig(cfg.Prometheus)
 	if err != nil {
@@ -151,7 +155,7 @@ func serve(ctx context.Context, cfg *config.Config, projects []*config.Project, 
 	if err != nil {
 		return err
 	}
-	eng, err := engine.New(engine.Options{Store: st, Projects: projects, Executors: executors(), Evaluator: evaluator,
+	eng, err := engine.New(engine.Options{Store: st, Projects: projects, Executors: executors(cfg, logger), Evaluator: evaluator,
 		DefaultTaskTimeout: cfg.Engine.TaskTimeout, KeepWaitingApprovals: cfg.Engine.KeepWaitingApprovals, Logger: logger})
 	if err != nil {
 		return fmt.Errorf("projects cannot run:\n%w", err)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"log/slog"
 
 	"github.com/spf13/cobra"
 	"gopkg.in/yaml.v3"
@@ -49,6 +50,7 @@ Exit status: 0 when everything is valid (warnings allowed), 1 when any file has 
 				if !diags.HasErrors() {
 					loaded, pd := cfg.LoadProjects()
 					all = append(all, pd...)
+					all = append(all, checkExecutorSettings(loaded, executors(cfg, discardLogger))...)
 					checked += len(loaded)
 					if printCfg && !pd.HasErrors() {
 						data, err := yaml.Marshal(cfg)
@@ -66,6 +68,7 @@ Exit status: 0 when everything is valid (warnings allowed), 1 when any file has 
 					// A bare Keptn project is valid; its tasks without an executor are warnings here, and
 					// errors only where the projects are to be served (--config, serve).
 					all = append(all, p.CheckExecutors(config.SeverityWarning)...)
+					all = append(all, checkExecutorSettings([]*config.Project{p}, executors(config.Defaults(), discardLogger))...)
 				}
 				checked++
 			}
@@ -86,6 +89,8 @@ Exit status: 0 when everything is valid (warnings allowed), 1 when any file has 
 	cmd.Flags().BoolVar(&printCfg, "print", false, "print the effective configuration (defaults filled in, secrets hidden)")
 	return cmd
 }
+
+var discardLogger = slog.New(slog.DiscardHandler)
 
 func plural(n int, word string) string {
 	if n == 1 {

@@ -201,3 +201,44 @@ func TestValidateConfigNeedsExecutors(t *testing.T) {
 		t.Errorf("stderr = %q", errOut)
 	}
 }
+
+// Executor settings are checked by the executors themselves, and each mistake is reported at its line.
+func TestValidateExecutorSettings(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "fulltour")
+	copyDir(t, example, dir)
+	executors := `tasks:
+  deployment:
+    type: helm
+    with: {colour: blue}
+  test:
+    type: exec
+  release: {type: noop}
+  rollback: {type: helm}
+  get-action: {type: noop}
+  action: {type: noop}
+stages:
+  production:
+    tasks:
+      test:
+        type: webhook
+        with:
+          method: POST
+`
+	if err := os.WriteFile(filepath.Join(dir, "executors.yaml"), []byte(executors), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, _ := runCLI(t, "validate", "--project", dir)
+	file := filepath.Join(dir, "executors.yaml")
+	for _, want := range []string{
+		file + `:4: task "deployment" (type helm): unknown setting colour`,
+		file + `:6: task "test" (type exec): command or shell is required`,
+		file + `:16: stage "production": task "test" (type webhook): url: required`,
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	if code != exitFailed {
+		t.Errorf("exit %d, want %d", code, exitFailed)
+	}
+}
