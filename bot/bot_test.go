@@ -331,3 +331,63 @@ func TestReplayedRequestsApplyOnce(t *testing.T) {
 		}
 	})
 }
+
+// The approval request says which Helm revision runs in the stage now, when the deployment that put it
+// there was a Helm deployment (its task's result data names the revision).
+func TestApprovalNamesTheHelmRevisionThere(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := newFixture(t)
+		ctx := context.Background()
+		first := f.deliver("v0.1.1", 500)
+		settle()
+		a := f.pendingApproval(first)
+		f.click(ops, ActionApprove, a.ID)
+		f.click(qaLead, ActionApprove, a.ID)
+		settle()
+		if d := f.delivery(first); d.Result != store.ResultPass {
+			t.Fatalf("first delivery %s %q", d.Result, d.Message)
+		}
+		// What the helm executor reports for the production deployment; the fixture's executors are noop.
+		runs, err := f.st.ListTaskRuns(ctx, store.TaskRunQuery{DeliveryID: first})
+		if err != nil {
+			t.Fatal(err)
+		}
+		marked := false
+		for _, tr := range runs {
+			seq, err := f.st.GetSequenceRun(ctx, tr.SequenceRunID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tr.Name != "deployment" || seq.Stage != "production" {
+				continue
+			}
+			data := []byte(`{"deployment":{"helm":{"release":"helloservice","namespace":"fulltour-production","revision":7}}}`)
+			if err := f.st.Update(ctx, func(tx *store.Tx) error {
+				_, err := tx.UpdateTaskRun(ctx, tr.ID, store.TaskRunUpdate{Data: data})
+				return err
+			}); err != nil {
+				t.Fatal(err)
+			}
+			marked = true
+		}
+		if !marked {
+			t.Fatal("no production deployment task run")
+		}
+
+		second := f.deliver("v0.1.2", 500)
+		settle()
+		m, err := f.bot.renderApproval(ctx, f.bot.binding(store.PlatformSlack, channel), f.pendingApproval(second).ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, field := range m.Fields {
+			if field.Label == "Now in production" {
+				if want := fmt.Sprintf("v0.1.1 (delivery #%d, Helm revision 7 of helloservice)", first); field.Value != want {
+					t.Errorf("Now in production: %q, want %q", field.Value, want)
+				}
+				return
+			}
+		}
+		t.Errorf("no 'Now in production' field in %+v", m.Fields)
+	})
+}

@@ -478,11 +478,44 @@ func (b *Bot) previousVersion(ctx context.Context, d *store.Delivery, stage stri
 		}
 		for _, r := range runs {
 			if r.State == store.StateFinished && r.Sequence == e.Sequence && (r.Result == store.ResultPass || r.Result == store.ResultWarning) {
-				return fmt.Sprintf("%s (delivery #%d)", version(e.Image, e.Labels), e.ID), nil
+				where := fmt.Sprintf("delivery #%d", e.ID)
+				if rev, err := b.helmRevision(ctx, r.ID); err != nil {
+					return "", err
+				} else if rev != "" {
+					where += ", " + rev
+				}
+				return fmt.Sprintf("%s (%s)", version(e.Image, e.Labels), where), nil
 			}
 		}
 	}
 	return "nothing delivered yet", nil
+}
+
+// helmRevision names the Helm release revision a sequence run's deployment made ("Helm revision 4 of
+// helloservice"), from the helm executor's result data, or "" when no task of the run reported one.
+func (b *Bot) helmRevision(ctx context.Context, sequenceRunID int64) (string, error) {
+	tasks, err := b.st.ListTaskRuns(ctx, store.TaskRunQuery{SequenceRunID: sequenceRunID})
+	if err != nil {
+		return "", err
+	}
+	rev := ""
+	for _, tr := range tasks {
+		var data struct {
+			Deployment struct {
+				Helm struct {
+					Release  string `json:"release"`
+					Revision int    `json:"revision"`
+				} `json:"helm"`
+			} `json:"deployment"`
+		}
+		if tr.Result != store.ResultPass || len(tr.Data) == 0 || json.Unmarshal(tr.Data, &data) != nil {
+			continue
+		}
+		if h := data.Deployment.Helm; h.Revision > 0 {
+			rev = fmt.Sprintf("Helm revision %d of %s", h.Revision, h.Release)
+		}
+	}
+	return rev, nil
 }
 
 // evidence is the delivery's latest evaluation: score, result and the objectives that did not pass.

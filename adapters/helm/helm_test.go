@@ -41,7 +41,7 @@ spec:
 
 // project writes a project named name with service helloservice, whose chart is testdata/CHART copied to
 // helloservice/helm/helloservice (the default place), plus any extra files (path -> content).
-func project(t *testing.T, name, chart string, extra map[string]string) *config.Project {
+func project(t testing.TB, name, chart string, extra map[string]string) *config.Project {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), name)
 	files := map[string]string{"shipyard.yaml": shipyard, "helloservice/README.md": "the tutorial service\n"}
@@ -67,7 +67,7 @@ func project(t *testing.T, name, chart string, extra map[string]string) *config.
 	return p
 }
 
-func copyDir(t *testing.T, from, to string) {
+func copyDir(t testing.TB, from, to string) {
 	t.Helper()
 	err := filepath.WalkDir(from, func(path string, d os.DirEntry, err error) error {
 		if err != nil {

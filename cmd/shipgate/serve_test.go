@@ -115,7 +115,8 @@ func TestServeRefusesUnavailableExecutorType(t *testing.T) {
 		t.Fatal(err)
 	}
 	code, _, errOut := runCLI(t, "serve", "--config", cfgPath)
-	if code != exitFailed || !strings.Contains(errOut, `executors.yaml:9: task "test" (type locust): executor type "locust" is not available; expected one of: exec, helm, noop, webhook`) {
+	want := regexp.MustCompile(`executors\.yaml:\d+: task "test" \(type locust\): executor type "locust" is not available; expected one of: exec, helm, noop, webhook`)
+	if code != exitFailed || !want.MatchString(errOut) {
 		t.Fatalf("exit %d, stderr %q", code, errOut)
 	}
 }
