@@ -70,34 +70,43 @@ func (x *Executor) Idempotent(task string, with map[string]any) bool {
 // Execute upgrades (or installs) or rolls back the task's release. Every failure fails the task with a
 // message for chat; only a broken executor returns an error.
 func (x *Executor) Execute(ctx context.Context, t engine.Task) (engine.Result, error) {
+	r, failure := x.newRun(t)
+	if r == nil {
+		return failure, nil
+	}
+	if r.s.Action == actionRollback {
+		return r.rollback(ctx), nil
+	}
+	return r.upgrade(ctx), nil
+}
+
+// newRun resolves a task's settings, release and namespace, and connects to its cluster; it returns the
+// failed result instead when it cannot.
+func (x *Executor) newRun(t engine.Task) (*run, engine.Result) {
 	s, err := parseSettings(t.Name, t.Config)
 	if err != nil {
-		return errored("helm settings: %v", err), nil
+		return nil, errored("helm settings: %v", err)
 	}
 	data := t.TemplateData()
 	release, err := engine.Render(s.release, data)
 	if err != nil {
-		return errored("helm: %v", err), nil
+		return nil, errored("helm: %v", err)
 	}
 	namespace, err := engine.Render(s.namespace, data)
 	if err != nil {
-		return errored("helm: %v", err), nil
+		return nil, errored("helm: %v", err)
 	}
 	if errs := validName(release, 53); errs != "" {
-		return errored("helm: release name %q is invalid: %s", release, errs), nil
+		return nil, errored("helm: release name %q is invalid: %s", release, errs)
 	}
 	if errs := validName(namespace, 63); errs != "" {
-		return errored("helm: namespace %q is invalid: %s", namespace, errs), nil
+		return nil, errored("helm: namespace %q is invalid: %s", namespace, errs)
 	}
 	cfg, err := x.configuration(s, namespace)
 	if err != nil {
-		return errored("helm: connecting to the cluster: %v", err), nil
+		return nil, errored("helm: connecting to the cluster: %v", err)
 	}
-	r := &run{x: x, s: s, t: t, data: data, cfg: cfg, release: release, namespace: namespace}
-	if s.Action == actionRollback {
-		return r.rollback(ctx), nil
-	}
-	return r.upgrade(ctx), nil
+	return &run{x: x, s: s, t: t, data: data, cfg: cfg, release: release, namespace: namespace}, engine.Result{}
 }
 
 // run is one helm task.

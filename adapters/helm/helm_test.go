@@ -303,3 +303,38 @@ func TestBadCharts(t *testing.T) {
 		t.Errorf("a task without a chart created its namespace: %v", err)
 	}
 }
+
+// With no kubelet nothing becomes ready, so a waiting upgrade runs into its timeout: without atomic the
+// failed revision stays, with atomic Helm rolls back to the last good revision.
+func TestWaitAndAtomic(t *testing.T) {
+	kube := kubetest.Shared(t)
+	p := project(t, "waittour", "helloservice", nil)
+	x := newExecutor(t, kube)
+	const v1, v2, v3 = "ghcr.io/podtato-head/podtatoserver:v0.1.1", "ghcr.io/podtato-head/podtatoserver:v0.1.2", "ghcr.io/podtato-head/podtatoserver:v0.1.3"
+	wantResult(t, execute(t, x, task(p, 1, "deployment", v1, nil)), store.ResultPass, "revision 1")
+
+	res := execute(t, x, task(p, 2, "deployment", v2, map[string]any{"wait": true, "timeout": "2s"}))
+	wantResult(t, res, store.ResultFail, "helm upgrade of helloservice in waittour-qa failed")
+	if h := helmData(t, res); h["revision"] != 2 || h["status"] != "failed" {
+		t.Errorf("a failed upgrade reports its revision: %v", h)
+	}
+	if got := deploymentImage(t, kube, "waittour-qa", "helloservice"); got != v2 {
+		t.Errorf("without atomic the failed upgrade's image stays: %s", got)
+	}
+
+	// Helm's rollback waits too, and also times out here; it has put the old objects back by then.
+	res = execute(t, x, task(p, 3, "deployment", v3, map[string]any{"atomic": true, "timeout": "2s"}))
+	wantResult(t, res, store.ResultFail, "an error occurred while rolling back the release. original upgrade error: context deadline exceeded")
+	// Back to the last revision that deployed successfully: 1, since 2 failed.
+	if got := deploymentImage(t, kube, "waittour-qa", "helloservice"); got != v1 {
+		t.Errorf("atomic did not put the last good image back: %s", got)
+	}
+}
+
+// A kubeconfig context that does not exist fails the task with a clear message.
+func TestUnknownContext(t *testing.T) {
+	kube := kubetest.Shared(t)
+	p := project(t, "contexttour", "helloservice", nil)
+	res := execute(t, newExecutor(t, kube), task(p, 1, "deployment", "ghcr.io/podtato-head/podtatoserver:v0.1.1", map[string]any{"context": "production"}))
+	wantResult(t, res, store.ResultFail, `context "production" does not exist`)
+}

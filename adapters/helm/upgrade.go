@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"helm.sh/helm/v3/pkg/action"
+	"helm.sh/helm/v3/pkg/chart"
 	"helm.sh/helm/v3/pkg/release"
 	"helm.sh/helm/v3/pkg/storage/driver"
 	corev1 "k8s.io/api/core/v1"
@@ -23,56 +24,78 @@ import (
 // deploymentURIsPublic) with what Helm did under deployment.helm: release, namespace, revision, chart
 // version, and the revision and image that ran before, for the approval card and for rollback.
 func (r *run) upgrade(ctx context.Context) engine.Result {
-	ch, chartWhere, err := r.loadChart()
+	pl, err := r.plan(ctx)
 	if err != nil {
-		return errored("helm: %v", err)
-	}
-	vals, err := r.values()
-	if err != nil {
-		return errored("helm: %v", err)
-	}
-	history, err := r.history()
-	if err != nil {
-		return errored("helm: reading the history of release %s in %s: %v", r.release, r.namespace, err)
-	}
-	prev := current(history)
-	if err := r.ensureNamespace(ctx); err != nil {
 		return errored("helm: %v", err)
 	}
 	desc := fmt.Sprintf("%s: %s", marker(r.t), r.t.Image)
 	var rel *release.Release
 	verb := "upgrade"
-	if len(history) == 0 {
+	if len(pl.history) == 0 {
 		verb = "install"
 		inst := action.NewInstall(r.cfg)
 		inst.ReleaseName, inst.Namespace = r.release, r.namespace
 		inst.Wait, inst.Atomic, inst.Timeout = r.s.Wait || r.s.Atomic, r.s.Atomic, r.helmTimeout()
 		inst.Description = desc
-		rel, err = inst.RunWithContext(ctx, ch, vals)
+		rel, err = inst.RunWithContext(ctx, pl.chart, pl.values)
 	} else {
 		up := action.NewUpgrade(r.cfg)
 		up.Namespace = r.namespace
 		up.Wait, up.Atomic, up.Timeout = r.s.Wait || r.s.Atomic, r.s.Atomic, r.helmTimeout()
 		up.MaxHistory = *r.s.MaxHistory
 		up.Description = desc
-		rel, err = up.RunWithContext(ctx, r.release, ch, vals)
+		rel, err = up.RunWithContext(ctx, r.release, pl.chart, pl.values)
 	}
-	data := r.deploymentData(rel, prev, ch.Metadata.Version)
 	if err != nil {
 		res := failed("helm %s of %s in %s failed: %v", verb, r.release, r.namespace, err)
-		res.Data = data
+		res.Data = r.deploymentData(rel, pl)
 		return res
 	}
-	msg := fmt.Sprintf("%s revision %d in %s: chart %s-%s, image %s", r.release, rel.Version, r.namespace, ch.Metadata.Name, ch.Metadata.Version, r.t.Image)
-	if prev != nil {
-		msg += fmt.Sprintf(" (was revision %d", prev.Version)
-		if img := r.imageAt(prev.Config); img != "" && img != r.t.Image {
+	return r.deployed(rel, pl)
+}
+
+// upgradePlan is what an upgrade needs besides the Helm SDK call.
+type upgradePlan struct {
+	chart     *chart.Chart
+	chartFrom string
+	values    map[string]any
+	history   []*release.Release // oldest first
+	prev      *release.Release   // what runs now, nil before the first install
+}
+
+// plan loads the chart and values, reads the release's history and makes sure the namespace exists.
+func (r *run) plan(ctx context.Context) (*upgradePlan, error) {
+	ch, from, err := r.loadChart()
+	if err != nil {
+		return nil, err
+	}
+	vals, err := r.values()
+	if err != nil {
+		return nil, err
+	}
+	history, err := r.history()
+	if err != nil {
+		return nil, fmt.Errorf("reading the history of release %s in %s: %w", r.release, r.namespace, err)
+	}
+	if err := r.ensureNamespace(ctx); err != nil {
+		return nil, err
+	}
+	return &upgradePlan{chart: ch, chartFrom: from, values: vals, history: history, prev: current(history)}, nil
+}
+
+// deployed is the result of a successful upgrade or install.
+func (r *run) deployed(rel *release.Release, pl *upgradePlan) engine.Result {
+	md := pl.chart.Metadata
+	msg := fmt.Sprintf("%s revision %d in %s: chart %s-%s, image %s", r.release, rel.Version, r.namespace, md.Name, md.Version, r.t.Image)
+	if pl.prev != nil {
+		msg += fmt.Sprintf(" (was revision %d", pl.prev.Version)
+		if img := r.imageAt(pl.prev.Config); img != "" && img != r.t.Image {
 			msg += ", " + img
 		}
 		msg += ")"
 	}
-	r.x.debugLog("deployed %s from %s", r.release, chartWhere)
-	return engine.Result{Result: store.ResultPass, Status: store.StatusSucceeded, Message: msg, Data: data}
+	r.x.debugLog("deployed %s from %s", r.release, pl.chartFrom)
+	return engine.Result{Result: store.ResultPass, Status: store.StatusSucceeded, Message: msg, Data: r.deploymentData(rel, pl)}
 }
 
 // history is the release's revisions, oldest first; none when it was never installed.
@@ -128,7 +151,8 @@ func (r *run) ensureNamespace(ctx context.Context) error {
 }
 
 // deploymentData is the result data of a deployment; rel is nil when Helm made no revision.
-func (r *run) deploymentData(rel, prev *release.Release, chartVersion string) map[string]any {
+func (r *run) deploymentData(rel *release.Release, pl *upgradePlan) map[string]any {
+	prev, chartVersion := pl.prev, pl.chart.Metadata.Version
 	strategy, _ := r.t.Properties["deploymentstrategy"].(string)
 	if strategy == "" {
 		strategy = "direct"
