@@ -111,4 +111,22 @@ func TestDeliveryThroughEngine(t *testing.T) {
 	if strings.Join(got, " ") != "deployment=pass test=fail rollback=pass" {
 		t.Errorf("task runs %v", got)
 	}
+
+	// `/deliver rollback helloservice qa` triggers the stage's rollback sequence as a delivery of its own:
+	// the current revision (3, v0.1.1) goes back to the good one before it (2, v0.1.2).
+	id, err = e.Trigger(ctx, engine.Request{Project: "enginetour", Service: "helloservice", Stage: "qa", Sequence: "rollback", Image: v1, Actor: "U1", Source: "slack"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case ev = <-finished:
+	case <-time.After(2 * time.Minute):
+		t.Fatal("the rollback delivery did not finish")
+	}
+	if ev.DeliveryID != id || ev.Result != store.ResultPass {
+		t.Fatalf("rollback delivery #%d: %s %q", ev.DeliveryID, ev.Result, ev.Message)
+	}
+	if got := deploymentImage(t, kube, "enginetour-qa", "helloservice"); got != v2 {
+		t.Errorf("after the requested rollback the Deployment runs %s, want %s", got, v2)
+	}
 }
