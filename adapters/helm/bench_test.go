@@ -12,43 +12,49 @@ import (
 	"helm.sh/helm/v3/pkg/chart/loader"
 
 	"github.com/shipgate/shipgate/adapters/helm/kubetest"
+	"github.com/shipgate/shipgate/config"
 	"github.com/shipgate/shipgate/store"
 )
 
-// reportPercentiles adds p50 and p99 of the runs' durations to the benchmark's output.
-func reportPercentiles(b *testing.B, d []time.Duration) {
-	if len(d) == 0 {
-		return
-	}
-	slices.Sort(d)
-	b.ReportMetric(float64(d[len(d)/2].Microseconds())/1000, "p50-ms")
-	b.ReportMetric(float64(d[len(d)*99/100].Microseconds())/1000, "p99-ms")
-}
-
-// BenchmarkUpgrade is a deployment task through the executor against the real API server: chart and
-// values files loaded, history read, namespace checked, helm upgrade, result data. Each run alternates the
-// image, so every run makes a new revision.
-func BenchmarkUpgrade(b *testing.B) {
-	kube := kubetest.Shared(b)
-	p := project(b, "benchtour", "helloservice", nil)
-	x := &Executor{Kubeconfig: kube.Kubeconfig, CacheDir: b.TempDir()}
-	tk := task(p, 1, "deployment", "ghcr.io/podtato-head/podtatoserver:v0.1.0", nil)
-	if res, _ := x.Execute(context.Background(), tk); res.Result != store.ResultPass {
-		b.Fatalf("install: %s", res.Message)
-	}
+// measure runs fn b.N times and reports the p50 and p99 of its durations besides the mean.
+func measure(b *testing.B, fn func(i int)) {
 	durations := make([]time.Duration, 0, b.N)
 	b.ResetTimer()
 	for i := range b.N {
-		tk := task(p, int64(i+2), "deployment", fmt.Sprintf("ghcr.io/podtato-head/podtatoserver:v0.1.%d", i%2+1), nil)
 		start := time.Now()
-		res, err := x.Execute(context.Background(), tk)
+		fn(i)
 		durations = append(durations, time.Since(start))
+	}
+	b.StopTimer()
+	slices.Sort(durations)
+	b.ReportMetric(float64(durations[len(durations)/2].Microseconds())/1000, "p50-ms")
+	b.ReportMetric(float64(durations[len(durations)*99/100].Microseconds())/1000, "p99-ms")
+}
+
+// benchProject installs the chart once into a project of its own and returns the executor and project.
+func benchProject(b *testing.B, name string) (*Executor, *config.Project) {
+	kube := kubetest.Shared(b)
+	p := project(b, name, "helloservice", nil)
+	x := &Executor{Kubeconfig: kube.Kubeconfig, CacheDir: b.TempDir()}
+	if res, _ := x.Execute(context.Background(), task(p, 1, "deployment", "ghcr.io/podtato-head/podtatoserver:v0.1.0", nil)); res.Result != store.ResultPass {
+		b.Fatalf("install: %s", res.Message)
+	}
+	return x, p
+}
+
+// image alternates between two tags, so that every upgrade makes a new revision.
+func image(i int) string { return fmt.Sprintf("ghcr.io/podtato-head/podtatoserver:v0.1.%d", i%2+1) }
+
+// BenchmarkUpgrade is a deployment task through the executor against the real API server: chart and
+// values files loaded, history read, namespace checked, helm upgrade, result data.
+func BenchmarkUpgrade(b *testing.B) {
+	x, p := benchProject(b, "benchtour")
+	measure(b, func(i int) {
+		res, err := x.Execute(context.Background(), task(p, int64(i+2), "deployment", image(i), nil))
 		if err != nil || res.Result != store.ResultPass {
 			b.Fatalf("upgrade: %v %s", err, res.Message)
 		}
-	}
-	b.StopTimer()
-	reportPercentiles(b, durations)
+	})
 }
 
 // BenchmarkUpgradeOverhead is what the executor does around the Helm SDK's upgrade call: settings and
@@ -56,18 +62,9 @@ func BenchmarkUpgrade(b *testing.B) {
 // namespace checked, and the result data (its Services' URLs from the manifest). The same work as
 // BenchmarkUpgrade, without the upgrade itself.
 func BenchmarkUpgradeOverhead(b *testing.B) {
-	kube := kubetest.Shared(b)
-	p := project(b, "overheadtour", "helloservice", nil)
-	x := &Executor{Kubeconfig: kube.Kubeconfig, CacheDir: b.TempDir()}
-	if res, _ := x.Execute(context.Background(), task(p, 1, "deployment", "ghcr.io/podtato-head/podtatoserver:v0.1.0", nil)); res.Result != store.ResultPass {
-		b.Fatalf("install: %s", res.Message)
-	}
-	durations := make([]time.Duration, 0, b.N)
-	b.ResetTimer()
-	for i := range b.N {
-		tk := task(p, int64(i+2), "deployment", fmt.Sprintf("ghcr.io/podtato-head/podtatoserver:v0.1.%d", i%2+1), nil)
-		start := time.Now()
-		r, failure := x.newRun(tk)
+	x, p := benchProject(b, "overheadtour")
+	measure(b, func(i int) {
+		r, failure := x.newRun(task(p, int64(i+2), "deployment", image(i), nil))
 		if r == nil {
 			b.Fatal(failure.Message)
 		}
@@ -75,25 +72,17 @@ func BenchmarkUpgradeOverhead(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		res := r.deployed(pl.prev, pl) // the current release stands in for the one the upgrade would return
-		durations = append(durations, time.Since(start))
-		if res.Result != store.ResultPass {
+		// The current release stands in for the one the upgrade would return.
+		if res := r.deployed(pl.prev, pl); res.Result != store.ResultPass {
 			b.Fatal(res.Message)
 		}
-	}
-	b.StopTimer()
-	reportPercentiles(b, durations)
+	})
 }
 
 // BenchmarkUpgradeSDKOnly is the Helm SDK's upgrade alone, with the chart loaded and the action
-// configuration made beforehand, for comparison with BenchmarkUpgrade and BenchmarkUpgradeOverhead.
+// configurations made beforehand, for comparison with BenchmarkUpgrade and BenchmarkUpgradeOverhead.
 func BenchmarkUpgradeSDKOnly(b *testing.B) {
-	kube := kubetest.Shared(b)
-	p := project(b, "sdkbenchtour", "helloservice", nil)
-	x := &Executor{Kubeconfig: kube.Kubeconfig, CacheDir: b.TempDir()}
-	if res, _ := x.Execute(context.Background(), task(p, 1, "deployment", "ghcr.io/podtato-head/podtatoserver:v0.1.0", nil)); res.Result != store.ResultPass {
-		b.Fatalf("install: %s", res.Message)
-	}
+	x, _ := benchProject(b, "sdkbenchtour")
 	s, err := parseSettings("deployment", nil)
 	if err != nil {
 		b.Fatal(err)
@@ -102,27 +91,19 @@ func BenchmarkUpgradeSDKOnly(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	durations := make([]time.Duration, 0, b.N)
-	b.ResetTimer()
-	for i := range b.N {
-		vals := map[string]any{"image": fmt.Sprintf("ghcr.io/podtato-head/podtatoserver:v0.1.%d", i%2+1)}
-		// A configuration per upgrade, as the executor makes one per task: client-go's rate limiter
-		// (5 requests/s after a burst of 10) lives in it, and one shared across runs throttles them.
-		b.StopTimer()
-		cfg, err := x.configuration(s, "sdkbenchtour-qa")
-		if err != nil {
-			b.Fatal(err)
-		}
-		b.StartTimer()
-		up := action.NewUpgrade(cfg)
-		up.Namespace, up.MaxHistory = "sdkbenchtour-qa", defaultMaxHistory
-		start := time.Now()
-		_, err = up.RunWithContext(context.Background(), "helloservice", ch, vals)
-		durations = append(durations, time.Since(start))
-		if err != nil {
+	// A configuration per upgrade, as the executor makes one per task: client-go's rate limiter (5
+	// requests/s after a burst of 10) lives in it, and one shared across runs throttles them.
+	cfgs := make([]*action.Configuration, b.N)
+	for i := range cfgs {
+		if cfgs[i], err = x.configuration(s, "sdkbenchtour-qa"); err != nil {
 			b.Fatal(err)
 		}
 	}
-	b.StopTimer()
-	reportPercentiles(b, durations)
+	measure(b, func(i int) {
+		up := action.NewUpgrade(cfgs[i])
+		up.Namespace, up.MaxHistory = "sdkbenchtour-qa", defaultMaxHistory
+		if _, err := up.RunWithContext(context.Background(), "helloservice", ch, map[string]any{"image": image(i)}); err != nil {
+			b.Fatal(err)
+		}
+	})
 }
