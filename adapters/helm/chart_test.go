@@ -118,6 +118,7 @@ func TestCheckConfig(t *testing.T) {
 		{map[string]any{"set": map[string]any{"a=b": "1"}}, `set: key "a=b"`},
 		{map[string]any{"timeout": "soon"}, `value "soon" is not a valid time.Duration`},
 		{map[string]any{"max_history": -1}, "max_history must be 0"},
+		{map[string]any{"set": map[string]any{"ports": []any{80, 443}}}, "set: ports must be a string, number or boolean"},
 	} {
 		err := x.CheckConfig("deployment", tc.with)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
@@ -125,7 +126,7 @@ func TestCheckConfig(t *testing.T) {
 		}
 	}
 	if err := x.CheckConfig("deployment", map[string]any{"chart": "helm/x.tgz", "image": map[string]any{"repository": "image.repository", "tag": "image.tag"},
-		"values_files": []any{"helm/values-{{.Stage}}.yaml"}, "set": map[string]any{"replicaCount": "2"}, "wait": true, "timeout": "2m"}); err != nil {
+		"values_files": []any{"helm/values-{{.Stage}}.yaml"}, "set": map[string]any{"replicaCount": 2, "debug": true, "host": "{{.Service}}.example.com"}, "wait": true, "timeout": "2m"}); err != nil {
 		t.Errorf("valid settings: %v", err)
 	}
 }

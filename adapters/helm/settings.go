@@ -37,8 +37,9 @@ type Settings struct {
 	// ValuesFiles are values files among the service's files, merged in order over the chart's values;
 	// a stage folder's file wins over the service-wide one (PROJECT/STAGE/SERVICE/NAME).
 	ValuesFiles []string `yaml:"values_files"`
-	// Set are --set values: a key path and a value in --set syntax, applied after the values files.
-	Set map[string]string `yaml:"set"`
+	// Set are --set values: a key path and a value in --set syntax (a string template, or a number or
+	// boolean written as such), applied after the values files.
+	Set map[string]any `yaml:"set"`
 	// Wait waits until the release's resources are ready, for at most Timeout.
 	Wait bool `yaml:"wait"`
 	// Timeout bounds Helm's wait (and hooks); default 5m, and never past the task's deadline.
@@ -158,7 +159,14 @@ func parseSettings(task string, with map[string]any) (*settings, error) {
 			errs = append(errs, fmt.Errorf("set: key %q must be a values path such as replicaCount or service.port", k))
 			continue
 		}
-		s.set[k] = parse("set."+k, s.Set[k])
+		switch v := s.Set[k].(type) {
+		case string:
+			s.set[k] = parse("set."+k, v)
+		case int, float64, bool:
+			s.set[k] = parse("set."+k, fmt.Sprint(v))
+		default:
+			errs = append(errs, fmt.Errorf("set: %s must be a string, number or boolean; use a values file for lists and maps", k))
+		}
 	}
 	if err = errors.Join(errs...); err != nil {
 		return nil, err
