@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -14,6 +13,7 @@ import (
 	"time"
 
 	"github.com/shipgate/shipgate/config"
+	"github.com/shipgate/shipgate/config/configtest"
 	"github.com/shipgate/shipgate/engine"
 	"github.com/shipgate/shipgate/store"
 )
@@ -201,19 +201,7 @@ func newFixture(t *testing.T) *fixture {
 	dir := filepath.Join(t.TempDir(), "fulltour")
 	files := map[string]string{"shipyard.yaml": testShipyard, "executors.yaml": testExecutors,
 		"helloservice/slo.yaml": testSLO, "helloservice/prometheus/sli.yaml": testSLI, "orders/README.md": "orders\n"}
-	for name, content := range files {
-		path := filepath.Join(dir, name)
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	p, diags := config.LoadProject(dir)
-	if diags.HasErrors() {
-		t.Fatalf("project: %v", diags.Err())
-	}
+	p := configtest.WriteProject(t, dir, files)
 	cfg := config.Defaults()
 	cfg.Channels = []config.ChannelBinding{{Platform: "slack", Channel: channel, Projects: []string{"fulltour"},
 		Roles: map[string][]string{RoleDeployer: {developer, ops}, RoleApprover: {ops, developer}, "release-managers": {relGroup}}}}

@@ -3,7 +3,6 @@ package engine
 import (
 	"context"
 	"fmt"
-	"os"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -13,6 +12,7 @@ import (
 	"time"
 
 	"github.com/shipgate/shipgate/config"
+	"github.com/shipgate/shipgate/config/configtest"
 	"github.com/shipgate/shipgate/store"
 )
 
@@ -28,21 +28,9 @@ func benchEngine(b *testing.B, shipyard string, tasks []string, services []strin
 	}
 	files := map[string]string{"shipyard.yaml": shipyard, "executors.yaml": ex.String()}
 	for _, s := range services {
-		files[filepath.Join(s, "README.md")] = s
+		files[s+"/README.md"] = s
 	}
-	for name, content := range files {
-		path := filepath.Join(dir, name)
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			b.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
-			b.Fatal(err)
-		}
-	}
-	p, diags := config.LoadProject(dir)
-	if diags.HasErrors() {
-		b.Fatal(diags.Err())
-	}
+	p := configtest.WriteProject(b, dir, files)
 	st, err := store.Open(b.Context(), filepath.Join(b.TempDir(), "shipgate.db"))
 	if err != nil {
 		b.Fatal(err)

@@ -3,7 +3,6 @@ package engine
 import (
 	"context"
 	"fmt"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -11,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/shipgate/shipgate/config"
+	"github.com/shipgate/shipgate/config/configtest"
 	"github.com/shipgate/shipgate/store"
 )
 
@@ -112,27 +112,14 @@ const defaultExecutors = `tasks:
 func newFixture(t *testing.T, shipyard, executors string, services ...string) *fixture {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "shop")
-	write := func(name, content string) {
-		path := filepath.Join(dir, name)
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	write("shipyard.yaml", shipyard)
 	if executors == "" {
 		executors = defaultExecutors
 	}
-	write("executors.yaml", executors)
+	files := map[string]string{"shipyard.yaml": shipyard, "executors.yaml": executors}
 	for _, svc := range append([]string{"carts", "orders"}, services...) {
-		write(filepath.Join(svc, "README.md"), svc+"\n")
+		files[svc+"/README.md"] = svc + "\n"
 	}
-	p, diags := config.LoadProject(dir)
-	if diags.HasErrors() {
-		t.Fatalf("project: %v", diags.Err())
-	}
+	p := configtest.WriteProject(t, dir, files)
 	f := &fixture{t: t, dbPath: filepath.Join(t.TempDir(), "shipgate.db"), project: p,
 		fake: &fakeExec{behaviours: map[string]behaviour{}}, fakeIdem: &fakeExec{behaviours: map[string]behaviour{}, idempotent: true}}
 	f.opts = Options{Projects: []*config.Project{p}, Executors: map[string]Executor{"fake": f.fake, "fake-idempotent": f.fakeIdem, "noop": Noop{}}}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/shipgate/shipgate/adapters/helm/kubetest"
 	"github.com/shipgate/shipgate/config"
+	"github.com/shipgate/shipgate/config/configtest"
 	"github.com/shipgate/shipgate/engine"
 	"github.com/shipgate/shipgate/store"
 )
@@ -46,46 +47,12 @@ func project(t testing.TB, name, chart string, extra map[string]string) *config.
 	dir := filepath.Join(t.TempDir(), name)
 	files := map[string]string{"shipyard.yaml": shipyard, "helloservice/README.md": "the tutorial service\n"}
 	if chart != "" {
-		copyDir(t, filepath.Join("testdata", chart), filepath.Join(dir, "helloservice", "helm", "helloservice"))
+		configtest.CopyDir(t, filepath.Join("testdata", chart), filepath.Join(dir, "helloservice", "helm", "helloservice"))
 	}
 	for k, v := range extra {
 		files[k] = v
 	}
-	for path, content := range files {
-		full := filepath.Join(dir, path)
-		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(full, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	p, diags := config.LoadProject(dir)
-	if diags.HasErrors() {
-		t.Fatalf("project: %v", diags)
-	}
-	return p
-}
-
-func copyDir(t testing.TB, from, to string) {
-	t.Helper()
-	err := filepath.WalkDir(from, func(path string, d os.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(from, path)
-		if d.IsDir() {
-			return os.MkdirAll(filepath.Join(to, rel), 0o755)
-		}
-		data, err := os.ReadFile(path)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(filepath.Join(to, rel), data, 0o644)
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	return configtest.WriteProject(t, dir, files)
 }
 
 var runIDs atomic.Int64

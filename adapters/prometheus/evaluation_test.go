@@ -14,6 +14,7 @@ import (
 	"github.com/shipgate/shipgate/adapters/prometheus"
 	"github.com/shipgate/shipgate/adapters/prometheus/promtest"
 	"github.com/shipgate/shipgate/config"
+	"github.com/shipgate/shipgate/config/configtest"
 	"github.com/shipgate/shipgate/engine"
 	"github.com/shipgate/shipgate/store"
 )
@@ -68,27 +69,15 @@ func TestTutorialQualityGate(t *testing.T) {
 		t.Fatal(diags.Err())
 	}
 	// A project of our own with a strict relative criterion, in a copy of the tutorial.
-	strictDir := filepath.Join(t.TempDir(), project)
-	if err := os.MkdirAll(filepath.Join(strictDir, service, "prometheus"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	for _, f := range []string{"shipyard.yaml", "executors.yaml", filepath.Join(service, "prometheus", "sli.yaml")} {
-		data, err := os.ReadFile(filepath.Join("../../examples/fulltour", f))
+	strictFiles := map[string]string{service + "/slo.yaml": "comparison: {compare_with: single_result, include_result_with_score: pass}\nobjectives:\n  - sli: response_time_p95\n    pass: [{criteria: [\"<=+10%\"]}]\ntotal_score: {pass: \"90%\"}\n"}
+	for _, f := range []string{"shipyard.yaml", "executors.yaml", service + "/prometheus/sli.yaml"} {
+		data, err := os.ReadFile(filepath.Join("../../examples/fulltour", filepath.FromSlash(f)))
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := os.WriteFile(filepath.Join(strictDir, f), data, 0o644); err != nil {
-			t.Fatal(err)
-		}
+		strictFiles[f] = string(data)
 	}
-	strictSLO := "comparison: {compare_with: single_result, include_result_with_score: pass}\nobjectives:\n  - sli: response_time_p95\n    pass: [{criteria: [\"<=+10%\"]}]\ntotal_score: {pass: \"90%\"}\n"
-	if err := os.WriteFile(filepath.Join(strictDir, service, "slo.yaml"), []byte(strictSLO), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	strict, diags := config.LoadProject(strictDir)
-	if diags.HasErrors() {
-		t.Fatal(diags.Err())
-	}
+	strict := configtest.WriteProject(t, filepath.Join(t.TempDir(), project), strictFiles)
 
 	st, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "shipgate.db"))
 	if err != nil {
@@ -159,19 +148,8 @@ func BenchmarkEvaluationTaskRealPrometheus(b *testing.B) {
 		fmt.Fprintf(&slo, "  - {sli: %s, pass: [{criteria: [\"<=+50%%\"]}]}\n", sli)
 	}
 	slo.WriteString("total_score: {pass: \"90%\"}\nfilter: {job: " + job + "}\n")
-	files[filepath.Join(service, "slo.yaml")] = slo.String()
-	for name, content := range files {
-		if err := os.MkdirAll(filepath.Dir(filepath.Join(dir, name)), 0o755); err != nil {
-			b.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
-			b.Fatal(err)
-		}
-	}
-	proj, diags := config.LoadProject(dir)
-	if diags.HasErrors() {
-		b.Fatal(diags.Err())
-	}
+	files[service+"/slo.yaml"] = slo.String()
+	proj := configtest.WriteProject(b, dir, files)
 	st, err := store.Open(context.Background(), filepath.Join(b.TempDir(), "shipgate.db"))
 	if err != nil {
 		b.Fatal(err)

@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
 	"path/filepath"
 	"sync/atomic"
 	"testing"
@@ -19,6 +18,7 @@ import (
 	"github.com/shipgate/shipgate/adapters/slack/slackfake"
 	"github.com/shipgate/shipgate/bot"
 	"github.com/shipgate/shipgate/config"
+	"github.com/shipgate/shipgate/config/configtest"
 	"github.com/shipgate/shipgate/engine"
 	"github.com/shipgate/shipgate/store"
 )
@@ -65,20 +65,8 @@ type fixture struct {
 func newFixture(t testing.TB, fakeOpts ...slackfake.Option) *fixture {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "fulltour")
-	for name, content := range map[string]string{"shipyard.yaml": shipyard, "helloservice/README.md": "x\n",
-		"executors.yaml": "tasks:\n  deployment: {type: noop}\n  release: {type: noop}\n"} {
-		path := filepath.Join(dir, name)
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	p, diags := config.LoadProject(dir)
-	if diags.HasErrors() {
-		t.Fatal(diags.Err())
-	}
+	p := configtest.WriteProject(t, dir, map[string]string{"shipyard.yaml": shipyard, "helloservice/README.md": "x\n",
+		"executors.yaml": "tasks:\n  deployment: {type: noop}\n  release: {type: noop}\n"})
 	cfg := config.Defaults()
 	cfg.Channels = []config.ChannelBinding{{Platform: "slack", Channel: channel, Projects: []string{"fulltour"},
 		Roles: map[string][]string{bot.RoleDeployer: {dev}, bot.RoleApprover: {ops, dev}, "release-managers": {relGroup}}}}

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/shipgate/shipgate/config"
+	"github.com/shipgate/shipgate/config/configtest"
 )
 
 func get(t *testing.T, url string) (int, string) {
@@ -101,7 +102,7 @@ func TestServeRefusesInvalidProjects(t *testing.T) {
 // An executors.yaml naming an executor type this build does not have stops serve before it listens.
 func TestServeRefusesUnavailableExecutorType(t *testing.T) {
 	dir := t.TempDir()
-	copyDir(t, example, filepath.Join(dir, "projects", "fulltour"))
+	configtest.CopyDir(t, example, filepath.Join(dir, "projects", "fulltour"))
 	path := filepath.Join(dir, "projects", "fulltour", "executors.yaml")
 	data, err := os.ReadFile(path)
 	if err != nil {

@@ -9,7 +9,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
@@ -22,6 +21,7 @@ import (
 	"github.com/shipgate/shipgate/adapters/prometheus/promtest"
 	"github.com/shipgate/shipgate/adapters/slack/slackfake"
 	"github.com/shipgate/shipgate/config"
+	"github.com/shipgate/shipgate/config/configtest"
 	"github.com/shipgate/shipgate/store"
 )
 
@@ -140,15 +140,7 @@ channels:
       approver: [%s, %s]
 `, e2eSecret, fake.APIURL(), prom.URL, e2eChannel, e2eDev, e2eOps, e2eDev),
 	}
-	for name, content := range files {
-		path := filepath.Join(dir, name)
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	configtest.WriteFiles(t, dir, files)
 	cfg, diags := config.Load(filepath.Join(dir, "shipgate.yaml"), nil)
 	if diags.HasErrors() {
 		t.Fatal(diags.Err())

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/shipgate/shipgate/config"
+	"github.com/shipgate/shipgate/config/configtest"
 )
 
 const example = "../../examples/fulltour"
@@ -35,29 +36,6 @@ func TestValidateExampleConfig(t *testing.T) {
 	}
 }
 
-// copyDir copies a directory tree so a test can break files without touching the original.
-func copyDir(t *testing.T, src, dst string) {
-	t.Helper()
-	err := filepath.WalkDir(src, func(path string, d os.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, path)
-		target := filepath.Join(dst, rel)
-		if d.IsDir() {
-			return os.MkdirAll(target, 0o755)
-		}
-		data, err := os.ReadFile(path)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(target, data, 0o644)
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-}
-
 // breakLine replaces old with new in one file of the project, and returns the 1-based line it was on.
 func breakLine(t *testing.T, dir, file, old, new string) int {
 	t.Helper()
@@ -81,7 +59,7 @@ func breakLine(t *testing.T, dir, file, old, new string) int {
 // three files, and expects all five reported with the right file and line, and exit status 1.
 func TestValidateReportsEveryMistake(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "fulltour")
-	copyDir(t, example, dir)
+	configtest.CopyDir(t, example, dir)
 	shipyard := filepath.Join(dir, "shipyard.yaml")
 	slo := filepath.Join(dir, "helloservice", "slo.yaml")
 	remediation := filepath.Join(dir, "production", "helloservice", "remediation.yaml")
@@ -180,7 +158,7 @@ func TestValidateBareKeptnProjectWarns(t *testing.T) {
 func bareProjectsConfig(t *testing.T) (cfgPath, shipyard string) {
 	t.Helper()
 	dir := t.TempDir()
-	copyDir(t, bareProject, filepath.Join(dir, "projects", "fulltour"))
+	configtest.CopyDir(t, bareProject, filepath.Join(dir, "projects", "fulltour"))
 	cfgPath = filepath.Join(dir, "shipgate.yaml")
 	if err := os.WriteFile(cfgPath, []byte("listen: 127.0.0.1:0\nprojects_dir: projects\n"), 0o644); err != nil {
 		t.Fatal(err)
@@ -205,7 +183,7 @@ func TestValidateConfigNeedsExecutors(t *testing.T) {
 // Executor settings are checked by the executors themselves, and each mistake is reported at its line.
 func TestValidateExecutorSettings(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "fulltour")
-	copyDir(t, example, dir)
+	configtest.CopyDir(t, example, dir)
 	executors := `tasks:
   deployment:
     type: helm
