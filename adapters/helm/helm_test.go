@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"helm.sh/helm/v3/pkg/release"
+
 	"github.com/shipgate/shipgate/adapters/helm/kubetest"
 	"github.com/shipgate/shipgate/config"
 	"github.com/shipgate/shipgate/config/configtest"
@@ -304,4 +306,44 @@ func TestUnknownContext(t *testing.T) {
 	p := project(t, "contexttour", "helloservice", nil)
 	res := execute(t, newExecutor(t, kube), task(p, 1, "deployment", "ghcr.io/podtato-head/podtatoserver:v0.1.1", map[string]any{"context": "production"}))
 	wantResult(t, res, store.ResultFail, `context "production" does not exist`)
+}
+
+// An upgrade interrupted by a restart leaves its revision pending, and Helm refuses to touch a pending
+// release. The same delivery's retry settles its own interrupted revision and deploys; another delivery
+// does not deploy over an operation it did not start.
+func TestRetryAfterInterruptedUpgrade(t *testing.T) {
+	kube := kubetest.Shared(t)
+	p := project(t, "retrytour", "helloservice", nil)
+	x := newExecutor(t, kube)
+	const v1, v2 = "ghcr.io/podtato-head/podtatoserver:v0.1.1", "ghcr.io/podtato-head/podtatoserver:v0.1.2"
+	wantResult(t, execute(t, x, task(p, 1, "deployment", v1, nil)), store.ResultPass, "revision 1")
+	tk := task(p, 2, "deployment", v2, nil)
+	wantResult(t, execute(t, x, tk), store.ResultPass, "revision 2")
+
+	// Leave revisions 1 and 2 as a crash in the middle of 2's upgrade would: 1 still deployed, 2 pending.
+	r, failure := x.newRun(tk)
+	if r == nil {
+		t.Fatal(failure.Message)
+	}
+	history, err := r.history()
+	if err != nil {
+		t.Fatal(err)
+	}
+	history[0].SetStatus(release.StatusDeployed, history[0].Info.Description)
+	history[1].SetStatus(release.StatusPendingUpgrade, history[1].Info.Description)
+	for _, rel := range history {
+		if err := r.cfg.Releases.Update(rel); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	other := task(p, 3, "deployment", v1, nil)
+	wantResult(t, execute(t, x, other), store.ResultFail, "release helloservice in retrytour-qa has an operation in progress (revision 2 is pending-upgrade")
+
+	tk.Attempt = 2
+	res := execute(t, x, tk)
+	wantResult(t, res, store.ResultPass, "helloservice revision 3 in retrytour-qa")
+	if h := helmData(t, res); h["previousRevision"] != 1 {
+		t.Errorf("after the interrupted revision 2, what ran before is revision 1: %v", h)
+	}
 }

@@ -77,10 +77,36 @@ func (r *run) plan(ctx context.Context) (*upgradePlan, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading the history of release %s in %s: %w", r.release, r.namespace, err)
 	}
+	if err := r.settleInterrupted(history); err != nil {
+		return nil, err
+	}
 	if err := r.ensureNamespace(ctx); err != nil {
 		return nil, err
 	}
 	return &upgradePlan{chart: ch, chartFrom: from, values: vals, history: history, prev: current(history)}, nil
+}
+
+// settleInterrupted deals with a release whose newest revision is still pending: Helm refuses any
+// operation on it. When this delivery's own earlier attempt left it so (shipgate stopped mid-upgrade, and
+// the engine runs the task again), that attempt is marked failed, as Helm would have marked it, so the
+// retry can go ahead; when someone else's operation is pending, the task fails instead of racing it.
+func (r *run) settleInterrupted(history []*release.Release) error {
+	if len(history) == 0 {
+		return nil
+	}
+	last := history[len(history)-1]
+	if last.Info == nil || !last.Info.Status.IsPending() {
+		return nil
+	}
+	if !strings.HasPrefix(last.Info.Description, marker(r.t)) {
+		return fmt.Errorf("release %s in %s has an operation in progress (revision %d is %s: %q); not deploying over it",
+			r.release, r.namespace, last.Version, last.Info.Status, last.Info.Description)
+	}
+	last.SetStatus(release.StatusFailed, fmt.Sprintf("%s: interrupted, shipgate stopped during the %s", marker(r.t), last.Info.Status))
+	if err := r.cfg.Releases.Update(last); err != nil {
+		return fmt.Errorf("marking the interrupted revision %d of %s failed: %w", last.Version, r.release, err)
+	}
+	return nil
 }
 
 // deployed is the result of a successful upgrade or install.
