@@ -149,3 +149,9 @@ func (b *Bot) Close(ctx context.Context) error {
 	})
 	return err
 }
+
+// Permalinker is implemented by Posters that can link to a posted message (Slack's chat.getPermalink), so
+// that /deliver history can point at each delivery's thread.
+type Permalinker interface {
+	Permalink(ctx context.Context, channel, messageID string) (string, error)
+}

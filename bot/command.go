@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 )
@@ -23,6 +24,8 @@ const (
 	CmdResume    CommandKind = "resume"    // /deliver resume ID [--stage S]
 	CmdRollback  CommandKind = "rollback"  // /deliver rollback SERVICE STAGE [--project P]
 	CmdApprovals CommandKind = "approvals" // /deliver approvals
+	CmdStats     CommandKind = "stats"     // /deliver stats SERVICE [--stage S] [--project P]
+	CmdAudit     CommandKind = "audit"     // /deliver audit [--since 7d]
 	CmdHelp      CommandKind = "help"      // /deliver help [SUBCOMMAND]   (also: empty text)
 )
 
@@ -37,6 +40,8 @@ type Command struct {
 	Labels     map[string]string // nil when none
 	DeliveryID int64             // status (0: none given), abort, pause, resume
 	Topic      CommandKind       // help: the subcommand asked about, "" for all
+	// Since is audit's --since: how far back to look (0: the default).
+	Since time.Duration
 }
 
 // UsageError is a command that cannot be parsed: Message says what is wrong in one sentence a user
@@ -64,15 +69,16 @@ const (
 	flagProject flagID = iota
 	flagStage
 	flagLabel
+	flagSince
 )
 
 // cmdFlagNames maps every spelling of a flag (after its dashes) to the flag; long names take "--", the
 // one-letter ones "-".
 var (
-	cmdLongFlags  = map[string]flagID{"project": flagProject, "stage": flagStage, "label": flagLabel}
+	cmdLongFlags  = map[string]flagID{"project": flagProject, "stage": flagStage, "label": flagLabel, "since": flagSince}
 	cmdShortFlags = map[string]flagID{"p": flagProject, "s": flagStage, "l": flagLabel}
-	cmdFlagUsage  = map[flagID]string{flagProject: "--project P", flagStage: "--stage S", flagLabel: "--label k=v"}
-	cmdFlagLong   = map[flagID]string{flagProject: "--project", flagStage: "--stage", flagLabel: "--label"}
+	cmdFlagUsage  = map[flagID]string{flagProject: "--project P", flagStage: "--stage S", flagLabel: "--label k=v", flagSince: "--since 7d"}
+	cmdFlagLong   = map[flagID]string{flagProject: "--project", flagStage: "--stage", flagLabel: "--label", flagSince: "--since"}
 )
 
 // subcommand describes one subcommand for the parser and the help.
@@ -105,6 +111,8 @@ var subcommands = []subcommand{
 	{kind: CmdRollback, usage: "/deliver rollback SERVICE STAGE [--project P]", about: "run the rollback sequence of SERVICE in STAGE",
 		flags: []flagID{flagProject}, flagHelp: []string{"the project, when several projects of this channel have SERVICE"}},
 	{kind: CmdApprovals, usage: "/deliver approvals", about: "list the approvals waiting for you"},
+	{kind: CmdAudit, usage: "/deliver audit [--since 7d]", about: "show the audit trail of this channel's projects (role auditor)",
+		flags: []flagID{flagSince}, flagHelp: []string{"how far back: 30m, 12h, 7d (default 7d)"}},
 	{kind: CmdHelp, usage: "/deliver help [SUBCOMMAND]", about: "show this help, or the help of one subcommand"},
 }
 
@@ -123,8 +131,11 @@ func Help(topic CommandKind) string {
 		var b strings.Builder
 		b.WriteString(sc.usage + "\n  " + strings.ToUpper(sc.about[:1]) + sc.about[1:] + ".")
 		for i, f := range sc.flags {
-			short := map[flagID]string{flagProject: "-p", flagStage: "-s", flagLabel: "-l"}[f]
-			fmt.Fprintf(&b, "\n  %-14s %s", cmdFlagLong[f]+", "+short, sc.flagHelp[i])
+			name := cmdFlagLong[f]
+			if short := map[flagID]string{flagProject: "-p", flagStage: "-s", flagLabel: "-l"}[f]; short != "" {
+				name += ", " + short
+			}
+			fmt.Fprintf(&b, "\n  %-14s %s", name, sc.flagHelp[i])
 		}
 		if topic == CmdDeliver {
 			b.WriteString("\n  A service cannot be named like a subcommand.")
@@ -367,6 +378,15 @@ func (c *Command) setFlag(sc subcommand, f flagID, value string) error {
 			return err
 		}
 		*field = value
+	case flagSince:
+		if c.Since != 0 {
+			return usageError(sc.kind, "--since is given twice")
+		}
+		d, err := ParseSince(value)
+		if err != nil {
+			return usageError(sc.kind, "%v", err)
+		}
+		c.Since = d
 	case flagLabel:
 		k, v, ok := strings.Cut(value, "=")
 		k = strings.TrimSpace(k)
@@ -409,7 +429,7 @@ func (c *Command) parseArgs(sc subcommand, args []string) error {
 		}
 	case CmdStatus:
 		names, optional = []string{"ID"}, 1
-	case CmdHistory:
+	case CmdHistory, CmdStats:
 		names = []string{"SERVICE"}
 	case CmdAbort, CmdPause, CmdResume:
 		names = []string{"ID"}
@@ -536,8 +556,13 @@ func (c Command) String() string {
 		if id != "" {
 			args = []string{id}
 		}
-	case CmdHistory:
-		head, args, labels = []string{"history"}, []string{c.Service}, nil
+	case CmdHistory, CmdStats:
+		head, args, labels = []string{string(c.Kind)}, []string{c.Service}, nil
+	case CmdAudit:
+		if c.Since == 0 {
+			return "audit"
+		}
+		return "audit --since " + sinceWord(c.Since)
 	case CmdAbort, CmdPause, CmdResume:
 		head, args, project, labels = []string{string(c.Kind)}, []string{id}, "", nil
 	case CmdRollback:

@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestParseCommand(t *testing.T) {
@@ -21,6 +22,9 @@ func TestParseCommand(t *testing.T) {
 		{"help topic, any case", "HELP Rollback", Command{Kind: CmdHelp, Topic: CmdRollback}},
 		{"help deliver", "help deliver", Command{Kind: CmdHelp, Topic: CmdDeliver}},
 		{"help help", "help help", Command{Kind: CmdHelp, Topic: CmdHelp}},
+		{"audit", "audit", Command{Kind: CmdAudit}},
+		{"audit since days", "audit --since 30d", Command{Kind: CmdAudit, Since: 30 * 24 * time.Hour}},
+		{"audit since a duration", "audit --since=90m", Command{Kind: CmdAudit, Since: 90 * time.Minute}},
 
 		{"deliver", "helloservice ghcr.io/podtato-head/podtatoserver:v0.1.1",
 			Command{Kind: CmdDeliver, Service: "helloservice", Image: "ghcr.io/podtato-head/podtatoserver:v0.1.1"}},
@@ -128,6 +132,10 @@ func TestParseCommandErrors(t *testing.T) {
 		{"unterminated quote", `svc "img`, "", []string{"unterminated quote", `"`}, ""},
 		{"unterminated smart quote", "svc img -l ‘a=b", "", []string{"unterminated quote", "‘"}, ""},
 
+		{"audit since nonsense", "audit --since soon", CmdAudit, []string{`--since "soon" is not a number of days such as 7d`}, ""},
+		{"audit since too far", "audit --since 9999d", CmdAudit, []string{"--since looks back at most 400d"}, ""},
+		{"audit since negative", "audit --since=-5m", CmdAudit, []string{"--since must look back some time"}, ""},
+		{"audit takes no argument", "audit 7d", CmdAudit, []string{`unexpected "7d": /deliver audit takes no arguments`}, ""},
 		{"unknown flag", "svc img --force", CmdDeliver, []string{`unknown flag "--force"`, "--project P, --stage S, --label k=v"}, ""},
 		{"unknown short flag", "svc img -x", CmdDeliver, []string{`unknown flag "-x"`}, ""},
 		{"long name with one dash", "svc img -stage qa", CmdDeliver, []string{`unknown flag "-stage"`}, ""},

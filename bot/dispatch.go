@@ -251,6 +251,11 @@ func (b *Bot) run(ctx context.Context, req CommandRequest, cmd Command) (string,
 		return b.history(ctx, ch, cmd)
 	case CmdApprovals:
 		return b.approvals(ctx, req, ch, roles)
+	case CmdAudit:
+		if !slices.Contains(roles, RoleAuditor) {
+			return "", Reply{}, refuse("you need the role %s in this channel to read the audit trail", RoleAuditor)
+		}
+		return b.audit(ctx, ch, cmd)
 	}
 	return "", Reply{}, refuse("unknown command %s", cmd.Kind)
 }
@@ -461,7 +466,12 @@ func (b *Bot) history(ctx context.Context, ch *config.ChannelBinding, cmd Comman
 		if err != nil {
 			return target, Reply{}, err
 		}
-		lines = append(lines, line+" · by "+who(d.Actor, d.Source, ch))
+		line += " · by " + who(d.Actor, d.Source, ch)
+		extra, err := b.historyDetails(ctx, d, ch)
+		if err != nil {
+			return target, Reply{}, err
+		}
+		lines = append(lines, line+extra)
 	}
 	return target, Reply{Message: Message{Header: header, Text: strings.Join(lines, "\n")}}, nil
 }

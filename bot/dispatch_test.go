@@ -150,3 +150,41 @@ func TestClickFromAnotherChannel(t *testing.T) {
 		}
 	})
 }
+
+// /deliver history shows each delivery's score, who approved it and a link to its thread; /deliver audit
+// shows the trail of the channel's projects to auditors only, refusals included.
+func TestHistoryAndAudit(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := newFixture(t)
+		id := f.deliver("v0.1.1", 500)
+		settle()
+		a := f.pendingApproval(id)
+		f.click(ops, ActionApprove, a.ID)
+		f.click(qaLead, ActionApprove, a.ID)
+		settle()
+		root := f.messageOf(id, store.MessageRoot)
+
+		r := f.command(outsider, "history helloservice")
+		for _, want := range []string{"#1 helloservice v0.1.1", "score 100 (qa)", "approved by <@UOPS1>, <@UQA1>",
+			"thread: https://chat.test/archives/" + channel + "/" + root.MessageID} {
+			if !strings.Contains(r.Message.Text, want) {
+				t.Errorf("history lacks %q:\n%s", want, r.Message.Text)
+			}
+		}
+
+		if r := f.command(ops, "audit"); !strings.Contains(r.Message.Text, "you need the role auditor in this channel") {
+			t.Errorf("audit by a non-auditor: %q", r.Message.Text)
+		}
+		r = f.command(auditor, "audit --since 2h")
+		text := r.Message.Header + "\n" + r.Message.Text
+		for _, want := range []string{"Audit trail since", "✅", "<@UDEV1> · command.deliver", "<@UQA1> · approval.approve approval:1",
+			"⛔", "<@UOPS1> · command.audit: you need the role auditor in this channel"} {
+			if !strings.Contains(text, want) {
+				t.Errorf("audit lacks %q:\n%s", want, text)
+			}
+		}
+		if r := f.command(auditor, "audit --since 0d"); !strings.Contains(r.Message.Text, "--since must look back some time") {
+			t.Errorf("audit --since 0d: %q", r.Message.Text)
+		}
+	})
+}

@@ -81,6 +81,7 @@ const (
 	ops       = "UOPS1" // approver
 	qaLead    = "UQA1"  // in user group SREL1, which holds release-managers
 	outsider  = "UOUT1" // no role
+	auditor   = "UAUD1" // auditor only
 	relGroup  = "SREL1"
 )
 
@@ -145,6 +146,11 @@ func (p *recordingPoster) PostPrivate(_ context.Context, channel, user string, m
 	return nil
 }
 
+// Permalink links to a message as a platform's web client would.
+func (p *recordingPoster) Permalink(_ context.Context, channel, id string) (string, error) {
+	return "https://chat.test/archives/" + channel + "/" + id, nil
+}
+
 func (p *recordingPoster) all() []sent {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -204,7 +210,7 @@ func newFixture(t *testing.T) *fixture {
 	p := configtest.WriteProject(t, dir, files)
 	cfg := config.Defaults()
 	cfg.Channels = []config.ChannelBinding{{Platform: "slack", Channel: channel, Projects: []string{"fulltour"},
-		Roles: map[string][]string{RoleDeployer: {developer, ops}, RoleApprover: {ops, developer}, "release-managers": {relGroup}}}}
+		Roles: map[string][]string{RoleDeployer: {developer, ops}, RoleApprover: {ops, developer}, "release-managers": {relGroup}, RoleAuditor: {auditor}}}}
 	f := &fixture{t: t, dir: dir, db: filepath.Join(t.TempDir(), "shipgate.db"), cfg: cfg, proj: p, poster: &recordingPoster{}, dirs: &directory{}}
 	f.start()
 	t.Cleanup(f.stop)

@@ -131,8 +131,14 @@ func (c *Client) GroupMembers(ctx context.Context, groupID string) ([]string, er
 	return c.api.GetUserGroupMembersContext(ctx, groupID)
 }
 
+// Permalink is a link to a posted message in Slack's web client (chat.getPermalink).
+func (c *Client) Permalink(ctx context.Context, channel, messageID string) (string, error) {
+	return c.api.GetPermalinkContext(ctx, &slack.PermalinkParameters{Channel: channel, Ts: messageID})
+}
+
 // Compile-time checks that Client is what the bot needs.
 var (
-	_ bot.Poster    = (*Client)(nil)
-	_ bot.Directory = (*Client)(nil)
+	_ bot.Poster      = (*Client)(nil)
+	_ bot.Directory   = (*Client)(nil)
+	_ bot.Permalinker = (*Client)(nil)
 )

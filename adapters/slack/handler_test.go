@@ -267,3 +267,20 @@ func jsonRequest(t *testing.T, path, body string) *http.Request {
 }
 
 func asRetry(err error, target **bot.RetryLater) bool { return errors.As(err, target) }
+
+// A posted message has a permalink (chat.getPermalink), which /deliver history shows; a message that
+// does not exist has none.
+func TestPermalink(t *testing.T) {
+	f := newFixture(t)
+	posted, err := f.handler.client.Post(context.Background(), channel, bot.Message{Text: "root"}, bot.PostOptions{StartThread: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	link, err := f.handler.client.Permalink(context.Background(), channel, posted.MessageID)
+	if want := "https://fake.slack.test/archives/" + channel + "/p" + strings.ReplaceAll(posted.MessageID, ".", ""); err != nil || link != want {
+		t.Errorf("permalink %q, %v; want %q", link, err, want)
+	}
+	if _, err := f.handler.client.Permalink(context.Background(), channel, "1.000001"); err == nil || !strings.Contains(err.Error(), "message_not_found") {
+		t.Errorf("permalink of a missing message: %v", err)
+	}
+}

@@ -586,6 +586,8 @@ func (s *Server) answer(r *http.Request, method string, p params, perr error, c 
 		return s.updateMessage(p)
 	case "chat.postEphemeral":
 		return s.postEphemeral(p, c)
+	case "chat.getPermalink":
+		return s.permalink(p)
 	case "views.open":
 		return s.openView(p)
 	case "usergroups.users.list":
@@ -701,6 +703,17 @@ func (s *Server) updateMessage(p params) reply {
 	}
 	m.Updates++
 	return okReply(map[string]any{"channel": channel, "ts": ts, "text": m.Text, "message": messageJSON(m)})
+}
+
+// permalink answers chat.getPermalink as Slack does: a link to the message in the workspace's web
+// client, https://WORKSPACE.slack.com/archives/CHANNEL/pTS with the ts's dot taken out.
+func (s *Server) permalink(p params) reply {
+	channel, ts := p.str("channel"), p.str("message_ts")
+	if _, ok := s.byTS[msgKey{channel, ts}]; !ok {
+		return errReply("message_not_found", "")
+	}
+	return okReply(map[string]any{"channel": channel,
+		"permalink": fmt.Sprintf("https://fake.slack.test/archives/%s/p%s", channel, strings.ReplaceAll(ts, ".", ""))})
 }
 
 func (s *Server) postEphemeral(p params, c *Call) reply {
