@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -25,6 +26,10 @@ type Client struct {
 	// tablesRejected is set once the workspace refused a table block; from then on score tables are
 	// sent as section fields.
 	tablesRejected atomic.Bool
+
+	checkMu   sync.Mutex // guards the last readiness check's answer
+	checkedAt time.Time
+	checkErr  error
 }
 
 // NewClient wraps a slack-go client. slack-go's own retries stay off: they would block the caller,
@@ -129,6 +134,22 @@ func (c *Client) IsGroup(id string) bool { return strings.HasPrefix(id, "S") }
 // GroupMembers lists a user group's members (usergroups.users.list).
 func (c *Client) GroupMembers(ctx context.Context, groupID string) ([]string, error) {
 	return c.api.GetUserGroupMembersContext(ctx, groupID)
+}
+
+// checkTTL is how long a readiness check's answer is reused: /readyz is probed every few seconds, and
+// auth.test needs no more.
+const checkTTL = 30 * time.Second
+
+// Check tells whether Slack answers with the bot token (auth.test), reusing an answer for checkTTL.
+func (c *Client) Check(ctx context.Context) error {
+	c.checkMu.Lock()
+	defer c.checkMu.Unlock()
+	if !c.checkedAt.IsZero() && time.Since(c.checkedAt) < checkTTL {
+		return c.checkErr
+	}
+	_, err := c.api.AuthTestContext(ctx)
+	c.checkedAt, c.checkErr = time.Now(), err
+	return err
 }
 
 // Permalink is a link to a posted message in Slack's web client (chat.getPermalink).

@@ -48,6 +48,15 @@ func newChat(cfg *config.Config, logger *slog.Logger) *chat {
 	return c
 }
 
+// checks are the configured platforms' readiness checks for /readyz.
+func (c *chat) checks() []platformCheck {
+	var out []platformCheck
+	if c.slack != nil {
+		out = append(out, platformCheck{name: "slack", check: c.slack.Check})
+	}
+	return out
+}
+
 // start serves the platforms' endpoints on mux, or connects over Socket Mode, feeding b.
 func (c *chat) start(ctx context.Context, b *bot.Bot, mux *http.ServeMux, reg prometheus.Registerer) error {
 	if c.slack == nil {

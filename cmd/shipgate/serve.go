@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -185,7 +186,7 @@ func serve(ctx context.Context, cfg *config.Config, projects []*config.Project, 
 	}
 
 	reg := prometheus.NewRegistry()
-	mux := newHandler(st, logger)
+	mux := newHandler(st, logger, chat.checks()...)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	if err := chat.start(ctx, b, mux, reg); err != nil {
 		return err
@@ -228,7 +229,22 @@ type pinger interface {
 // probe sees a failure rather than its own timeout.
 const readyTimeout = 2 * time.Second
 
-func newHandler(db pinger, logger *slog.Logger) *http.ServeMux {
+// platformCheck tells whether shipgate can reach one chat platform with its credentials.
+type platformCheck struct {
+	name  string
+	check func(ctx context.Context) error
+}
+
+// readiness is what /readyz answers: the database decides ready or not (503), since the API and the
+// engine need it; each chat platform is reported beside it, ok or unavailable, without failing readiness,
+// so that a chat outage does not take CI's API and the running deliveries out of a load balancer.
+type readiness struct {
+	Status    string            `json:"status"`
+	Database  string            `json:"database"`
+	Platforms map[string]string `json:"platforms,omitempty"`
+}
+
+func newHandler(db pinger, logger *slog.Logger, platforms ...platformCheck) *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeStatus(w, http.StatusOK, "ok")
@@ -236,12 +252,26 @@ func newHandler(db pinger, logger *slog.Logger) *http.ServeMux {
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), readyTimeout)
 		defer cancel()
+		ready := readiness{Status: "ready", Database: "ok"}
+		code := http.StatusOK
 		if err := db.Ping(ctx); err != nil {
 			logger.Warn("not ready", "error", err)
-			writeStatus(w, http.StatusServiceUnavailable, "database unavailable")
-			return
+			ready.Status, ready.Database, code = "database unavailable", "unavailable", http.StatusServiceUnavailable
 		}
-		writeStatus(w, http.StatusOK, "ready")
+		for _, p := range platforms {
+			if ready.Platforms == nil {
+				ready.Platforms = map[string]string{}
+			}
+			ready.Platforms[p.name] = "ok"
+			if err := p.check(ctx); err != nil {
+				logger.Warn("chat platform unavailable", "platform", p.name, "error", err)
+				ready.Platforms[p.name] = "unavailable"
+			}
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Cache-Control", "no-store")
+		w.WriteHeader(code)
+		_ = json.NewEncoder(w).Encode(ready)
 	})
 	return mux
 }

@@ -48,7 +48,7 @@ func TestServeAnswersHealthAndStops(t *testing.T) {
 	if code, body := get(t, base+"/healthz"); code != http.StatusOK || body != "{\"status\":\"ok\"}\n" {
 		t.Errorf("/healthz = %d %q", code, body)
 	}
-	if code, body := get(t, base+"/readyz"); code != http.StatusOK || body != "{\"status\":\"ready\"}\n" {
+	if code, body := get(t, base+"/readyz"); code != http.StatusOK || body != "{\"status\":\"ready\",\"database\":\"ok\"}\n" {
 		t.Errorf("/readyz = %d %q", code, body)
 	}
 	if code, _ := get(t, base+"/nope"); code != http.StatusNotFound {
@@ -193,3 +193,23 @@ func TestServeRefusesTasksWithoutExecutors(t *testing.T) {
 		t.Error("serve opened the database before refusing the projects")
 	}
 }
+
+// Each chat platform is reported beside the database; one that cannot be reached does not make shipgate
+// unready, since the API and running deliveries do not need it.
+func TestReadyzReportsPlatforms(t *testing.T) {
+	okPinger := okPinger{}
+	checks := []platformCheck{
+		{name: "slack", check: func(context.Context) error { return nil }},
+		{name: "discord", check: func(context.Context) error { return errors.New("401 Unauthorized") }},
+	}
+	rec := httptest.NewRecorder()
+	newHandler(okPinger, slog.New(slog.DiscardHandler), checks...).ServeHTTP(rec, httptest.NewRequest("GET", "/readyz", nil))
+	want := `{"status":"ready","database":"ok","platforms":{"discord":"unavailable","slack":"ok"}}` + "\n"
+	if rec.Code != http.StatusOK || rec.Body.String() != want {
+		t.Fatalf("/readyz = %d %s, want 200 %s", rec.Code, rec.Body.String(), want)
+	}
+}
+
+type okPinger struct{}
+
+func (okPinger) Ping(context.Context) error { return nil }

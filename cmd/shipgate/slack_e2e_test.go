@@ -255,6 +255,10 @@ func TestSlackEndToEnd(t *testing.T) {
 	if code != http.StatusOK || !strings.Contains(body, `"response_type":"ephemeral"`) || !strings.Contains(body, "Delivery #1") {
 		t.Fatalf("/deliver = %d %s", code, body)
 	}
+	// Readiness reports Slack, reached with the bot token (auth.test on the fake).
+	if code, body := get(t, e.base+"/readyz"); code != http.StatusOK || !strings.Contains(body, `"platforms":{"slack":"ok"}`) {
+		t.Errorf("/readyz = %d %s", code, body)
+	}
 	var approvalTS, rootTS string
 	e.fake.WaitFor(t, e2eWait, "the approval request", func(calls []slackfake.Call) bool {
 		for _, c := range calls {
