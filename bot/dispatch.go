@@ -256,6 +256,8 @@ func (b *Bot) run(ctx context.Context, req CommandRequest, cmd Command) (string,
 			return "", Reply{}, refuse("you need the role %s in this channel to read the audit trail", RoleAuditor)
 		}
 		return b.audit(ctx, ch, cmd)
+	case CmdStats:
+		return b.stats(ctx, ch, cmd)
 	}
 	return "", Reply{}, refuse("unknown command %s", cmd.Kind)
 }

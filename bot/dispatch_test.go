@@ -151,7 +151,8 @@ func TestClickFromAnotherChannel(t *testing.T) {
 	})
 }
 
-// /deliver history shows each delivery's score, who approved it and a link to its thread; /deliver audit
+// /deliver history shows each delivery's score, who approved it and a link to its thread; /deliver stats
+// its DORA figures; /deliver audit
 // shows the trail of the channel's projects to auditors only, refusals included.
 func TestHistoryAndAudit(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
@@ -170,6 +171,15 @@ func TestHistoryAndAudit(t *testing.T) {
 			if !strings.Contains(r.Message.Text, want) {
 				t.Errorf("history lacks %q:\n%s", want, r.Message.Text)
 			}
+		}
+
+		r = f.command(outsider, "stats helloservice")
+		if want := "last 30 days in production: 1 deployment (0.03/day) · lead time "; r.Message.Header != "DORA figures of helloservice" || !strings.HasPrefix(r.Message.Text, want) ||
+			!strings.Contains(r.Message.Text, "change failure rate 0% (0 of 1)") {
+			t.Errorf("stats: %s\n%s\nwant it to start %q", r.Message.Header, r.Message.Text, want)
+		}
+		if r := f.command(outsider, "stats helloservice --stage staging"); !strings.Contains(r.Message.Text, `no stage "staging"`) {
+			t.Errorf("stats of an unknown stage: %q", r.Message.Text)
 		}
 
 		if r := f.command(ops, "audit"); !strings.Contains(r.Message.Text, "you need the role auditor in this channel") {
