@@ -183,8 +183,8 @@ type APIConfig struct {
 	WebhookSecretFile string `yaml:"webhook_secret_file,omitempty"`
 }
 
-// APIToken is one bearer token: its value (token or token_file) or only its SHA-256 (token_sha256), and
-// the projects it may trigger ("*" for all).
+// APIToken is one bearer token: its value (token or token_file) or only its SHA-256 (token_sha256), the
+// projects it may trigger and act on ("*" for all), and the person it decides approvals as, if any.
 type APIToken struct {
 	Pos         `yaml:"-"`
 	Name        string   `yaml:"name"`
@@ -192,6 +192,10 @@ type APIToken struct {
 	TokenFile   string   `yaml:"token_file,omitempty"`
 	TokenSHA256 string   `yaml:"token_sha256,omitempty"`
 	Projects    []string `yaml:"projects"`
+	// Actor is the chat user id (such as U0123ABC) the token approves and rejects as: the roles that
+	// user holds in the channels bound to a project decide whether the vote counts. Without it the token
+	// cannot vote.
+	Actor string `yaml:"actor,omitempty"`
 }
 
 // Defaults returns the configuration used when a key is absent, and when no file is given at all.
@@ -291,6 +295,9 @@ var (
 	logFormats = []string{"text", "json"}
 	platforms  = []string{"slack", "discord"}
 	sha256Hex  = regexp.MustCompile(`^[0-9a-f]{64}$`)
+	// chatUserID is what Slack (U…, W…) and Discord (snowflakes) use for user ids; other characters,
+	// spaces and mentions such as <@U1> or @ana would never match a voter.
+	chatUserID = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$`)
 )
 
 func (c *Config) validate(d diagnoser) {
@@ -498,6 +505,9 @@ func (c *Config) validateTokens(d diagnoser) {
 		}
 		if len(t.Projects) == 0 {
 			d.errorf(t.Line, "%s: projects is empty; name the projects this token may trigger, or \"*\" for all", where)
+		}
+		if _, set := t.Lines["actor"]; set && !chatUserID.MatchString(t.Actor) {
+			d.errorf(t.LineOf("actor"), "%s: actor %q is not a chat user id; expected one such as U0123ABC (Slack) or 80351110224678912 (Discord)", where, t.Actor)
 		}
 	}
 }

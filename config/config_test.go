@@ -74,6 +74,7 @@ api:
     - name: ci
       token_sha256: ` + strings.Repeat("0f", 32) + `
       projects: ["*"]
+      actor: U3
   webhook_secret: literal-$${NOT_EXPANDED}
 `
 	path := filepath.Join(dir, "shipgate.yaml")
@@ -84,6 +85,9 @@ api:
 	}
 	if cfg.Slack.BotToken.Reveal() != "xoxb-from-file" || cfg.Slack.SigningSecret.Reveal() != "s3cr3t" {
 		t.Errorf("slack secrets = %q, %q", cfg.Slack.BotToken.Reveal(), cfg.Slack.SigningSecret.Reveal())
+	}
+	if cfg.API.Tokens[0].Actor != "U3" {
+		t.Errorf("api.tokens[0].actor = %q", cfg.API.Tokens[0].Actor)
 	}
 	if cfg.API.WebhookSecret.Reveal() != "literal-${NOT_EXPANDED}" {
 		t.Errorf("$${ escape gave %q", cfg.API.WebhookSecret.Reveal())
@@ -220,6 +224,16 @@ func TestConfigErrors(t *testing.T) {
 			errAt(7, "api.tokens[1]: set exactly one of token"),
 			errAt(7, "api.tokens[1]: projects is empty"),
 			errAt(8, "api.tokens[2]: name is required"),
+		}},
+		{"token actors", `api:
+  tokens:
+    - {name: release, token: a, projects: [p], actor: U0123ABC}
+    - {name: discord, token: b, projects: [p], actor: "80351110224678912"}
+    - {name: mention, token: c, projects: [p], actor: "<@U1>"}
+    - {name: empty, token: d, projects: [p], actor: ""}
+`, nil, []want{
+			errAt(5, `api.tokens[2]: actor "<@U1>" is not a chat user id; expected one such as U0123ABC`),
+			errAt(6, `api.tokens[3]: actor "" is not a chat user id`),
 		}},
 	}
 	if err := os.WriteFile(filepath.Join(dir, "not-a-ca.pem"), []byte("just text\n"), 0o600); err != nil {

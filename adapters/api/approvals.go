@@ -1,0 +1,94 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/shipgate/shipgate/engine"
+	"github.com/shipgate/shipgate/store"
+)
+
+// Approver decides an approval for a token that names a person (api.tokens[].actor). The bot implements
+// it: it knows which roles the person holds in the channels bound to the delivery's project, and audits
+// the vote as it audits clicks. A refused vote is an outcome with a Reason, not an error; an unknown
+// approval is an error wrapping engine.ErrNotFound.
+type Approver interface {
+	DecideFromAPI(ctx context.Context, approvalID int64, actor string, decision store.Decision, reason, tokenName string) (engine.VoteOutcome, error)
+}
+
+// decisionRequest is the body of POST /api/v1/approvals/{id}.
+type decisionRequest struct {
+	Decision store.Decision `json:"decision"` // approve or reject
+	Reason   string         `json:"reason"`
+}
+
+// decided answers a vote: whether it counted, why not, and the approval as it is now.
+type decided struct {
+	Counted  bool          `json:"counted"`
+	Reason   string        `json:"reason,omitempty"`
+	Error    string        `json:"error,omitempty"` // the reason again, where every refusal has it
+	Approval *approvalView `json:"approval"`
+}
+
+// decide casts the token's person's vote on an approval: 200 when it counted, 403 with the reason when
+// the rules refused it (no role, own delivery, already voted, already decided).
+func (a *API) decide(c *call) reply {
+	id, bad := pathID(c, "approval")
+	if bad != nil {
+		return *bad
+	}
+	target := fmt.Sprintf("approval:%d", id)
+	var req decisionRequest
+	if msg := decodeStrict(c.body, &req, true); msg != "" {
+		return invalid("%s", msg)
+	}
+	if req.Decision != store.DecisionApprove && req.Decision != store.DecisionReject {
+		return invalid("decision %q is not approve or reject", clip(string(req.Decision), 40))
+	}
+	if c.caller.actor == "" {
+		msg := "this token names no actor, so it cannot vote; set actor (a chat user id) in its api.tokens entry"
+		if c.caller.webhook {
+			msg = "a signed request names no person, so it cannot vote; use a token that names an actor"
+		}
+		return reply{status: http.StatusForbidden, outcome: outcomeForbidden, target: target, reason: "the caller names no actor", body: errorBody{msg}}
+	}
+	ap, err := a.st.GetApproval(c.ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return notFound(target, "approval %d not found", id)
+	}
+	if err != nil {
+		return a.internal(c, "read approval", err)
+	}
+	d, err := a.st.GetDelivery(c.ctx, ap.DeliveryID)
+	if err != nil {
+		return a.internal(c, "read delivery", err)
+	}
+	if !c.caller.may(d.Project) {
+		return forbidden(c, target, d.Project)
+	}
+	if a.approver == nil {
+		return reply{status: http.StatusNotImplemented, outcome: outcomeError, target: target,
+			body: errorBody{"approvals through the API are not available in this shipgate"}}
+	}
+	out, err := a.approver.DecideFromAPI(c.ctx, id, c.caller.actor, req.Decision, clip(req.Reason, maxReason), c.caller.name)
+	if errors.Is(err, engine.ErrNotFound) {
+		return notFound(target, "approval %d not found", id)
+	}
+	if err != nil {
+		return a.internal(c, "decide approval", err)
+	}
+	if ap, err = a.st.GetApproval(c.ctx, id); err != nil {
+		return a.internal(c, "read approval", err)
+	}
+	view, err := a.approval(c.ctx, ap)
+	if err != nil {
+		return a.internal(c, "read approval", err)
+	}
+	if !out.Counted {
+		return reply{status: http.StatusForbidden, outcome: outcomeRefused, target: target, audited: true,
+			body: decided{Reason: out.Reason, Error: out.Reason, Approval: view}}
+	}
+	return ok(http.StatusOK, decided{Counted: true, Approval: view})
+}

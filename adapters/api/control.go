@@ -1,0 +1,63 @@
+package api
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+
+	"github.com/shipgate/shipgate/engine"
+	"github.com/shipgate/shipgate/store"
+)
+
+// controlAction is one of the engine's controls of a running delivery.
+type controlAction struct {
+	name string // abort, pause, resume
+	run  func(*engine.Engine, context.Context, engine.Control) error
+}
+
+var (
+	actionAbort  = controlAction{"abort", (*engine.Engine).Abort}
+	actionPause  = controlAction{"pause", (*engine.Engine).Pause}
+	actionResume = controlAction{"resume", (*engine.Engine).Resume}
+)
+
+// controlRequest is the optional body of POST /api/v1/deliveries/{id}/abort|pause|resume.
+type controlRequest struct {
+	Stage  string `json:"stage"`  // only this stage; default all
+	Reason string `json:"reason"` // recorded in the audit trail
+}
+
+// maxReason bounds a reason kept in the audit trail.
+const maxReason = 500
+
+// control pauses, resumes or aborts a delivery as the caller and answers the delivery as it is then.
+// The engine refuses with 409 what the delivery's state does not allow ("nothing to resume").
+func (a *API) control(act controlAction) func(*call) reply {
+	return func(c *call) reply {
+		var req controlRequest
+		if msg := decodeStrict(c.body, &req, false); msg != "" {
+			return invalid("%s", msg)
+		}
+		d, rep := a.delivery(c)
+		if rep != nil {
+			return *rep
+		}
+		target := fmt.Sprintf("delivery:%d", d.ID)
+		err := act.run(a.eng, c.ctx, engine.Control{DeliveryID: d.ID, Stage: req.Stage, Actor: c.caller.name, Platform: string(store.PlatformAPI)})
+		if err != nil {
+			return a.engineReply(c, target, act.name+" delivery", err)
+		}
+		if req.Reason != "" {
+			// The engine audits the action itself; the reason, which it has no place for, goes beside it.
+			entry := &store.AuditEntry{Actor: c.caller.name, Platform: string(store.PlatformAPI), Action: "api.deliveries." + act.name,
+				Target: target, Allowed: true, Reason: clip(req.Reason, maxReason)}
+			if err := a.st.Update(c.ctx, func(tx *store.Tx) error { return tx.AppendAudit(c.ctx, entry) }); err != nil {
+				a.log.Error("audit reason", "delivery", d.ID, "err", err)
+			}
+		}
+		if d, err = a.st.GetDelivery(c.ctx, d.ID); err != nil {
+			return a.internal(c, "read delivery", err)
+		}
+		return ok(http.StatusOK, a.summary(d))
+	}
+}
