@@ -27,6 +27,9 @@ type Client struct {
 	// sent as section fields.
 	tablesRejected atomic.Bool
 
+	// Calls counts each Web API call by method and outcome (ok, rate_limited, error); nil counts nothing.
+	Calls CallObserver
+
 	checkMu   sync.Mutex // guards the last readiness check's answer
 	checkedAt time.Time
 	checkErr  error
@@ -39,6 +42,28 @@ func NewClient(api *slack.Client, log *slog.Logger) *Client {
 		log = slog.New(slog.DiscardHandler)
 	}
 	return &Client{api: api, log: log}
+}
+
+// CallObserver counts outbound platform calls (metrics.ChatCalls).
+type CallObserver interface {
+	Observe(platform, method, outcome string)
+}
+
+// observe counts one Web API call and returns its error unchanged.
+func (c *Client) observe(method string, err error) error {
+	if c.Calls == nil {
+		return err
+	}
+	outcome := "ok"
+	var rl *slack.RateLimitedError
+	switch {
+	case errors.As(err, &rl):
+		outcome = "rate_limited"
+	case err != nil:
+		outcome = "error"
+	}
+	c.Calls.Observe("slack", method, outcome)
+	return err
 }
 
 // API is the underlying slack-go client.
@@ -58,7 +83,7 @@ func (c *Client) Post(ctx context.Context, channel string, m bot.Message, opts b
 		}
 		var err error
 		_, ts, err = c.api.PostMessageContext(ctx, channel, msgOpts...)
-		return err
+		return c.observe("chat.postMessage", err)
 	})
 	if err != nil {
 		return bot.Posted{}, err
@@ -74,7 +99,7 @@ func (c *Client) Post(ctx context.Context, channel string, m bot.Message, opts b
 func (c *Client) Update(ctx context.Context, channel, _, messageID string, m bot.Message) error {
 	return c.withTables(m, func(blocks []slack.Block, text string) error {
 		_, _, _, err := c.api.UpdateMessageContext(ctx, channel, messageID, slack.MsgOptionBlocks(blocks...), slack.MsgOptionText(text, false))
-		return err
+		return c.observe("chat.update", err)
 	})
 }
 
@@ -82,7 +107,7 @@ func (c *Client) Update(ctx context.Context, channel, _, messageID string, m bot
 func (c *Client) PostPrivate(ctx context.Context, channel, user string, m bot.Message) error {
 	return c.withTables(m, func(blocks []slack.Block, text string) error {
 		_, err := c.api.PostEphemeralContext(ctx, channel, user, slack.MsgOptionBlocks(blocks...), slack.MsgOptionText(text, false))
-		return err
+		return c.observe("chat.postEphemeral", err)
 	})
 }
 
@@ -133,7 +158,8 @@ func (c *Client) IsGroup(id string) bool { return strings.HasPrefix(id, "S") }
 
 // GroupMembers lists a user group's members (usergroups.users.list).
 func (c *Client) GroupMembers(ctx context.Context, groupID string) ([]string, error) {
-	return c.api.GetUserGroupMembersContext(ctx, groupID)
+	members, err := c.api.GetUserGroupMembersContext(ctx, groupID)
+	return members, c.observe("usergroups.users.list", err)
 }
 
 // checkTTL is how long a readiness check's answer is reused: /readyz is probed every few seconds, and
@@ -148,13 +174,14 @@ func (c *Client) Check(ctx context.Context) error {
 		return c.checkErr
 	}
 	_, err := c.api.AuthTestContext(ctx)
-	c.checkedAt, c.checkErr = time.Now(), err
+	c.checkedAt, c.checkErr = time.Now(), c.observe("auth.test", err)
 	return err
 }
 
 // Permalink is a link to a posted message in Slack's web client (chat.getPermalink).
 func (c *Client) Permalink(ctx context.Context, channel, messageID string) (string, error) {
-	return c.api.GetPermalinkContext(ctx, &slack.PermalinkParameters{Channel: channel, Ts: messageID})
+	link, err := c.api.GetPermalinkContext(ctx, &slack.PermalinkParameters{Channel: channel, Ts: messageID})
+	return link, c.observe("chat.getPermalink", err)
 }
 
 // Compile-time checks that Client is what the bot needs.

@@ -240,7 +240,8 @@ func (h *Handler) clickFollowUp(reply bot.ClickReply, channel, user, triggerID, 
 	return func(ctx context.Context) {
 		if reply.AskReason != nil {
 			meta, _ := json.Marshal(rejectMetadata{Value: reply.AskReason.Value, Channel: channel, Message: messageTS})
-			if _, err := h.client.api.OpenViewContext(ctx, triggerID, rejectDialog(reply.AskReason, string(meta))); err != nil {
+			_, err := h.client.api.OpenViewContext(ctx, triggerID, rejectDialog(reply.AskReason, string(meta)))
+			if err := h.client.observe("views.open", err); err != nil {
 				h.log.Error("open rejection dialog", "user", user, "err", err)
 			}
 		}

@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	goslack "github.com/slack-go/slack"
 
+	"github.com/shipgate/shipgate/adapters/metrics"
 	slackadapter "github.com/shipgate/shipgate/adapters/slack"
 	"github.com/shipgate/shipgate/bot"
 	"github.com/shipgate/shipgate/config"
@@ -46,6 +47,13 @@ func newChat(cfg *config.Config, logger *slog.Logger) *chat {
 		c.groupTTL = s.GroupCacheTTL
 	}
 	return c
+}
+
+// countCalls counts every configured platform's outbound API calls.
+func (c *chat) countCalls(calls *metrics.ChatCalls) {
+	if c.slack != nil {
+		c.slack.Calls = calls
+	}
 }
 
 // checks are the configured platforms' readiness checks for /readyz.

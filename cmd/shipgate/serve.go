@@ -19,6 +19,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/shipgate/shipgate/adapters/api"
+	"github.com/shipgate/shipgate/adapters/metrics"
 	promsli "github.com/shipgate/shipgate/adapters/prometheus"
 	"github.com/shipgate/shipgate/bot"
 	"github.com/shipgate/shipgate/config"
@@ -177,7 +179,12 @@ func serve(ctx context.Context, cfg *config.Config, projects []*config.Project, 
 			logger.Warn("shut down bot", "err", err)
 		}
 	}()
-	// The bot subscribes before the engine recovers, so that the messages recovery causes are posted.
+	reg := prometheus.NewRegistry()
+	chat.countCalls(metrics.NewChatCalls(reg))
+	// The metrics and the bot subscribe before the engine recovers, so that what recovery causes is
+	// counted and posted.
+	m := metrics.New(reg, st, projects, time.Now, metrics.WithLogger(logger))
+	eng.Subscribe(m.Observe)
 	if err := b.Start(ctx); err != nil {
 		return err
 	}
@@ -185,9 +192,13 @@ func serve(ctx context.Context, cfg *config.Config, projects []*config.Project, 
 		return err
 	}
 
-	reg := prometheus.NewRegistry()
 	mux := newHandler(st, logger, chat.checks()...)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	apiSrv, err := api.New(api.Options{Engine: eng, Store: st, Config: cfg, Projects: projects, Approver: b, Registry: reg, Logger: logger})
+	if err != nil {
+		return fmt.Errorf("api: %w", err)
+	}
+	apiSrv.Register(mux)
 	if err := chat.start(ctx, b, mux, reg); err != nil {
 		return err
 	}
