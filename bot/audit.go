@@ -192,21 +192,29 @@ func (b *Bot) historyDetails(ctx context.Context, d *store.Delivery, ch *config.
 	return " · " + strings.Join(parts, " · "), nil
 }
 
-// threadLink links to a delivery's root card in a channel, when the platform can say where it is; a
-// failure to ask only leaves the link out.
+// threadLink is history's "thread: LINK" for a delivery's root card in a channel, or "".
 func (b *Bot) threadLink(ctx context.Context, ch *config.ChannelBinding, root *store.ChatMessage) string {
-	pl, ok := b.posters[store.Platform(ch.Platform)].(Permalinker)
+	if link := b.MessageLink(ctx, store.Platform(ch.Platform), root.Channel, root.MessageID); link != "" {
+		return "thread: " + link
+	}
+	return ""
+}
+
+// MessageLink links to a posted message when its platform can say where it is (a Permalinker), else
+// "". A failure to ask only leaves the link out; it is logged.
+func (b *Bot) MessageLink(ctx context.Context, platform store.Platform, channel, messageID string) string {
+	pl, ok := b.posters[platform].(Permalinker)
 	if !ok {
 		return ""
 	}
 	ctx, cancel := context.WithTimeout(ctx, permalinkTimeout)
 	defer cancel()
-	link, err := pl.Permalink(ctx, root.Channel, root.MessageID)
+	link, err := pl.Permalink(ctx, channel, messageID)
 	if err != nil {
-		b.log.Warn("permalink", "platform", ch.Platform, "channel", root.Channel, "message", root.MessageID, "err", err)
+		b.log.Warn("permalink", "platform", platform, "channel", channel, "message", messageID, "err", err)
 		return ""
 	}
-	return "thread: " + link
+	return link
 }
 
 // permalinkTimeout keeps a slow platform from holding up a /deliver history answer, which has 3 seconds.

@@ -38,11 +38,18 @@ type Options struct {
 	Projects []*config.Project
 	// Approver decides approvals for POST /api/v1/approvals/{id}; without one that route answers 501.
 	Approver Approver
+	// Links makes links to chat messages for GET /api/v1/deliveries/{id}; nil gives ids only.
+	Links Linker
 	// Registry receives the request counters and the latency histogram; nil registers nothing.
 	Registry prometheus.Registerer
 	Logger   *slog.Logger
 	// Now is the clock signature timestamps are checked against; nil means time.Now.
 	Now func() time.Time
+}
+
+// Linker makes a link to a chat message, "" when its platform cannot; the bot is one.
+type Linker interface {
+	MessageLink(ctx context.Context, platform store.Platform, channel, messageID string) string
 }
 
 // API serves the /api/v1 routes. Create it with New and mount it with Register.
@@ -51,6 +58,7 @@ type API struct {
 	st        *store.Store
 	projects  map[string]*config.Project
 	approver  Approver
+	links     Linker
 	auth      *authenticator
 	metrics   *metrics
 	keys      *keyLocks
@@ -75,7 +83,7 @@ func New(opts Options) (*API, error) {
 	if err != nil {
 		return nil, fmt.Errorf("api: %w", err)
 	}
-	a := &API{eng: opts.Engine, st: opts.Store, projects: map[string]*config.Project{}, approver: opts.Approver, auth: auth,
+	a := &API{eng: opts.Engine, st: opts.Store, projects: map[string]*config.Project{}, approver: opts.Approver, links: opts.Links, auth: auth,
 		metrics: m, keys: newKeyLocks(), publicURL: strings.TrimRight(opts.Config.PublicURL, "/"), log: opts.Logger}
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)

@@ -145,8 +145,8 @@ type voterView struct {
 	Time     time.Time      `json:"time"`
 }
 
-// chatView is a message posted for the delivery, by id: a link needs what only the platform knows
-// (Slack's workspace domain), so none is made up here.
+// chatView is a message posted for the delivery: its ids, and for the root card a link from the
+// platform (Slack's permalink) when a Linker is set, since a link needs what only the platform knows.
 type chatView struct {
 	Platform   store.Platform    `json:"platform"`
 	Channel    string            `json:"channel"`
@@ -154,6 +154,9 @@ type chatView struct {
 	ThreadID   string            `json:"threadId,omitempty"`
 	Kind       store.MessageKind `json:"kind"`
 	ApprovalID int64             `json:"approvalId,omitempty"`
+	// Link opens the message in the platform's client, where the platform can say (Slack's permalink);
+	// given for the root card, whose thread holds the delivery's history.
+	Link string `json:"link,omitempty"`
 }
 
 func (a *API) summary(d *store.Delivery) deliverySummary {
@@ -237,7 +240,11 @@ func (a *API) view(ctx context.Context, d *store.Delivery) (*deliveryView, error
 		return nil, err
 	}
 	for _, m := range msgs {
-		v.Chat = append(v.Chat, chatView{Platform: m.Platform, Channel: m.Channel, MessageID: m.MessageID, ThreadID: m.ThreadID, Kind: m.Kind, ApprovalID: m.ApprovalID})
+		cv := chatView{Platform: m.Platform, Channel: m.Channel, MessageID: m.MessageID, ThreadID: m.ThreadID, Kind: m.Kind, ApprovalID: m.ApprovalID}
+		if a.links != nil && m.Kind == store.MessageRoot {
+			cv.Link = a.links.MessageLink(ctx, m.Platform, m.Channel, m.MessageID)
+		}
+		v.Chat = append(v.Chat, cv)
 	}
 
 	// Stages in the shipyard's order; one the shipyard no longer has goes last.

@@ -194,7 +194,7 @@ func serve(ctx context.Context, cfg *config.Config, projects []*config.Project, 
 
 	mux := newHandler(st, logger, chat.checks()...)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-	apiSrv, err := api.New(api.Options{Engine: eng, Store: st, Config: cfg, Projects: projects, Approver: b, Registry: reg, Logger: logger})
+	apiSrv, err := api.New(api.Options{Engine: eng, Store: st, Config: cfg, Projects: projects, Approver: b, Links: b, Registry: reg, Logger: logger})
 	if err != nil {
 		return fmt.Errorf("api: %w", err)
 	}

@@ -27,6 +27,8 @@ import (
 
 // The end-to-end day with shipgate, through serve's real HTTP handler: signed Slack requests in, the
 // real slack-go client out to a local fake of Slack's Web API, SLIs from a real Prometheus.
+const e2eToken = "e2e-ci-token-0123456789"
+
 const (
 	e2eSecret  = "8f742231b10e8888abcd99yyyzzz85a5"
 	e2eChannel = "CREL01"
@@ -138,7 +140,10 @@ channels:
     roles:
       deployer: [%s]
       approver: [%s, %s]
-`, e2eSecret, fake.APIURL(), prom.URL, e2eChannel, e2eDev, e2eOps, e2eDev),
+api:
+  tokens:
+    - {name: ci, token: %s, projects: [fulltour]}
+`, e2eSecret, fake.APIURL(), prom.URL, e2eChannel, e2eDev, e2eOps, e2eDev, e2eToken),
 	}
 	configtest.WriteFiles(t, dir, files)
 	cfg, diags := config.Load(filepath.Join(dir, "shipgate.yaml"), nil)
@@ -293,6 +298,12 @@ func TestSlackEndToEnd(t *testing.T) {
 	}
 	approval, _ := e.fake.Message(e2eChannel, approvalTS)
 	value := buttonValue(t, approval.Blocks)
+
+	// The API links the delivery to its thread with Slack's permalink; shipgate status shows it.
+	code, out, errOut := runCLI(t, "status", "1", "--server", e.base, "--token", e2eToken)
+	if want := "chat: https://fake.slack.test/archives/" + e2eChannel + "/p" + strings.ReplaceAll(rootTS, ".", ""); code != exitOK || !strings.Contains(out, want) {
+		t.Errorf("status: exit %d\n%s%s\nwant %q", code, out, errOut, want)
+	}
 
 	// A non-approver and the requester are refused privately.
 	for _, tt := range []struct{ user, want string }{{e2eOut, "You need the role approver"}, {e2eDev, "You triggered this delivery"}} {

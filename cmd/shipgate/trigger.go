@@ -168,6 +168,7 @@ type delivery struct {
 		Channel   string `json:"channel"`
 		MessageID string `json:"messageId"`
 		Kind      string `json:"kind"`
+		Link      string `json:"link"`
 	} `json:"chat"`
 }
 
@@ -215,6 +216,21 @@ func (d *delivery) progress() []string {
 				}
 			}
 			lines = append(lines, fmt.Sprintf("%s approval #%d: %s, %d of %d approvals (role %s)", st.Name, a.ID, a.State, approved, a.Required, strings.Join(a.Roles, " or ")))
+		}
+	}
+	return lines
+}
+
+// chatLines say where the delivery's card is in chat: a link where the platform gives one.
+func (d *delivery) chatLines() []string {
+	var lines []string
+	for _, m := range d.Chat {
+		switch {
+		case m.Kind != "root":
+		case m.Link != "":
+			lines = append(lines, fmt.Sprintf("chat: %s", m.Link))
+		default:
+			lines = append(lines, fmt.Sprintf("chat: %s channel %s, message %s", m.Platform, m.Channel, m.MessageID))
 		}
 	}
 	return lines
@@ -354,7 +370,7 @@ func follow(ctx context.Context, c *apiClient, id int64, interval time.Duration,
 		switch {
 		case err == nil:
 			failures = 0
-			for _, line := range d.progress() {
+			for _, line := range append(d.chatLines(), d.progress()...) {
 				if !seen[line] {
 					seen[line] = true
 					fmt.Fprintln(w, line)
@@ -430,10 +446,8 @@ whole answer. Exit status: 0 when it was read, 2 on a usage or API error.`,
 			for _, line := range d.progress() {
 				fmt.Fprintln(out, "  "+line)
 			}
-			for _, m := range d.Chat {
-				if m.Kind == "root" {
-					fmt.Fprintf(out, "  chat: %s channel %s, message %s\n", m.Platform, m.Channel, m.MessageID)
-				}
+			for _, line := range d.chatLines() {
+				fmt.Fprintln(out, "  "+line)
 			}
 			return nil
 		},
