@@ -137,16 +137,30 @@ func (q queries) GetDeliveryByContext(ctx context.Context, keptnContext string) 
 
 // DeliveryQuery selects deliveries; empty fields do not filter.
 type DeliveryQuery struct {
-	Project string
-	Service string
-	Stage   string // deliveries with a sequence run in this stage
-	State   SequenceState
-	Limit   int // 0 means no limit
+	// Projects, when not nil, limits the list to these projects, for callers that may see only some
+	// (an API token); an empty list matches nothing. Project narrows further.
+	Projects []string
+	Project  string
+	Service  string
+	Stage    string // deliveries with a sequence run in this stage
+	State    SequenceState
+	Limit    int // 0 means no limit
 }
 
 // ListDeliveries returns the deliveries matching dq, newest first.
 func (q queries) ListDeliveries(ctx context.Context, dq DeliveryQuery) ([]*Delivery, error) {
 	var f filter
+	if dq.Projects != nil {
+		if len(dq.Projects) == 0 {
+			return nil, nil
+		}
+		list, err := json.Marshal(dq.Projects)
+		if err != nil {
+			return nil, fmt.Errorf("list deliveries: %w", err)
+		}
+		// json_each keeps the statement text the same however many projects there are, so it is prepared once.
+		f.where("project IN (SELECT value FROM json_each(?))", string(list))
+	}
 	if dq.Project != "" {
 		f.where("project = ?", dq.Project)
 	}

@@ -148,15 +148,10 @@ func (a *API) listDeliveries(c *call) reply {
 	if dq.Project != "" && !c.caller.may(dq.Project) {
 		return forbidden(c, "", dq.Project)
 	}
-	var (
-		ds  []*store.Delivery
-		err error
-	)
-	if c.caller.all {
-		ds, err = a.st.ListDeliveries(c.ctx, dq)
-	} else {
-		ds, err = a.st.ListDeliveriesOf(c.ctx, c.caller.projects, dq)
+	if !c.caller.all {
+		dq.Projects = append([]string{}, c.caller.projects...) // never nil: nil would mean every project
 	}
+	ds, err := a.st.ListDeliveries(c.ctx, dq)
 	if err != nil {
 		return a.internal(c, "list deliveries", err)
 	}

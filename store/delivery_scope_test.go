@@ -6,7 +6,8 @@ import (
 	"time"
 )
 
-func TestListDeliveriesOf(t *testing.T) {
+// A caller limited to some projects lists only theirs.
+func TestListDeliveriesOfProjects(t *testing.T) {
 	s, c := newStore(t)
 	var made []*Delivery
 	for _, p := range []string{"fulltour", "shop", "fulltour", "billing"} {
@@ -26,11 +27,12 @@ func TestListDeliveriesOf(t *testing.T) {
 		{"limit", []string{"fulltour", "shop", "billing"}, DeliveryQuery{Limit: 2}, []int64{made[3].ID, made[2].ID}},
 		{"project filter inside the allowed ones", []string{"fulltour", "shop"}, DeliveryQuery{Project: "shop"}, []int64{made[1].ID}},
 		{"project filter outside them", []string{"fulltour"}, DeliveryQuery{Project: "billing"}, nil},
-		{"no projects", nil, DeliveryQuery{}, nil},
+		{"no projects", []string{}, DeliveryQuery{}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := s.ListDeliveriesOf(t.Context(), tt.projects, tt.dq)
+			tt.dq.Projects = tt.projects
+			got, err := s.ListDeliveries(t.Context(), tt.dq)
 			if err != nil {
 				t.Fatal(err)
 			}
