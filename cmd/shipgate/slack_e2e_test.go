@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
@@ -20,7 +19,6 @@ import (
 
 	"github.com/shipgate/shipgate/adapters/prometheus/promtest"
 	"github.com/shipgate/shipgate/adapters/slack/slackfake"
-	"github.com/shipgate/shipgate/config"
 	"github.com/shipgate/shipgate/config/configtest"
 	"github.com/shipgate/shipgate/store"
 )
@@ -103,15 +101,14 @@ func startService(t *testing.T) *e2eService {
 }
 
 type e2e struct {
-	t      *testing.T
-	base   string
-	fake   *slackfake.Server
-	prom   *promtest.Server
-	svc    *e2eService
-	db     string
-	seq    atomic.Int64
-	cancel context.CancelFunc
-	done   chan error
+	t    *testing.T
+	base string
+	fake *slackfake.Server
+	prom *promtest.Server
+	svc  *e2eService
+	db   string
+	seq  atomic.Int64
+	stop func() // stops serve; the test's end does too
 }
 
 func startE2E(t *testing.T) *e2e {
@@ -146,34 +143,8 @@ api:
 `, e2eSecret, fake.APIURL(), prom.URL, e2eChannel, e2eDev, e2eOps, e2eDev, e2eToken),
 	}
 	configtest.WriteFiles(t, dir, files)
-	cfg, diags := config.Load(filepath.Join(dir, "shipgate.yaml"), nil)
-	if diags.HasErrors() {
-		t.Fatal(diags.Err())
-	}
-	projects, diags := cfg.LoadProjects()
-	if diags.HasErrors() {
-		t.Fatal(diags.Err())
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	e := &e2e{t: t, base: "http://" + ln.Addr().String(), fake: fake, prom: prom, svc: svc, db: cfg.Database, cancel: cancel, done: make(chan error, 1)}
-	go func() { e.done <- serve(ctx, cfg, projects, ln, slog.New(slog.DiscardHandler)) }()
-	t.Cleanup(e.stop)
-	return e
-}
-
-func (e *e2e) stop() {
-	if e.cancel == nil {
-		return
-	}
-	e.cancel()
-	e.cancel = nil
-	if err := <-e.done; err != nil {
-		e.t.Errorf("serve: %v", err)
-	}
+	base, db, stop := startServe(t, filepath.Join(dir, "shipgate.yaml"))
+	return &e2e{t: t, base: base, fake: fake, prom: prom, svc: svc, db: db, stop: stop}
 }
 
 // measure sets the service's gauges and waits until Prometheus has scraped them.

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/prometheus/common/expfmt"
@@ -53,7 +54,15 @@ api:
       projects: [citour]
 `,
 	})
-	cfg, diags := config.Load(filepath.Join(dir, "shipgate.yaml"), nil)
+	base, _, _ := startServe(t, filepath.Join(dir, "shipgate.yaml"))
+	return base
+}
+
+// startServe runs serve in this process with the config at path, on a free loopback port, until the test
+// ends or stop is called. It returns the base URL and the database's path.
+func startServe(t *testing.T, path string) (base, db string, stop func()) {
+	t.Helper()
+	cfg, diags := config.Load(path, nil)
 	if diags.HasErrors() {
 		t.Fatal(diags.Err())
 	}
@@ -68,13 +77,14 @@ api:
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- serve(ctx, cfg, projects, ln, slog.New(slog.DiscardHandler)) }()
-	t.Cleanup(func() {
+	stop = sync.OnceFunc(func() {
 		cancel()
 		if err := <-done; err != nil {
 			t.Errorf("serve: %v", err)
 		}
 	})
-	return "http://" + ln.Addr().String()
+	t.Cleanup(stop)
+	return "http://" + ln.Addr().String(), cfg.Database, stop
 }
 
 // trigger --wait follows a delivery through the real server and exits with its result; status shows it;
