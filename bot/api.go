@@ -52,9 +52,11 @@ func (b *Bot) DecideFromAPI(ctx context.Context, approvalID int64, actor string,
 		}
 		if out.Reason == "" {
 			out.Reason = fmt.Sprintf("token %s triggered this delivery, so someone else has to approve it", tokenName)
-			au.add(who, channel, action, target, false, out.Reason, map[string]any{"delivery": d.ID, "stage": a.Stage, "roles": v.Roles, "token": tokenName})
 		}
+		out.Counted = false
 		out.Reason = apiReason(out.Reason, d.Project)
+		// CheckVote records nothing, so the refusal, whichever rule made it, is audited here.
+		au.add(who, channel, action, target, false, out.Reason, map[string]any{"delivery": d.ID, "stage": a.Stage, "roles": v.Roles, "token": tokenName})
 		return out, nil
 	}
 	out, err := b.eng.Decide(ctx, v)
