@@ -154,3 +154,20 @@ func (b *Bot) membersOf(ctx context.Context, ch *config.ChannelBinding, roles []
 	slices.Sort(out)
 	return slices.Compact(out)
 }
+
+// Services lists the services of the projects bound to a channel, sorted, for a platform's command
+// autocompletion; none when the channel is not bound.
+func (b *Bot) Services(platform store.Platform, channel string) []string {
+	ch := b.binding(platform, channel)
+	if ch == nil {
+		return nil
+	}
+	var out []string
+	for _, name := range ch.Projects {
+		if p := b.projects[name]; p != nil {
+			out = append(out, p.Services...)
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
