@@ -62,7 +62,7 @@ bench: deps
 
 ## fuzz: each fuzz target for FUZZTIME (default 30s)
 fuzz:
-	@for spec in config:FuzzShipyard config:FuzzSLO config:FuzzExecutors config:FuzzConfig config:FuzzParseCriterion bot:FuzzParseCommand adapters/exec:FuzzOutput adapters/exec:FuzzParseSLIResults; do \
+	@for spec in config:FuzzShipyard config:FuzzSLO config:FuzzExecutors config:FuzzConfig config:FuzzParseCriterion bot:FuzzParseCommand adapters/exec:FuzzOutput adapters/exec:FuzzParseSLIResults adapters/api:FuzzSequenceTrigger adapters/discord:FuzzParseCustomID adapters/discord:FuzzRenderLimits adapters/discord:FuzzEscape; do \
 		pkg=$${spec%%:*}; target=$${spec#*:}; \
 		echo "== $$pkg $$target"; \
 		$(GO) test ./$$pkg -run '^$$' -fuzz "^$$target\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 2s || exit 1; \

@@ -170,10 +170,12 @@ func (b *Bot) historyDetails(ctx context.Context, d *store.Delivery, ch *config.
 		if err != nil {
 			return "", err
 		}
-		approvers = append(approvers, voters(votes, store.DecisionApprove)...)
+		if names := voterList(votes, store.DecisionApprove, ch); names != "" {
+			approvers = append(approvers, names)
+		}
 	}
 	if len(approvers) > 0 {
-		parts = append(parts, "approved by "+mentions(slices.Compact(approvers)))
+		parts = append(parts, "approved by "+strings.Join(approvers, ", "))
 	}
 	msgs, err := b.st.ListChatMessages(ctx, d.ID)
 	if err != nil {

@@ -397,8 +397,8 @@ func (b *Bot) renderApproval(ctx context.Context, ch *config.ChannelBinding, app
 	}
 	m.Fields = append(m.Fields, Field{"Approvers", approvers})
 	progress := fmt.Sprintf("%d of %d", countApprovals(votes), a.Required)
-	if names := voters(votes, store.DecisionApprove); len(names) > 0 {
-		progress += ": " + mentions(names)
+	if names := voterList(votes, store.DecisionApprove, ch); names != "" {
+		progress += ": " + names
 	}
 	m.Fields = append(m.Fields, Field{"Approvals", progress})
 	if a.ExpiresAt != nil {
@@ -420,21 +420,21 @@ func (b *Bot) renderApproval(ctx context.Context, ch *config.ChannelBinding, app
 		}
 		return m, nil
 	}
-	m.Text = decisionLine(a, votes)
+	m.Text = decisionLine(a, votes, ch)
 	return m, nil
 }
 
 // decisionLine says how a decided approval ended: who, when and why.
-func decisionLine(a *store.Approval, votes []*store.Vote) string {
+func decisionLine(a *store.Approval, votes []*store.Vote, ch *config.ChannelBinding) string {
 	at := ""
 	if a.DecidedAt != nil {
 		at = " at " + clock(*a.DecidedAt)
 	}
 	switch a.State {
 	case store.ApprovalApproved:
-		return fmt.Sprintf("✅ Approved by %s%s", mentions(voters(votes, store.DecisionApprove)), at)
+		return fmt.Sprintf("✅ Approved by %s%s", voterList(votes, store.DecisionApprove, ch), at)
 	case store.ApprovalRejected:
-		line := fmt.Sprintf("❌ Rejected by %s%s", mentions(voters(votes, store.DecisionReject)), at)
+		line := fmt.Sprintf("❌ Rejected by %s%s", voterList(votes, store.DecisionReject, ch), at)
 		for _, v := range votes {
 			if v.Decision == store.DecisionReject && v.Reason != "" {
 				line += ": " + Cut(v.Reason, maxResultText)
@@ -451,14 +451,16 @@ func decisionLine(a *store.Approval, votes []*store.Vote) string {
 	return string(a.State) + at
 }
 
-func voters(votes []*store.Vote, d store.Decision) []string {
-	var out []string
+// voterList names who voted d as the channel's platform shows people: a mention for its own users, and
+// the id with the platform for someone who voted on another platform or through the API.
+func voterList(votes []*store.Vote, d store.Decision, ch *config.ChannelBinding) string {
+	var names []string
 	for _, v := range votes {
 		if v.Decision == d {
-			out = append(out, v.Voter)
+			names = append(names, who(v.Voter, string(v.Platform), ch))
 		}
 	}
-	return out
+	return strings.Join(names, ", ")
 }
 
 // previousVersion is what runs in a stage now: the newest other delivery of the service whose sequence

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -11,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	goslack "github.com/slack-go/slack"
 
+	discordadapter "github.com/shipgate/shipgate/adapters/discord"
 	"github.com/shipgate/shipgate/adapters/metrics"
 	slackadapter "github.com/shipgate/shipgate/adapters/slack"
 	"github.com/shipgate/shipgate/bot"
@@ -28,6 +30,8 @@ type chat struct {
 	groupTTL    time.Duration
 	slack       *slackadapter.Client
 	slackIn     *slackadapter.Handler
+	discord     *discordadapter.Client
+	discordIn   *discordadapter.Handler
 	wg          sync.WaitGroup
 }
 
@@ -46,6 +50,17 @@ func newChat(cfg *config.Config, logger *slog.Logger) *chat {
 		c.directories[store.PlatformSlack] = c.slack
 		c.groupTTL = s.GroupCacheTTL
 	}
+	if d := cfg.Discord; d != nil {
+		// api_url was checked by config validation, so the session cannot fail here.
+		s, err := discordadapter.NewSession(d.BotToken.Reveal(), d.APIURL)
+		if err != nil {
+			logger.Error("discord session", "err", err)
+		} else {
+			c.discord = discordadapter.NewClient(s, logger.With("platform", "discord"))
+			c.discord.GuildID = d.GuildID
+			c.posters[store.PlatformDiscord] = c.discord
+		}
+	}
 	return c
 }
 
@@ -53,6 +68,9 @@ func newChat(cfg *config.Config, logger *slog.Logger) *chat {
 func (c *chat) countCalls(calls *metrics.ChatCalls) {
 	if c.slack != nil {
 		c.slack.Calls = calls
+	}
+	if c.discord != nil {
+		c.discord.Calls = calls
 	}
 }
 
@@ -62,11 +80,22 @@ func (c *chat) checks() []platformCheck {
 	if c.slack != nil {
 		out = append(out, platformCheck{name: "slack", check: c.slack.Check})
 	}
+	if c.discord != nil {
+		out = append(out, platformCheck{name: "discord", check: func(ctx context.Context) error {
+			if c.discordIn == nil {
+				return errors.New("not started")
+			}
+			return c.discordIn.Check(ctx)
+		}})
+	}
 	return out
 }
 
 // start serves the platforms' endpoints on mux, or connects over Socket Mode, feeding b.
 func (c *chat) start(ctx context.Context, b *bot.Bot, mux *http.ServeMux, reg prometheus.Registerer) error {
+	if err := c.startDiscord(ctx, b, mux, reg); err != nil {
+		return err
+	}
 	if c.slack == nil {
 		return nil
 	}
@@ -90,10 +119,39 @@ func (c *chat) start(ctx context.Context, b *bot.Bot, mux *http.ServeMux, reg pr
 	return nil
 }
 
+// registerTimeout bounds registering /deliver with Discord at start.
+const registerTimeout = 10 * time.Second
+
+// startDiscord serves /discord/interactions and registers /deliver. A registration that fails is logged
+// and reported by /readyz; shipgate still serves, since Discord keeps the commands registered before.
+func (c *chat) startDiscord(ctx context.Context, b *bot.Bot, mux *http.ServeMux, reg prometheus.Registerer) error {
+	if c.discord == nil {
+		return nil
+	}
+	d := c.cfg.Discord
+	h, err := discordadapter.NewHandler(discordadapter.HandlerOptions{Bot: b, Client: c.discord, PublicKey: d.PublicKey,
+		ApplicationID: d.ApplicationID, GuildID: d.GuildID, Logger: c.log.With("platform", "discord"), Registerer: reg})
+	if err != nil {
+		return fmt.Errorf("discord: %w", err)
+	}
+	c.discordIn = h
+	h.Register(mux)
+	rctx, cancel := context.WithTimeout(ctx, registerTimeout)
+	defer cancel()
+	if err := h.RegisterCommands(rctx); err != nil {
+		c.log.Error("discord: /deliver not registered", "err", err)
+	}
+	c.log.Info("discord: serving /discord/interactions", "guild", d.GuildID)
+	return nil
+}
+
 // wait waits for Socket Mode to end and for work the handlers started after answering.
 func (c *chat) wait() {
 	c.wg.Wait()
 	if c.slackIn != nil {
 		c.slackIn.Wait()
+	}
+	if c.discordIn != nil {
+		c.discordIn.Wait()
 	}
 }

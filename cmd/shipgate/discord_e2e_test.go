@@ -1,0 +1,394 @@
+package main
+
+import (
+	"crypto/ed25519"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/bwmarrin/discordgo"
+
+	"github.com/shipgate/shipgate/adapters/discord/discordfake"
+	"github.com/shipgate/shipgate/adapters/slack/slackfake"
+	"github.com/shipgate/shipgate/config/configtest"
+)
+
+const (
+	dcGuild    = "900000000000000001"
+	dcChannel  = "900000000000000002"
+	dcApprover = "900000000000000003" // a guild role id, bound to shipgate's approver role
+	dcDev      = "800000000000000001" // deployer, triggers deliveries
+	dcOps      = "800000000000000002" // holds the approver guild role
+	dcOut      = "800000000000000003" // no role
+	dcWait     = 30 * time.Second
+)
+
+const dcShipyard = `apiVersion: spec.keptn.sh/0.2.2
+kind: Shipyard
+metadata: {name: fulltour}
+spec:
+  stages:
+    - name: qa
+      sequences:
+        - name: delivery
+          tasks:
+            - name: deployment
+            - name: test
+    - name: production
+      sequences:
+        - name: delivery
+          triggeredOn: [{event: qa.delivery.finished}]
+          tasks:
+            - name: approval
+              properties: {pass: manual, warning: manual}
+            - name: deployment
+`
+
+// dcE2E is shipgate serving a project bound to one Discord channel, talking to the fake Discord.
+type dcE2E struct {
+	t    *testing.T
+	base string
+	fake *discordfake.Server
+	priv ed25519.PrivateKey
+	seq  atomic.Int64
+}
+
+func startDiscordE2E(t *testing.T) *dcE2E {
+	t.Helper()
+	fake := discordfake.New(t)
+	pub, priv := discordfake.GenerateKey(t)
+	dir := t.TempDir()
+	configtest.WriteFiles(t, dir, map[string]string{
+		"projects/fulltour/shipyard.yaml":       dcShipyard,
+		"projects/fulltour/executors.yaml":      "tasks:\n  deployment: {type: noop}\n  test: {type: noop}\n",
+		"projects/fulltour/helloservice/README": "helloservice\n",
+		"shipgate.yaml": fmt.Sprintf(`database: shipgate.db
+projects_dir: projects
+discord:
+  application_id: "%s"
+  public_key: %s
+  bot_token: %s
+  guild_id: "%s"
+  api_url: %s
+channels:
+  - platform: discord
+    channel: "%s"
+    projects: [fulltour]
+    roles:
+      deployer: ["%s"]
+      approver: ["%s", "%s"]
+`, discordfake.DefaultAppID, discordfake.PublicKeyHex(pub), discordfake.DefaultToken, dcGuild, fake.URL()+"/", dcChannel, dcDev, dcApprover, dcDev),
+	})
+	base, _, _ := startServe(t, filepath.Join(dir, "shipgate.yaml"))
+	return &dcE2E{t: t, base: base, fake: fake, priv: priv}
+}
+
+// answer is an interaction response as a test reads it; discordgo's own type cannot decode components.
+type answer struct {
+	Type discordgo.InteractionResponseType `json:"type"`
+	Data *struct {
+		Content    string                    `json:"content"`
+		Flags      discordgo.MessageFlags    `json:"flags"`
+		Embeds     []*discordgo.MessageEmbed `json:"embeds"`
+		CustomID   string                    `json:"custom_id"`
+		Title      string                    `json:"title"`
+		Components json.RawMessage           `json:"components"`
+	} `json:"data"`
+}
+
+// send posts a signed interaction, as Discord does, and returns the status and decoded answer.
+func (e *dcE2E) send(body []byte, at time.Time) (int, answer) {
+	e.t.Helper()
+	req := discordfake.SignedRequest(e.t, e.base+"/discord/interactions", e.priv, body, at)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	var out answer
+	if resp.StatusCode == http.StatusOK {
+		if err := json.Unmarshal(data, &out); err != nil {
+			e.t.Fatalf("answer %s: %v", data, err)
+		}
+	}
+	return resp.StatusCode, out
+}
+
+// id makes a new interaction id and a token the fake accepts for it.
+func (e *dcE2E) id() (string, string) {
+	id := fmt.Sprintf("7%017d", e.seq.Add(1))
+	return id, e.fake.IssueInteraction(id)
+}
+
+func member(id string, roles ...string) discordfake.Member {
+	return discordfake.Member{UserID: id, Username: "user" + id[len(id)-1:], Roles: roles}
+}
+
+func (e *dcE2E) deliver(user string, tag string) (int, answer) {
+	id, tok := e.id()
+	return e.send(discordfake.Command(id, tok, discordfake.DefaultAppID, dcGuild, dcChannel, member(user), "deliver",
+		discordfake.Subcommand("start", discordfake.StringOption("service", "helloservice"),
+			discordfake.StringOption("image", "ghcr.io/podtato-head/podtatoserver:"+tag),
+			discordfake.StringOption("labels", "version="+tag))), time.Now())
+}
+
+func (e *dcE2E) click(m discordfake.Member, messageID, customID string) ([]byte, int, answer) {
+	id, tok := e.id()
+	body := discordfake.Component(id, tok, discordfake.DefaultAppID, dcGuild, dcChannel, messageID, m, customID)
+	code, out := e.send(body, time.Now())
+	return body, code, out
+}
+
+func content(r answer) string {
+	if r.Data == nil {
+		return ""
+	}
+	s := r.Data.Content
+	for _, em := range r.Data.Embeds {
+		s += "\n" + em.Title + "\n" + em.Description
+	}
+	return s
+}
+
+func embedText(m discordfake.Message) string {
+	var b strings.Builder
+	b.WriteString(m.Content)
+	for _, em := range m.Embeds {
+		b.WriteString("\n" + em.Title + "\n" + em.Description)
+		for _, f := range em.Fields {
+			b.WriteString("\n" + f.Name + ": " + f.Value)
+		}
+	}
+	return b.String()
+}
+
+// findApproval finds a message in the channels (a thread, the channel) whose buttons approve and reject,
+// and returns it with their custom ids.
+func findApproval(fake *discordfake.Server, channels ...string) (discordfake.Message, string, string, bool) {
+	for _, ch := range channels {
+		for _, m := range fake.Messages(ch) {
+			for _, c := range m.Components {
+				row, ok := c.(*discordgo.ActionsRow)
+				if !ok || len(row.Components) < 2 {
+					continue
+				}
+				approve, ok1 := row.Components[0].(*discordgo.Button)
+				reject, ok2 := row.Components[1].(*discordgo.Button)
+				if ok1 && ok2 && strings.HasPrefix(approve.CustomID, "deliver.approve:") {
+					return m, approve.CustomID, reject.CustomID, true
+				}
+			}
+		}
+	}
+	return discordfake.Message{}, "", "", false
+}
+
+// The whole Discord flow through serve: /deliver registered, PING, a delivery with its card and thread,
+// approvals refused for a member without the role and for the requester, accepted for a member holding
+// the approver guild role, a replayed click ignored, bad and stale signatures refused, and a rejection
+// through the modal.
+func TestDiscordEndToEnd(t *testing.T) {
+	e := startDiscordE2E(t)
+	e.fake.WaitFor(t, dcWait, "/deliver registered", func(calls []discordfake.Call) bool {
+		return len(discordfake.FilterCalls(calls, discordfake.RouteCommandsOverwrite)) > 0
+	})
+	if cmds := e.fake.Commands(dcGuild); len(cmds) != 1 || cmds[0].Name != "deliver" || len(cmds[0].Options) < 10 {
+		t.Fatalf("registered commands: %+v", cmds)
+	}
+	if code, out := e.send(discordfake.Ping("1"), time.Now()); code != http.StatusOK || out.Type != discordgo.InteractionResponsePong {
+		t.Fatalf("PING = %d %+v", code, out)
+	}
+	// Discord probes the endpoint with bad signatures; a stale timestamp is refused too.
+	req := discordfake.SignedRequest(t, e.base+"/discord/interactions", e.priv, discordfake.Ping("2"), time.Now())
+	req.Header.Set("X-Signature-Ed25519", strings.Repeat("0", 128))
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("bad signature: %v %v", resp.StatusCode, err)
+	}
+	if code, _ := e.send(discordfake.Ping("3"), time.Now().Add(-6*time.Minute)); code != http.StatusUnauthorized {
+		t.Errorf("stale timestamp: %d", code)
+	}
+
+	code, out := e.deliver(dcDev, "v0.1.1")
+	if code != http.StatusOK || out.Type != discordgo.InteractionResponseChannelMessageWithSource || out.Data.Flags&discordgo.MessageFlagsEphemeral == 0 ||
+		!strings.Contains(content(out), "Delivery #1") {
+		t.Fatalf("/deliver start = %d %+v %q", code, out.Type, content(out))
+	}
+	if code, out := e.deliver(dcOut, "v0.1.1"); code != http.StatusOK || !strings.Contains(content(out), "you need the role deployer") {
+		t.Errorf("/deliver by a member without the role: %q", content(out))
+	}
+
+	e.fake.WaitFor(t, dcWait, "the approval request", func(calls []discordfake.Call) bool {
+		for _, c := range calls {
+			if c.Route == discordfake.RouteMessageCreate && strings.Contains(string(c.Raw), "deliver.approve:") {
+				return true
+			}
+		}
+		return false
+	})
+	roots := e.fake.Messages(dcChannel)
+	if len(roots) == 0 {
+		t.Fatal("no root card in the channel")
+	}
+	root := roots[0]
+	thread, ok := e.fake.Thread(root.ID)
+	if !ok {
+		t.Fatalf("no thread started on the root card %s", root.ID)
+	}
+	if replies := e.fake.Messages(thread); len(replies) < 3 {
+		t.Errorf("%d replies in the thread, want the tasks' start and finish", len(replies))
+	}
+	approval, approveID, rejectID, ok := findApproval(e.fake, thread, dcChannel)
+	if !ok {
+		t.Fatal("no approval request with buttons")
+	}
+	if len(approveID) > 100 || !strings.HasPrefix(rejectID, "deliver.reject:") {
+		t.Errorf("custom ids %q %q", approveID, rejectID)
+	}
+
+	// Refused: no role, and the requester (who holds approver by user id).
+	for _, tt := range []struct {
+		m    discordfake.Member
+		want string
+	}{{member(dcOut), "You need the role approver"}, {member(dcDev), "You triggered this delivery"}} {
+		_, code, out := e.click(tt.m, approval.ID, approveID)
+		if code != http.StatusOK || out.Data == nil || out.Data.Flags&discordgo.MessageFlagsEphemeral == 0 || !strings.Contains(content(out), tt.want) {
+			t.Errorf("click by %s = %d %q, want an ephemeral %q", tt.m.UserID, code, content(out), tt.want)
+		}
+	}
+
+	// Accepted: the member holding the approver guild role.
+	body, code, out := e.click(member(dcOps, dcApprover), approval.ID, approveID)
+	if code != http.StatusOK {
+		t.Fatalf("approve = %d", code)
+	}
+	first := content(out)
+	e.fake.WaitFor(t, dcWait, "production finished on the root card", func([]discordfake.Call) bool {
+		m, _ := e.fake.Message(dcChannel, root.ID)
+		return strings.Contains(embedText(m), "production ✅")
+	})
+	// The same signed click again is answered as before and counts once.
+	code, again := e.send(body, time.Now())
+	if code != http.StatusOK || content(again) != first {
+		t.Errorf("replayed click = %d %q, want %q", code, content(again), first)
+	}
+	e.fake.WaitFor(t, dcWait, "the decided approval request, without buttons", func([]discordfake.Call) bool {
+		m, _ := e.fake.Message(approval.ChannelID, approval.ID)
+		return strings.Contains(embedText(m), "<@"+dcOps+">") && len(m.Components) == 0
+	})
+
+	// Reject through the modal.
+	e.deliver(dcDev, "v0.1.2")
+	var approval2 discordfake.Message
+	var reject2 string
+	e.fake.WaitFor(t, dcWait, "the second approval request", func([]discordfake.Call) bool {
+		for _, m := range e.fake.Messages(dcChannel) {
+			if th, ok := e.fake.Thread(m.ID); ok && m.ID != root.ID {
+				var found bool
+				approval2, _, reject2, found = findApproval(e.fake, th)
+				return found
+			}
+		}
+		return false
+	})
+	_, code, out = e.click(member(dcOps, dcApprover), approval2.ID, reject2)
+	if code != http.StatusOK || out.Type != discordgo.InteractionResponseModal || out.Data == nil || !strings.HasPrefix(out.Data.CustomID, "deliver.reject.modal:") {
+		t.Fatalf("reject click = %d %+v", code, out)
+	}
+	id, tok := e.id()
+	code, out = e.send(discordfake.ModalSubmit(id, tok, discordfake.DefaultAppID, dcGuild, dcChannel, member(dcOps, dcApprover), out.Data.CustomID,
+		map[string]string{"reason": "p95 too slow"}), time.Now())
+	if code != http.StatusOK || !strings.Contains(strings.ToLower(content(out)), "reject") {
+		t.Errorf("modal submit = %d %q", code, content(out))
+	}
+	e.fake.WaitFor(t, dcWait, "the rejection on the approval request", func([]discordfake.Call) bool {
+		m, _ := e.fake.Message(approval2.ChannelID, approval2.ID)
+		return strings.Contains(embedText(m), "p95 too slow")
+	})
+}
+
+// One project bound to a Slack channel and a Discord channel: a delivery started on Discord shows in
+// both, and an approval given with Slack's button updates the request on Discord too.
+func TestSlackAndDiscordTogether(t *testing.T) {
+	sl := slackfake.New(t)
+	dc := discordfake.New(t)
+	pub, priv := discordfake.GenerateKey(t)
+	dir := t.TempDir()
+	configtest.WriteFiles(t, dir, map[string]string{
+		"projects/fulltour/shipyard.yaml":       dcShipyard,
+		"projects/fulltour/executors.yaml":      "tasks:\n  deployment: {type: noop}\n  test: {type: noop}\n",
+		"projects/fulltour/helloservice/README": "helloservice\n",
+		"shipgate.yaml": fmt.Sprintf(`database: shipgate.db
+projects_dir: projects
+slack:
+  bot_token: xoxb-test
+  signing_secret: %s
+  api_url: %s
+discord:
+  application_id: "%s"
+  public_key: %s
+  bot_token: %s
+  guild_id: "%s"
+  api_url: %s
+channels:
+  - {platform: slack, channel: %s, projects: [fulltour], roles: {deployer: [%s], approver: [%s]}}
+  - {platform: discord, channel: "%s", projects: [fulltour], roles: {deployer: ["%s"], approver: ["%s"]}}
+`, e2eSecret, sl.APIURL(), discordfake.DefaultAppID, discordfake.PublicKeyHex(pub), discordfake.DefaultToken, dcGuild, dc.URL(),
+			e2eChannel, e2eDev, e2eOps, dcChannel, dcDev, dcApprover),
+	})
+	base, _, _ := startServe(t, filepath.Join(dir, "shipgate.yaml"))
+	e := &dcE2E{t: t, base: base, fake: dc, priv: priv}
+	dc.WaitFor(t, dcWait, "/deliver registered", func(calls []discordfake.Call) bool {
+		return len(discordfake.FilterCalls(calls, discordfake.RouteCommandsOverwrite)) > 0
+	})
+	if code, out := e.deliver(dcDev, "v0.1.1"); code != http.StatusOK || !strings.Contains(content(out), "Delivery #1") {
+		t.Fatalf("/deliver on Discord = %d %q", code, content(out))
+	}
+
+	// The approval request reaches both platforms.
+	var slackTS, slackThread, value string
+	sl.WaitFor(t, dcWait, "the approval request on Slack", func(calls []slackfake.Call) bool {
+		for _, c := range calls {
+			if c.Method == "chat.postMessage" && hasBlockType(c.Blocks, "actions") {
+				slackTS, slackThread = c.TS, c.ThreadTS
+				return true
+			}
+		}
+		return false
+	})
+	var dcApproval discordfake.Message
+	dc.WaitFor(t, dcWait, "the approval request on Discord", func([]discordfake.Call) bool {
+		for _, m := range dc.Messages(dcChannel) {
+			if th, ok := dc.Thread(m.ID); ok {
+				var found bool
+				dcApproval, _, _, found = findApproval(dc, th)
+				return found
+			}
+		}
+		return false
+	})
+	msg, _ := sl.Message(e2eChannel, slackTS)
+	value = buttonValue(t, msg.Blocks)
+
+	// Approved on Slack.
+	req := slackfake.SignedRequest(t, base+"/slack/interactions", e2eSecret, time.Now(),
+		slackfake.InteractionForm(sl.BlockActionPayload(e2eChannel, e2eOps, slackTS, slackThread, "deliver.approve", "approval", value, "T-both-1")))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("Slack click: %v %v", resp, err)
+	}
+	resp.Body.Close()
+
+	// Discord's copy of the request shows the decision, naming the Slack user as such, and loses its
+	// buttons.
+	dc.WaitFor(t, dcWait, "the decision on Discord", func([]discordfake.Call) bool {
+		m, _ := dc.Message(dcApproval.ChannelID, dcApproval.ID)
+		return strings.Contains(embedText(m), "Approved by "+e2eOps+" (slack)") && len(m.Components) == 0
+	})
+}
