@@ -44,14 +44,6 @@ func who(actor, source string, ch *config.ChannelBinding) string {
 
 func mention(id string) string { return "<@" + id + ">" }
 
-func mentions(ids []string) string {
-	out := make([]string, len(ids))
-	for i, id := range ids {
-		out[i] = mention(id)
-	}
-	return strings.Join(out, ", ")
-}
-
 // clock formats a time as messages show it.
 func clock(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") }
 
@@ -387,8 +379,8 @@ func (b *Bot) renderApproval(ctx context.Context, ch *config.ChannelBinding, app
 		},
 	}
 	approvers := "role " + strings.Join(a.Roles, " or ")
-	if ms := b.membersOf(ctx, ch, a.Roles); len(ms) > 0 {
-		approvers += ": " + mentions(ms)
+	if ms := b.approverMentions(ctx, ch, a.Roles); len(ms) > 0 {
+		approvers += ": " + strings.Join(ms, ", ")
 	} else {
 		approvers += " (nobody holds it in this channel)"
 	}

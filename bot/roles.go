@@ -135,24 +135,42 @@ func (b *Bot) holds(ctx context.Context, a Actor, members []string) bool {
 	return false
 }
 
-// membersOf lists the users holding any of roles in a channel, groups resolved where the directory can,
-// for the "who may approve" line. Group ids that cannot be resolved are listed as they are.
-func (b *Bot) membersOf(ctx context.Context, ch *config.ChannelBinding, roles []string) []string {
-	var out []string
+// GroupMentioner is implemented by Directories whose groups have a mention of their own, such as
+// Discord's roles (<@&id>), for groups whose members the platform does not list.
+type GroupMentioner interface {
+	MentionGroup(id string) string
+}
+
+// approverMentions names who holds any of roles in a channel, for the "who may approve" line: users as
+// mentions, groups resolved to their members where the directory can, else mentioned as groups where
+// the platform can (a Discord role), else listed as they are.
+func (b *Bot) approverMentions(ctx context.Context, ch *config.ChannelBinding, roles []string) []string {
+	var users, groups []string
 	dir := b.dirs[store.Platform(ch.Platform)]
 	for _, role := range roles {
 		for _, m := range ch.Roles[role] {
 			if dir != nil && dir.IsGroup(m) {
-				if users, err := b.groups.members(ctx, store.Platform(ch.Platform), dir, m); err == nil {
-					out = append(out, users...)
+				gm, mentionable := dir.(GroupMentioner)
+				// A platform that mentions groups may not list their members (Discord does not).
+				if members, err := b.groups.members(ctx, store.Platform(ch.Platform), dir, m); err == nil && (len(members) > 0 || !mentionable) {
+					users = append(users, members...)
+					continue
+				}
+				if mentionable {
+					groups = append(groups, gm.MentionGroup(m))
 					continue
 				}
 			}
-			out = append(out, m)
+			users = append(users, m)
 		}
 	}
-	slices.Sort(out)
-	return slices.Compact(out)
+	slices.Sort(users)
+	slices.Sort(groups)
+	out := make([]string, 0, len(users)+len(groups))
+	for _, u := range slices.Compact(users) {
+		out = append(out, mention(u))
+	}
+	return append(out, slices.Compact(groups)...)
 }
 
 // Services lists the services of the projects bound to a channel, sorted, for a platform's command

@@ -52,9 +52,11 @@ type Client struct {
 
 	// Calls counts each REST call by method and outcome (ok, rate_limited, error); nil counts nothing.
 	Calls CallObserver
-	// GuildID is the guild shipgate's channels are in (discord.guild_id), for message links; empty
-	// means links are not available.
+	// GuildID is the guild shipgate's channels are in (discord.guild_id), for message links and role
+	// mentions; empty means neither is available.
 	GuildID string
+
+	roles roles
 }
 
 // CallObserver counts outbound platform calls (metrics.ChatCalls).

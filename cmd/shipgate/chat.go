@@ -59,6 +59,7 @@ func newChat(cfg *config.Config, logger *slog.Logger) *chat {
 			c.discord = discordadapter.NewClient(s, logger.With("platform", "discord"))
 			c.discord.GuildID = d.GuildID
 			c.posters[store.PlatformDiscord] = c.discord
+			c.directories[store.PlatformDiscord] = c.discord
 		}
 	}
 	return c

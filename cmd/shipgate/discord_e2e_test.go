@@ -85,6 +85,7 @@ channels:
       approver: ["%s", "%s"]
 `, discordfake.DefaultAppID, discordfake.PublicKeyHex(pub), discordfake.DefaultToken, dcGuild, fake.URL()+"/", dcChannel, dcDev, dcApprover, dcDev),
 	})
+	fake.SetGuildRoles(dcGuild, discordfake.Role{ID: dcApprover, Name: "release-managers"})
 	base, _, _ := startServe(t, filepath.Join(dir, "shipgate.yaml"))
 	return &dcE2E{t: t, base: base, fake: fake, priv: priv}
 }
@@ -250,6 +251,10 @@ func TestDiscordEndToEnd(t *testing.T) {
 	}
 	if len(approveID) > 100 || !strings.HasPrefix(rejectID, "deliver.reject:") {
 		t.Errorf("custom ids %q %q", approveID, rejectID)
+	}
+	// The approvers are the requester (by user id) and a guild role, named as Discord shows it.
+	if text := embedText(approval); !strings.Contains(text, "role approver: <@"+dcDev+">, @release-managers") {
+		t.Errorf("approvers line:\n%s", text)
 	}
 
 	// Refused: no role, and the requester (who holds approver by user id).

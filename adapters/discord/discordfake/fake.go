@@ -56,6 +56,7 @@ type Server struct {
 	threads      map[string]*Thread    // by thread id
 	threadOf     map[string]string     // message id → thread id
 	commands     map[string][]byte     // by guild id ("" global): the stored JSON array
+	roles        map[string][]Role     // by guild id
 	interactions map[string]*interaction
 	byToken      map[string]*interaction
 	failures     map[string][]Failure
@@ -86,6 +87,7 @@ func New(t testing.TB, opts ...Option) *Server {
 		threads:      map[string]*Thread{},
 		threadOf:     map[string]string{},
 		commands:     map[string][]byte{},
+		roles:        map[string][]Role{},
 		interactions: map[string]*interaction{},
 		byToken:      map[string]*interaction{},
 		failures:     map[string][]Failure{},
@@ -236,4 +238,14 @@ func (s *Server) IssueInteractionFor(id, channelID, messageID string) string {
 	s.interactions[id] = in
 	s.byToken[tok] = in
 	return tok
+}
+
+// Role is a guild role, as GET /guilds/{id}/roles lists it.
+type Role struct{ ID, Name string }
+
+// SetGuildRoles sets the roles a guild has.
+func (s *Server) SetGuildRoles(guildID string, roles ...Role) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.roles[guildID] = append([]Role{}, roles...)
 }

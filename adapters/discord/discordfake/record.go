@@ -21,6 +21,7 @@ const (
 	RouteThreadCreate        = "threads.create"         // POST   channels/{cid}/messages/{mid}/threads
 	RouteCommandsOverwrite   = "commands.overwrite"     // PUT    applications/{app}[/guilds/{gid}]/commands
 	RouteCommandsList        = "commands.list"          // GET    applications/{app}[/guilds/{gid}]/commands
+	RouteGuildRoles          = "guilds.roles"           // GET    guilds/{gid}/roles
 	RouteInteractionCallback = "interactions.callback"  // POST   interactions/{id}/{token}/callback
 	RouteWebhookFollowup     = "webhooks.followup"      // POST   webhooks/{app}/{token}
 	RouteWebhookEditOriginal = "webhooks.edit_original" // PATCH  webhooks/{app}/{token}/messages/@original

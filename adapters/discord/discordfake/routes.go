@@ -68,6 +68,9 @@ func matchRoute(method, path string) (rt route, known, allowed bool) {
 	case seg[0] == "applications" && n == 5 && seg[2] == "guilds" && seg[4] == "commands":
 		rt.appID, rt.guildID = seg[1], seg[3]
 		byMethod = map[string]string{http.MethodPut: RouteCommandsOverwrite, http.MethodGet: RouteCommandsList}
+	case seg[0] == "guilds" && n == 3 && seg[2] == "roles":
+		rt.guildID = seg[1]
+		byMethod = map[string]string{http.MethodGet: RouteGuildRoles}
 	case seg[0] == "interactions" && n == 4 && seg[3] == "callback":
 		rt.auth, rt.interactionID, rt.token = authInteraction, seg[1], seg[2]
 		byMethod = map[string]string{http.MethodPost: RouteInteractionCallback}
@@ -358,6 +361,12 @@ func (s *Server) answer(r *http.Request, rt route, p payload, list []any, perr e
 			return okReply(json.RawMessage(raw))
 		}
 		return okReply([]any{})
+	case RouteGuildRoles:
+		roles := []*discordgo.Role{}
+		for _, r := range s.roles[rt.guildID] {
+			roles = append(roles, &discordgo.Role{ID: r.ID, Name: r.Name})
+		}
+		return okReply(roles)
 	case RouteInteractionCallback:
 		return s.callback(in, p, c)
 	case RouteWebhookFollowup:
