@@ -281,8 +281,13 @@ func (h *Handler) editAnswer(ctx context.Context, i *discordgo.Interaction, repl
 	}
 }
 
+// discordUsage rewrites the bot's usage for Discord, where a delivery is /deliver start SERVICE IMAGE:
+// the bot's grammar has no word for it, since Slack's /deliver SERVICE IMAGE needs none.
+var discordUsage = strings.NewReplacer("/deliver SERVICE IMAGE", "/deliver start SERVICE IMAGE")
+
 // replyResponse answers with the bot's reply: in the channel when public, else to the asker only.
 func replyResponse(reply bot.Reply) *discordgo.InteractionResponse {
+	reply.Message.Text = discordUsage.Replace(reply.Message.Text)
 	data := renderMessage(reply.Message).interactionData()
 	if !reply.Public {
 		data.Flags = discordgo.MessageFlagsEphemeral

@@ -280,6 +280,17 @@ func TestCommandText(t *testing.T) {
 	}
 }
 
+// Help and usage errors show Discord's syntax for starting a delivery.
+func TestHelpShowsStart(t *testing.T) {
+	f := newHandlerFixture(t, ackDeadline)
+	id, tok := f.interaction()
+	_, out := f.send(discordfake.Command(id, tok, discordfake.DefaultAppID, hGuild, hChannel, dev(), "deliver", discordfake.Subcommand("help")), *f.now.Load())
+	text := fmt.Sprint(out["data"])
+	if !strings.Contains(text, "/deliver start SERVICE IMAGE") || strings.Contains(strings.ReplaceAll(text, "/deliver start SERVICE IMAGE", ""), "/deliver SERVICE IMAGE") {
+		t.Errorf("help: %s", text)
+	}
+}
+
 // The registered command stays within Discord's limits, which the fake enforces.
 func TestRegisterCommands(t *testing.T) {
 	f := newHandlerFixture(t, ackDeadline)
