@@ -3,6 +3,7 @@ package discordfake
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -789,14 +790,13 @@ type fatalTB struct {
 
 func (f *fatalTB) Helper() {}
 func (f *fatalTB) Fatalf(format string, args ...any) {
-	f.msg = strings.TrimSpace(strings.SplitN(format, "%", 2)[0])
-	_ = args
+	f.msg = fmt.Sprintf(format, args...)
 }
 
 func TestWaitForTimeout(t *testing.T) {
 	f := New(t)
 	tb := &fatalTB{TB: t}
-	if got := f.WaitFor(tb, time.Millisecond, "nothing", func([]Call) bool { return false }); got != nil || tb.msg == "" {
+	if got := f.WaitFor(tb, time.Millisecond, "nothing", func([]Call) bool { return false }); got != nil || !strings.HasPrefix(tb.msg, "discordfake: timed out") {
 		t.Errorf("WaitFor on timeout = %v, fatal %q", got, tb.msg)
 	}
 }

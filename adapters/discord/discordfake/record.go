@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/bwmarrin/discordgo"
+
+	"github.com/shipgate/shipgate/adapters/chatfake"
 )
 
 // Route names, for Call.Route, CallsTo and FailNext.
@@ -101,27 +103,11 @@ func FilterCalls(calls []Call, route string) []Call {
 // lock held, so it may call the fake's other methods.
 func (s *Server) WaitFor(t testing.TB, timeout time.Duration, what string, cond func([]Call) bool) []Call {
 	t.Helper()
-	timer := time.NewTimer(timeout)
-	defer timer.Stop()
-	for {
+	return chatfake.WaitFor(t, timeout, "discordfake", what, func() ([]Call, <-chan struct{}) {
 		s.mu.Lock()
-		calls := slices.Clone(s.calls)
-		changed := s.changed
-		s.mu.Unlock()
-		if cond(calls) {
-			return calls
-		}
-		select {
-		case <-changed:
-		case <-timer.C:
-			calls = s.Calls()
-			if cond(calls) {
-				return calls
-			}
-			t.Fatalf("discordfake: timed out after %v waiting for %s; %d calls so far:\n%s", timeout, what, len(calls), DumpCalls(calls))
-			return nil
-		}
-	}
+		defer s.mu.Unlock()
+		return slices.Clone(s.calls), s.changed
+	}, cond, DumpCalls)
 }
 
 // DumpCalls formats calls one per line for failure messages.
