@@ -9,7 +9,7 @@ BENCHTIME ?= 1s
 # Root installs packages itself; anyone else goes through sudo.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all build deps apt-deps kube-apiserver test fmt-check vet test-race bench fuzz run clean
+.PHONY: all build deps apt-deps kube-apiserver demo test fmt-check vet test-race bench fuzz run clean
 
 all: build
 
@@ -67,6 +67,10 @@ fuzz:
 		echo "== $$pkg $$target"; \
 		$(GO) test ./$$pkg -run '^$$' -fuzz "^$$target\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 2s || exit 1; \
 	done
+
+## demo: the tutorial on the built-in project, with the web console at http://127.0.0.1:8080
+demo:
+	$(GO) run ./cmd/shipgate demo
 
 ## run: shipgate serve on its built-in defaults (http://127.0.0.1:8080)
 run:

@@ -36,6 +36,7 @@ type Config struct {
 	Log        LogConfig         `yaml:"log"`
 	Slack      *SlackConfig      `yaml:"slack,omitempty"`
 	Discord    *DiscordConfig    `yaml:"discord,omitempty"`
+	Web        *WebConfig        `yaml:"web,omitempty"`
 	Channels   []ChannelBinding  `yaml:"channels,omitempty"`
 	Prometheus *PrometheusConfig `yaml:"prometheus,omitempty"`
 	Helm       HelmConfig        `yaml:"helm"`
@@ -124,6 +125,16 @@ type DiscordConfig struct {
 	// GuildID registers commands in one guild (instant) instead of globally.
 	GuildID string `yaml:"guild_id,omitempty"`
 	APIURL  string `yaml:"api_url,omitempty"`
+}
+
+// WebConfig turns on the web console (adapters/web), a chat surface in the browser at public_url, for the
+// channels bound with platform web.
+type WebConfig struct {
+	Pos `yaml:"-"`
+	// AccessToken lets people act in the console (commands and clicks) after logging in with it and a
+	// name; without one the console is read-only.
+	AccessToken     Secret `yaml:"access_token,omitempty"`
+	AccessTokenFile string `yaml:"access_token_file,omitempty"`
 }
 
 // ChannelBinding ties a chat channel to the projects whose deliveries it shows, and says who holds which
@@ -293,7 +304,7 @@ func resolvePath(base, p string) string {
 var (
 	logLevels  = []string{"debug", "info", "warn", "error"}
 	logFormats = []string{"text", "json"}
-	platforms  = []string{"slack", "discord"}
+	platforms  = []string{"slack", "discord", "web"}
 	sha256Hex  = regexp.MustCompile(`^[0-9a-f]{64}$`)
 	// chatUserID is what Slack (U…, W…) and Discord (snowflakes) use for user ids; other characters,
 	// spaces and mentions such as <@U1> or @ana would never match a voter.
@@ -453,7 +464,7 @@ func (c *Config) validateChannels(d diagnoser) {
 		switch {
 		case !slices.Contains(platforms, ch.Platform):
 			d.errorf(ch.LineOf("platform"), "%s: platform %q is not one of %s", where, ch.Platform, strings.Join(platforms, ", "))
-		case ch.Platform == "slack" && c.Slack == nil, ch.Platform == "discord" && c.Discord == nil:
+		case ch.Platform == "slack" && c.Slack == nil, ch.Platform == "discord" && c.Discord == nil, ch.Platform == "web" && c.Web == nil:
 			d.errorf(ch.LineOf("platform"), "%s: platform %s is not configured; add a %s section", where, ch.Platform, ch.Platform)
 		}
 		if ch.Channel == "" {

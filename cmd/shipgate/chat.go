@@ -15,6 +15,7 @@ import (
 	discordadapter "github.com/shipgate/shipgate/adapters/discord"
 	"github.com/shipgate/shipgate/adapters/metrics"
 	slackadapter "github.com/shipgate/shipgate/adapters/slack"
+	"github.com/shipgate/shipgate/adapters/web"
 	"github.com/shipgate/shipgate/bot"
 	"github.com/shipgate/shipgate/config"
 	"github.com/shipgate/shipgate/store"
@@ -32,11 +33,25 @@ type chat struct {
 	slackIn     *slackadapter.Handler
 	discord     *discordadapter.Client
 	discordIn   *discordadapter.Handler
+	web         *web.Console
 	wg          sync.WaitGroup
 }
 
-func newChat(cfg *config.Config, logger *slog.Logger) *chat {
+func newChat(cfg *config.Config, logger *slog.Logger, webOpts web.Options) *chat {
 	c := &chat{cfg: cfg, log: logger, posters: map[store.Platform]bot.Poster{}, directories: map[store.Platform]bot.Directory{}}
+	if cfg.Web != nil {
+		for _, ch := range cfg.Channels {
+			if ch.Platform == string(store.PlatformWeb) {
+				webOpts.Channels = append(webOpts.Channels, ch.Channel)
+			}
+		}
+		if cfg.Web.AccessToken.IsSet() {
+			webOpts.AccessToken = cfg.Web.AccessToken.Reveal()
+		}
+		webOpts.Logger = logger.With("platform", "web")
+		c.web = web.New(webOpts)
+		c.posters[store.PlatformWeb] = c.web
+	}
 	if s := cfg.Slack; s != nil {
 		opts := []goslack.Option{}
 		if s.APIURL != "" {
@@ -97,6 +112,11 @@ func (c *chat) start(ctx context.Context, b *bot.Bot, mux *http.ServeMux, reg pr
 	if err := c.startDiscord(ctx, b, mux, reg); err != nil {
 		return err
 	}
+	if c.web != nil {
+		c.web.Attach(b)
+		c.web.Register(mux)
+		c.log.Info("web console: serving /")
+	}
 	if c.slack == nil {
 		return nil
 	}
@@ -144,6 +164,14 @@ func (c *chat) startDiscord(ctx context.Context, b *bot.Bot, mux *http.ServeMux,
 	}
 	c.log.Info("discord: serving /discord/interactions", "guild", d.GuildID)
 	return nil
+}
+
+// stop ends what holds connections open (the console's event streams), so that the HTTP server's
+// shutdown does not wait for them.
+func (c *chat) stop() {
+	if c.web != nil {
+		c.web.Close()
+	}
 }
 
 // wait waits for Socket Mode to end and for work the handlers started after answering.

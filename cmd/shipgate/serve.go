@@ -22,6 +22,7 @@ import (
 	"github.com/shipgate/shipgate/adapters/api"
 	"github.com/shipgate/shipgate/adapters/metrics"
 	promsli "github.com/shipgate/shipgate/adapters/prometheus"
+	"github.com/shipgate/shipgate/adapters/web"
 	"github.com/shipgate/shipgate/bot"
 	"github.com/shipgate/shipgate/config"
 	"github.com/shipgate/shipgate/engine"
@@ -145,7 +146,11 @@ func newEvaluator(cfg *config.Config, st *store.Store, projects []*config.Projec
 // HTTP on ln until ctx ends, then shuts down gracefully: the listener closes at once, in-flight requests
 // get cfg.ShutdownTimeout to finish, running executors are stopped (their tasks are resumed or failed by
 // the next start), and the database closes last so that nothing loses it midway.
-func serve(ctx context.Context, cfg *config.Config, projects []*config.Project, ln net.Listener, logger *slog.Logger) error {
+func serve(ctx context.Context, cfg *config.Config, projects []*config.Project, ln net.Listener, logger *slog.Logger, opts ...serveOption) error {
+	var so serveOptions
+	for _, o := range opts {
+		o(&so)
+	}
 	// On every early return the listener must go; after a shutdown the server has closed it already and
 	// this second close is a no-op whose error says only that.
 	defer ln.Close()
@@ -163,7 +168,7 @@ func serve(ctx context.Context, cfg *config.Config, projects []*config.Project, 
 	if err != nil {
 		return fmt.Errorf("projects cannot run:\n%w", err)
 	}
-	chat := newChat(cfg, logger)
+	chat := newChat(cfg, logger, so.web)
 	b, err := bot.New(bot.Options{Config: cfg, Projects: projects, Engine: eng, Store: st, Posters: chat.posters,
 		Directories: chat.directories, GroupTTL: chat.groupTTL, Logger: logger})
 	if err != nil {
@@ -221,6 +226,7 @@ func serve(ctx context.Context, cfg *config.Config, projects []*config.Project, 
 	logger.Info("shutting down", "timeout", cfg.ShutdownTimeout)
 	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
 	defer cancel()
+	chat.stop()
 	if err := srv.Shutdown(shutdownCtx); err != nil {
 		return fmt.Errorf("shut down http: %w", err)
 	}
@@ -229,6 +235,18 @@ func serve(ctx context.Context, cfg *config.Config, projects []*config.Project, 
 	}
 	logger.Info("stopped")
 	return nil
+}
+
+// serveOptions are what shipgate demo sets beyond shipgate.yaml.
+type serveOptions struct {
+	web web.Options // the console's demo mode and its people
+}
+
+type serveOption func(*serveOptions)
+
+// withWebConsole sets the web console's options that shipgate.yaml does not hold (demo mode).
+func withWebConsole(o web.Options) serveOption {
+	return func(so *serveOptions) { so.web = o }
 }
 
 // pinger is what readiness needs of the store.
