@@ -1,7 +1,10 @@
 # Multi-stage build of a static, non-root shipgate image.
 #   docker build -t shipgate --build-arg VERSION=v0.1.0 .
-#   docker run -p 8080:8080 -v "$PWD/deploy:/etc/shipgate:ro" -v shipgate-data:/data shipgate
-# The mounted shipgate.yaml should set `listen: :8080` and `database: /data/shipgate.db`.
+#   docker run -p 8080:8080 -v "$PWD/config-dir:/etc/shipgate:ro" -v shipgate-data:/data shipgate
+# The mounted shipgate.yaml should set `listen: :8080` and `database: /data/shipgate.db`; in Kubernetes,
+# the chart in deploy/helm/shipgate does this. The image holds nothing but shipgate: exec tasks that run
+# other tools (k6, kubectl) need an image built FROM this one with them, and `docker run --init` (or
+# the pod's own init) to reap the processes they leave.
 FROM golang:1.26-bookworm AS build
 WORKDIR /src
 COPY go.mod go.sum ./

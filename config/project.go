@@ -88,7 +88,7 @@ func LoadProjects(dir string) ([]*Project, Diagnostics) {
 	)
 	for _, e := range entries {
 		pdir := filepath.Join(dir, e.Name())
-		if !e.IsDir() || strings.HasPrefix(e.Name(), ".") || !fileExists(filepath.Join(pdir, ShipyardFile)) {
+		if !isDir(pdir, e) || strings.HasPrefix(e.Name(), ".") || !fileExists(filepath.Join(pdir, ShipyardFile)) {
 			continue
 		}
 		p, pd := LoadProject(pdir)
@@ -283,7 +283,7 @@ func subdirs(dir string) []string {
 	}
 	var names []string
 	for _, e := range entries {
-		if e.IsDir() && !strings.HasPrefix(e.Name(), ".") {
+		if !strings.HasPrefix(e.Name(), ".") && isDir(filepath.Join(dir, e.Name()), e) {
 			names = append(names, e.Name())
 		}
 	}
@@ -307,4 +307,17 @@ func unwrapPathError(err error) error {
 		return pe.Err
 	}
 	return err
+}
+
+// isDir reports whether a directory entry is a folder, following a symbolic link: Kubernetes mounts a
+// ConfigMap's folders as links (into its ..data), and a project mounted that way must load whole.
+func isDir(path string, e fs.DirEntry) bool {
+	if e.IsDir() {
+		return true
+	}
+	if e.Type()&fs.ModeSymlink == 0 {
+		return false
+	}
+	info, err := os.Stat(path)
+	return err == nil && info.IsDir()
 }

@@ -178,3 +178,42 @@ api:
 	_, diags = cfg.LoadProjects()
 	checkDiags(t, diags, errAt(1, "projects_dir "))
 }
+
+// Kubernetes mounts a ConfigMap's folders as symbolic links into its ..data folder; a project mounted
+// that way has its services.
+func TestProjectFoldersBehindLinks(t *testing.T) {
+	root := t.TempDir()
+	data := filepath.Join(root, "..2026_12_02")
+	for path, content := range map[string]string{
+		"shipyard.yaml":          "apiVersion: spec.keptn.sh/0.2.2\nkind: Shipyard\nspec:\n  stages:\n    - name: qa\n",
+		"helloservice/slo.yaml":  "objectives: [{sli: p95, pass: [{criteria: [\"<600\"]}]}]\ntotal_score: {pass: \"90%\"}\n",
+		"qa/helloservice/README": "x\n",
+	} {
+		full := filepath.Join(data, path)
+		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(full, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	project := filepath.Join(root, "fulltour")
+	if err := os.Mkdir(project, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(filepath.Join("..", filepath.Base(data)), filepath.Join(project, "..data")); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"shipyard.yaml", "helloservice", "qa"} {
+		if err := os.Symlink(filepath.Join("..data", name), filepath.Join(project, name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	projects, diags := LoadProjects(root)
+	if diags.HasErrors() || len(projects) != 1 {
+		t.Fatalf("projects %v: %v", projects, diags)
+	}
+	if got := projects[0].Services; len(got) != 1 || got[0] != "helloservice" {
+		t.Errorf("services %v, want [helloservice]", got)
+	}
+}
