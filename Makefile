@@ -9,7 +9,7 @@ BENCHTIME ?= 1s
 # Root installs packages itself; anyone else goes through sudo.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all build deps apt-deps kube-apiserver demo test fmt-check vet test-race bench fuzz run clean
+.PHONY: all build deps apt-deps kube-apiserver e2e-deps demo test fmt-check vet test-race bench fuzz run clean
 
 all: build
 
@@ -17,14 +17,26 @@ all: build
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/shipgate ./cmd/shipgate
 
-## deps: what the tests run against: Debian's prometheus (the SLI provider) and etcd-server, and
-## kube-apiserver built once into .cache/kube (the helm executor; see hack/kube-apiserver.sh)
+## deps: what the tests run against: Debian's prometheus (the SLI provider), etcd-server and chromium,
+## kube-apiserver built once into .cache/kube (the helm executor; see hack/kube-apiserver.sh), and
+## playwright-core in .cache/e2e (the browser tour of shipgate demo)
 # Installed without recommends (node exporters, IPMI and NVMe tools) that the tests do not use. If the
 # packages start system-wide services on :9090 or :2379 that does no harm: the tests run their own on
 # free ports.
-deps: apt-deps kube-apiserver
+deps: apt-deps kube-apiserver e2e-deps
 
-APT_DEPS = prometheus:prometheus:SHIPGATE_SKIP_PROMETHEUS etcd:etcd-server:SHIPGATE_SKIP_KUBE
+APT_DEPS = prometheus:prometheus:SHIPGATE_SKIP_PROMETHEUS etcd:etcd-server:SHIPGATE_SKIP_KUBE chromium:chromium:SHIPGATE_SKIP_BROWSER
+
+## e2e-deps: playwright-core (npm) for the browser tour, in .cache/e2e; it drives Debian's chromium and
+## never downloads a browser of its own
+PLAYWRIGHT_VERSION = 1.64.1
+e2e-deps:
+	@if [ "$$SHIPGATE_SKIP_BROWSER" = 1 ]; then echo "SHIPGATE_SKIP_BROWSER=1: not installing playwright-core"; \
+	elif [ -d .cache/e2e/node_modules/playwright-core ]; then :; \
+	else echo "installing playwright-core $(PLAYWRIGHT_VERSION) for the browser tour"; \
+		mkdir -p .cache/e2e && cd .cache/e2e && \
+		PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm install --no-audit --no-fund --silent --prefix . playwright-core@$(PLAYWRIGHT_VERSION) >/dev/null; \
+	fi
 
 apt-deps:
 	@missing=""; for spec in $(APT_DEPS); do \

@@ -188,3 +188,72 @@ func TestDemoStopsCleanly(t *testing.T) {
 		t.Errorf("demo service %d still runs after the demo stopped", pid)
 	}
 }
+
+// SkipBrowserEnv names the environment variable that, set to 1, skips the browser test when Chromium,
+// node or playwright-core is missing, instead of failing it.
+const skipBrowserEnv = "SHIPGATE_SKIP_BROWSER"
+
+// browserDeps finds what the browser tour needs: Debian's chromium, node, and playwright-core installed
+// by `make e2e-deps` into .cache/e2e.
+func browserDeps(t *testing.T) (chromium, node, nodePath string) {
+	t.Helper()
+	var missing []string
+	chromium = os.Getenv("CHROMIUM")
+	if chromium == "" {
+		chromium = "/usr/bin/chromium"
+	}
+	if _, err := os.Stat(chromium); err != nil {
+		missing = append(missing, "chromium (apt-get install chromium)")
+	}
+	node, err := exec.LookPath("node")
+	if err != nil {
+		missing = append(missing, "node")
+	}
+	root, _ := filepath.Abs("../..")
+	nodePath = filepath.Join(root, ".cache", "e2e", "node_modules")
+	if _, err := os.Stat(filepath.Join(nodePath, "playwright-core")); err != nil {
+		missing = append(missing, "playwright-core in .cache/e2e (make e2e-deps)")
+	}
+	if len(missing) == 0 {
+		return chromium, node, nodePath
+	}
+	if os.Getenv(skipBrowserEnv) == "1" {
+		t.Skipf("%s missing and %s=1: skipping the browser tour", strings.Join(missing, ", "), skipBrowserEnv)
+	}
+	t.Fatalf("%s missing: run `make e2e-deps`, or set %s=1 to skip the browser tour", strings.Join(missing, ", "), skipBrowserEnv)
+	return "", "", ""
+}
+
+// The README's tour in headless Chromium against `shipgate demo`: v0.1.1 passes qa with a score table,
+// someone without a role is refused, an approver's click takes it to production; v0.1.2 fails qa and
+// production is not touched. The screenshots are kept in .cache/e2e/screenshots (SHIPGATE_ARTIFACTS
+// overrides).
+func TestDemoTourInBrowser(t *testing.T) {
+	chromium, node, nodePath := browserDeps(t)
+	shots := os.Getenv("SHIPGATE_ARTIFACTS")
+	if shots == "" {
+		root, _ := filepath.Abs("../..")
+		shots = filepath.Join(root, ".cache", "e2e", "screenshots")
+	}
+	if err := os.MkdirAll(shots, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	d := startDemo(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, node, filepath.Join("..", "..", "adapters", "web", "e2e", "tour.cjs"), d.url, shots)
+	cmd.Env = append(os.Environ(), "NODE_PATH="+nodePath, "CHROMIUM="+chromium)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("the tour failed: %v\n%s\nshipgate demo said:\n%s", err, out, d.out)
+	}
+	t.Logf("%sscreenshots in %s", out, shots)
+	if err := d.stop(); err != nil {
+		t.Errorf("shipgate demo after SIGTERM: %v", err)
+	}
+	for stage, pid := range d.servicePIDs() {
+		if processAlive(pid) {
+			t.Errorf("the %s demo service (pid %d) still runs after the demo stopped", stage, pid)
+		}
+	}
+}
