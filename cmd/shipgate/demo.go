@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -43,6 +44,8 @@ const demoServicePort = 8181
 
 func newDemoCmd() *cobra.Command {
 	var listen, dataDir, prometheusURL string
+	var servicePort int
+	var scrapeInterval time.Duration
 	cmd := &cobra.Command{
 		Use:   "demo [--listen 127.0.0.1:8080] [--data .shipgate-demo] [--prometheus URL]",
 		Short: "Run shipgate on its built-in tutorial project, with the web console",
@@ -62,7 +65,8 @@ It stops on Ctrl-C (SIGINT) or SIGTERM, and stops the demo services with it.`,
 			errOut := cmd.ErrOrStderr()
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			if err := runDemo(ctx, cmd.OutOrStdout(), errOut, listen, dataDir, prometheusURL); err != nil {
+			via := demoPrometheus{url: prometheusURL, port: servicePort, scrape: scrapeInterval}
+			if err := runDemo(ctx, cmd.OutOrStdout(), errOut, listen, dataDir, via); err != nil {
 				fmt.Fprintf(errOut, "shipgate demo: %v\n", err)
 				return exitError{exitFailed}
 			}
@@ -72,11 +76,20 @@ It stops on Ctrl-C (SIGINT) or SIGTERM, and stops the demo services with it.`,
 	cmd.Flags().StringVar(&listen, "listen", "127.0.0.1:8080", "address of the console and the API (port 0 picks a free one)")
 	cmd.Flags().StringVar(&dataDir, "data", ".shipgate-demo", "folder for the database, the project and the demo services' state")
 	cmd.Flags().StringVar(&prometheusURL, "prometheus", "", "evaluate through this Prometheus instead of the test's own figures")
+	cmd.Flags().IntVar(&servicePort, "service-port", demoServicePort, "with --prometheus: the qa service's port (production's is the next)")
+	cmd.Flags().DurationVar(&scrapeInterval, "scrape-interval", 15*time.Second, "with --prometheus: how often it scrapes the services; tests wait two of these for their figures")
 	return cmd
 }
 
+// demoPrometheus is how the demo evaluates through a Prometheus (--prometheus), when url is set.
+type demoPrometheus struct {
+	url    string
+	port   int           // the qa service's fixed port, production's the next, for Prometheus to scrape
+	scrape time.Duration // its scrape interval: a test waits two before the evaluation asks
+}
+
 // runDemo prepares the data folder, serves until ctx ends, and stops the demo services.
-func runDemo(ctx context.Context, out, errOut io.Writer, listen, dataDir, prometheusURL string) error {
+func runDemo(ctx context.Context, out, errOut io.Writer, listen, dataDir string, prom demoPrometheus) error {
 	dataDir, err := filepath.Abs(dataDir)
 	if err != nil {
 		return err
@@ -85,7 +98,7 @@ func runDemo(ctx context.Context, out, errOut io.Writer, listen, dataDir, promet
 		return err
 	}
 	defer stopDemoServices(dataDir)
-	if _, err := writeDemoProject(dataDir, prometheusURL != ""); err != nil {
+	if _, err := writeDemoProject(dataDir, prom); err != nil {
 		return err
 	}
 	cfg := config.Defaults()
@@ -96,8 +109,8 @@ func runDemo(ctx context.Context, out, errOut io.Writer, listen, dataDir, promet
 	cfg.Channels = []config.ChannelBinding{{Platform: "web", Channel: demoChannel, Projects: []string{"fulltour"},
 		Roles: map[string][]string{bot.RoleDeployer: {"dana"}, bot.RoleApprover: {"ann", "bob"}, bot.RoleAuditor: {"ann"}}}}
 	cfg.Log.Level = "warn"
-	if prometheusURL != "" {
-		cfg.Prometheus = &config.PrometheusConfig{URL: prometheusURL, Timeout: config.DefaultPrometheusTimeout}
+	if prom.url != "" {
+		cfg.Prometheus = &config.PrometheusConfig{URL: prom.url, Timeout: config.DefaultPrometheusTimeout}
 	}
 	loaded, diags := cfg.LoadProjects()
 	diags = append(diags, checkExecutorSettings(loaded, executors(cfg, discardLogger))...)
@@ -122,21 +135,32 @@ func runDemo(ctx context.Context, out, errOut io.Writer, listen, dataDir, promet
   CI can do the same: curl -X POST %s/api/v1/deliveries (see the README).
   Data: %s. Stop with Ctrl-C.
 `, url, url, dataDir)
+	if prom.url != "" {
+		fmt.Fprintf(out, `
+  Evaluations ask %s, which must scrape the demo service every %s:
+    - job_name: helloservice-fulltour-qa
+      static_configs: [{targets: ["127.0.0.1:%d"]}]
+    - job_name: helloservice-fulltour-production
+      static_configs: [{targets: ["127.0.0.1:%d"]}]
+`, prom.url, prom.scrape, prom.port, prom.port+1)
+	}
 	logger := newLogger(errOut, cfg.Log)
 	return serve(ctx, cfg, loaded, ln, logger, withWebConsole(web.Options{Demo: true, Users: demoUsers}))
 }
 
 // writeDemoProject writes the embedded project into the data folder, with an executors.yaml whose
-// tasks run this binary's demo-service, and returns the projects folder.
-func writeDemoProject(dataDir string, viaPrometheus bool) (string, error) {
+// tasks run this binary's demo-service, and returns the projects folder. Through Prometheus, the services
+// listen on fixed ports, each test waits until Prometheus has scraped its figures, and the evaluation
+// looks at the last minute.
+func writeDemoProject(dataDir string, prom demoPrometheus) (string, error) {
 	projects := filepath.Join(dataDir, "projects")
 	dest := filepath.Join(projects, "fulltour")
 	if err := os.RemoveAll(dest); err != nil {
 		return "", err
 	}
-	provider, basePort := "results", 0
-	if viaPrometheus {
-		provider, basePort = "prometheus", demoServicePort
+	provider, basePort, settle := "results", 0, time.Duration(0)
+	if prom.url != "" {
+		provider, basePort, settle = "prometheus", prom.port, 2*prom.scrape
 	}
 	err := fs.WalkDir(demoProject, "demo", func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -150,7 +174,11 @@ func writeDemoProject(dataDir string, viaPrometheus bool) (string, error) {
 		if err != nil {
 			return err
 		}
-		text := strings.ReplaceAll(string(data), "${SLI_PROVIDER}", provider)
+		text := string(data)
+		if prom.url != "" {
+			text = strings.ReplaceAll(text, `sli_provider: "${SLI_PROVIDER}"`, `sli_provider: "${SLI_PROVIDER}"`+"\n                timeframe: \"1m\"")
+		}
+		text = strings.ReplaceAll(text, "${SLI_PROVIDER}", provider)
 		return os.WriteFile(target, []byte(text), 0o644)
 	})
 	if err != nil {
@@ -165,7 +193,7 @@ func writeDemoProject(dataDir string, viaPrometheus bool) (string, error) {
 		for i, a := range args {
 			quoted[i] = fmt.Sprintf("%q", a)
 		}
-		return fmt.Sprintf("{type: exec, timeout: 2m, with: {command: [%s], env: {%s: %q}}}", strings.Join(quoted, ", "), envDemoDir, dataDir)
+		return fmt.Sprintf("{type: exec, timeout: 3m, with: {command: [%s], env: {%s: %q}}}", strings.Join(quoted, ", "), envDemoDir, dataDir)
 	}
 	port := fmt.Sprint(basePort)
 	executors := fmt.Sprintf(`# Written by shipgate demo: the tutorial's tasks run this binary's demo service.
@@ -174,7 +202,8 @@ tasks:
   test: %s
   rollback: %s
   release: {type: noop}
-`, task(self, "demo-service", "deploy", "--base-port", port), task(self, "demo-service", "test"), task(self, "demo-service", "rollback", "--base-port", port))
+`, task(self, "demo-service", "deploy", "--base-port", port), task(self, "demo-service", "test", "--settle", settle.String()),
+		task(self, "demo-service", "rollback", "--base-port", port))
 	if err := os.WriteFile(filepath.Join(dest, "executors.yaml"), []byte(executors), 0o644); err != nil {
 		return "", err
 	}

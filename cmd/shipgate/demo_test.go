@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -19,6 +20,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/shipgate/shipgate/adapters/prometheus/promtest"
 )
 
 var (
@@ -80,10 +83,10 @@ var demoURLRE = regexp.MustCompile(`open (http://127\.0\.0\.1:\d+)`)
 
 // startDemo runs `shipgate demo` on a free port with its data in a temporary folder, and waits until it
 // prints where it serves.
-func startDemo(t *testing.T) *demoProcess {
+func startDemo(t *testing.T, args ...string) *demoProcess {
 	t.Helper()
 	d := &demoProcess{t: t, data: t.TempDir(), done: make(chan error, 1), out: &lockedBuffer{}}
-	d.cmd = exec.Command(shipgateBinary(t), "demo", "--listen", "127.0.0.1:0", "--data", d.data)
+	d.cmd = exec.Command(shipgateBinary(t), append([]string{"demo", "--listen", "127.0.0.1:0", "--data", d.data}, args...)...)
 	stdout, err := d.cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -255,5 +258,79 @@ func TestDemoTourInBrowser(t *testing.T) {
 		if processAlive(pid) {
 			t.Errorf("the %s demo service (pid %d) still runs after the demo stopped", stage, pid)
 		}
+	}
+}
+
+// twoFreePorts finds a port whose next one is free too, for the demo's qa and production services. They
+// are taken below the range the system hands out for port 0 (32768 and up on Linux), so that the
+// Prometheus a test starts afterwards on a free port cannot take one of them.
+func twoFreePorts(t *testing.T) int {
+	t.Helper()
+	for port := 20000 + os.Getpid()%5000*2; port < 32000; port += 2 {
+		a, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+		if err != nil {
+			continue
+		}
+		b, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port+1))
+		a.Close()
+		if err == nil {
+			b.Close()
+			return port
+		}
+	}
+	t.Fatal("no two consecutive free ports")
+	return 0
+}
+
+// With --prometheus the demo's evaluations ask a real Prometheus, scraping the demo services: v0.1.1
+// passes qa, v0.1.2 fails it.
+func TestDemoThroughPrometheus(t *testing.T) {
+	port := twoFreePorts(t)
+	prom := promtest.Start(t, promtest.Target{Job: "helloservice-fulltour-qa", Addr: fmt.Sprintf("127.0.0.1:%d", port)},
+		promtest.Target{Job: "helloservice-fulltour-production", Addr: fmt.Sprintf("127.0.0.1:%d", port+1)})
+	d := startDemo(t, "--prometheus", prom.URL, "--service-port", strconv.Itoa(port), "--scrape-interval", promtest.ScrapeInterval.String())
+	for n, tt := range []struct{ tag, want string }{{"v0.1.1", "qa evaluation: PASS"}, {"v0.1.2", "qa evaluation: FAIL"}} {
+		if code, out := d.post("/web/command", map[string]any{"channel": "demo", "user": "dana", "text": "helloservice ghcr.io/podtato-head/podtatoserver:" + tt.tag}); code != http.StatusOK {
+			t.Fatalf("/deliver %s = %d %v", tt.tag, code, out)
+		}
+		d.waitForMessage(t, fmt.Sprintf("delivery #%d's evaluation", n+1), func(text string) bool {
+			return strings.Contains(text, tt.want) && strings.Count(text, "qa evaluation:") == n+1
+		})
+	}
+}
+
+// waitForMessage polls the console's state until cond holds for all its messages' text.
+func (d *demoProcess) waitForMessage(t *testing.T, what string, cond func(string) bool) {
+	t.Helper()
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		resp, err := http.Get(d.url + "/web/state?channel=demo")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var state struct {
+			Messages []struct {
+				Header, Text string
+				Table        *struct{ Rows [][]string } `json:"table"`
+			} `json:"messages"`
+		}
+		_ = json.NewDecoder(resp.Body).Decode(&state)
+		resp.Body.Close()
+		var b strings.Builder
+		for _, m := range state.Messages {
+			b.WriteString(m.Header + "\n" + m.Text + "\n")
+			if m.Table != nil {
+				for _, row := range m.Table.Rows {
+					b.WriteString("  | " + strings.Join(row, " | ") + "\n")
+				}
+			}
+		}
+		if cond(b.String()) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no %s:\n%s\nshipgate demo said:\n%s", what, b.String(), d.out)
+		}
+		time.Sleep(200 * time.Millisecond) // the console's state is polled: a second process has no event for the test
 	}
 }

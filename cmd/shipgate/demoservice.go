@@ -55,15 +55,37 @@ func newDemoServiceCmd() *cobra.Command {
 	run.Flags().StringVar(&listen, "listen", "127.0.0.1:0", "address to listen on")
 	run.Flags().StringVar(&portFile, "port-file", "", "write the address here once listening")
 	var requests, concurrency int
+	var settle time.Duration
 	test := &cobra.Command{
 		Use:  "test",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return demoTest(cmd.Context(), cmd.OutOrStdout(), requests, concurrency)
+			// Through Prometheus, the burst counts once it has scraped the service before it (a baseline
+			// for the rate) and after it.
+			wait := func(why string) error {
+				if settle <= 0 {
+					return nil
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "waiting %s for Prometheus to scrape %s\n", settle, why)
+				select {
+				case <-time.After(settle):
+					return nil
+				case <-cmd.Context().Done():
+					return cmd.Context().Err()
+				}
+			}
+			if err := wait("the new service"); err != nil {
+				return err
+			}
+			if err := demoTest(cmd.Context(), cmd.OutOrStdout(), requests, concurrency); err != nil {
+				return err
+			}
+			return wait("the burst")
 		},
 	}
 	test.Flags().IntVar(&requests, "requests", 20, "requests in the burst")
 	test.Flags().IntVar(&concurrency, "concurrency", 4, "requests at once")
+	test.Flags().DurationVar(&settle, "settle", 0, "wait this long after the burst (for Prometheus to scrape)")
 	var basePort int
 	deploy := &cobra.Command{
 		Use:  "deploy",
@@ -101,6 +123,8 @@ func runDemoService(ctx context.Context, version, listen, portFile string) error
 	latency := prometheus.NewHistogram(prometheus.HistogramOpts{Name: "http_response_time_milliseconds", Help: "Response time in milliseconds.",
 		Buckets: []float64{5, 10, 25, 50, 100, 250, 500, 750, 1000, 1500, 2500, 5000}})
 	reg.MustRegister(requests, latency)
+	// Exported from the start at zero, so that a rate over the first requests sees them increase.
+	requests.WithLabelValues("200")
 	delay := 20 * time.Millisecond
 	if version == slowVersion {
 		delay = time.Second
