@@ -1,10 +1,8 @@
 package slack
 
 import (
-	"bytes"
 	"encoding/json"
 	"flag"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -12,6 +10,7 @@ import (
 	"github.com/slack-go/slack"
 
 	"github.com/shipgate/shipgate/bot"
+	"github.com/shipgate/shipgate/bot/bottest"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/blocks")
@@ -19,26 +18,13 @@ var update = flag.Bool("update", false, "rewrite the golden files in testdata/bl
 // TestGoldenBlocks renders every message shape the bot pins (bot/testdata/messages) as Block Kit and
 // compares it with testdata/blocks; score tables also in their section-fields fallback.
 func TestGoldenBlocks(t *testing.T) {
-	paths, err := filepath.Glob("../../bot/testdata/messages/*.json")
-	if err != nil || len(paths) == 0 {
-		t.Fatalf("no bot golden messages: %v", err)
-	}
-	for _, path := range paths {
-		name := strings.TrimSuffix(filepath.Base(path), ".json")
-		raw, err := os.ReadFile(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var m bot.Message
-		if err := json.Unmarshal(raw, &m); err != nil {
-			t.Fatalf("%s: %v", path, err)
-		}
-		t.Run(name, func(t *testing.T) {
-			blocks, text := render(m, true)
-			compareGolden(t, name, blocks, text)
-			if m.Table != nil {
-				blocks, text := render(m, false)
-				compareGolden(t, name+"-fields", blocks, text)
+	for _, g := range bottest.Messages(t) {
+		t.Run(g.Name, func(t *testing.T) {
+			blocks, text := render(g.Message, true)
+			compareGolden(t, g.Name, blocks, text)
+			if g.Message.Table != nil {
+				blocks, text := render(g.Message, false)
+				compareGolden(t, g.Name+"-fields", blocks, text)
 			}
 		})
 	}
@@ -46,30 +32,7 @@ func TestGoldenBlocks(t *testing.T) {
 
 func compareGolden(t *testing.T, name string, blocks []slack.Block, text string) {
 	t.Helper()
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(map[string]any{"text": text, "blocks": blocks}); err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join("testdata", "blocks", name+".json")
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test ./adapters/slack -run Golden -update to write it)", err)
-	}
-	if buf.String() != string(want) {
-		t.Errorf("%s differs from %s (run with -update if intended):\n%s", name, path, buf.String())
-	}
+	bottest.CompareJSON(t, filepath.Join("testdata", "blocks", name+".json"), map[string]any{"text": text, "blocks": blocks}, *update)
 }
 
 // Whatever the bot sends, Slack's limits hold: at most 50 blocks, sections of at most 3,000 characters

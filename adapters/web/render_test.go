@@ -1,15 +1,13 @@
 package web
 
 import (
-	"bytes"
-	"encoding/json"
 	"flag"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/shipgate/shipgate/bot"
+	"github.com/shipgate/shipgate/bot/bottest"
 )
 
 var updateGolden = flag.Bool("update", false, "rewrite the golden files in testdata/messages")
@@ -17,50 +15,10 @@ var updateGolden = flag.Bool("update", false, "rewrite the golden files in testd
 // TestGoldenMessages renders every message shape the bot pins (bot/testdata/messages) as the page
 // receives it, and compares it with testdata/messages.
 func TestGoldenMessages(t *testing.T) {
-	paths, err := filepath.Glob("../../bot/testdata/messages/*.json")
-	if err != nil || len(paths) == 0 {
-		t.Fatalf("no bot golden messages: %v", err)
-	}
-	for _, path := range paths {
-		name := strings.TrimSuffix(filepath.Base(path), ".json")
-		raw, err := os.ReadFile(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var m bot.Message
-		if err := json.Unmarshal(raw, &m); err != nil {
-			t.Fatalf("%s: %v", path, err)
-		}
-		t.Run(name, func(t *testing.T) {
-			compareGoldenJSON(t, filepath.Join("testdata", "messages", name+".json"), render(m))
+	for _, g := range bottest.Messages(t) {
+		t.Run(g.Name, func(t *testing.T) {
+			bottest.CompareJSON(t, filepath.Join("testdata", "messages", g.Name+".json"), render(g.Message), *updateGolden)
 		})
-	}
-}
-
-func compareGoldenJSON(t *testing.T, path string, v any) {
-	t.Helper()
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(v); err != nil {
-		t.Fatal(err)
-	}
-	if *updateGolden {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test ./adapters/web -run Golden -update to write it)", err)
-	}
-	if !bytes.Equal(want, buf.Bytes()) {
-		t.Errorf("%s differs (run with -update if intended):\n%s", path, buf.String())
 	}
 }
 
