@@ -41,8 +41,10 @@ func newServeCmd() *cobra.Command {
 projects_dir, opens the SQLite database and serves HTTP until SIGINT or SIGTERM, then lets in-flight
 requests finish (up to shutdown_timeout) and closes the database.
 
-Endpoints: /healthz (the process is up), /readyz (the database answers), /metrics, and with a slack
-section /slack/commands, /slack/interactions and /slack/events (or Socket Mode with slack.mode: socket).`,
+Endpoints: /healthz (the process is up), /readyz (the database and each chat platform), /metrics, the
+delivery API under /api/v1 (and Keptn's /api/v1/event), with a slack section /slack/commands,
+/slack/interactions and /slack/events (or Socket Mode with slack.mode: socket), with a discord section
+/discord/interactions, and with a web section the web console at /.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			errOut := cmd.ErrOrStderr()
