@@ -77,8 +77,13 @@ func ImageTag(image string) string {
 
 // ParseTemplate parses an executor setting as a Go template that fails on a missing key, so that a typo
 // such as {{.Projcet}} is an error instead of an empty string. what names the setting in the error.
-func ParseTemplate(what, text string) (*template.Template, error) {
-	tmpl, err := template.New(what).Option("missingkey=error").Parse(text)
+// funcs are the executor's own template functions, which must be known before parsing.
+func ParseTemplate(what, text string, funcs ...template.FuncMap) (*template.Template, error) {
+	tmpl := template.New(what).Option("missingkey=error")
+	for _, f := range funcs {
+		tmpl = tmpl.Funcs(f)
+	}
+	tmpl, err := tmpl.Parse(text)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", what, err)
 	}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/shipgate/shipgate/config"
+	"github.com/shipgate/shipgate/engine"
 )
 
 // Defaults for settings that executors.yaml leaves out.
@@ -266,7 +267,7 @@ func (p *problems) positive(what string, d, def time.Duration) time.Duration {
 // template parses one templated setting and checks that every {{secret "name"}} names a configured
 // secret.
 func (p *problems) template(what, text string, funcs template.FuncMap, secrets map[string]secretSource) *template.Template {
-	tmpl, err := parseTemplate(what, text, funcs)
+	tmpl, err := engine.ParseTemplate(what, text, funcs)
 	if err != nil {
 		p.addf("%v", err)
 		return nil

@@ -11,16 +11,6 @@ import (
 	"github.com/shipgate/shipgate/engine"
 )
 
-// parseTemplate parses a templated setting as engine.ParseTemplate does (missing keys are errors, the
-// error names the setting) but with the webhook's functions, which must be known before parsing.
-func parseTemplate(what, text string, funcs template.FuncMap) (*template.Template, error) {
-	tmpl, err := template.New(what).Option("missingkey=error").Funcs(funcs).Parse(text)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", what, err)
-	}
-	return tmpl, nil
-}
-
 // checkFuncs are the template functions for validation: parsing needs their names and signatures, and
 // nothing is rendered, so no secret is read.
 var checkFuncs = template.FuncMap{
