@@ -179,8 +179,18 @@ type runner struct {
 	executor   Executor
 	config     map[string]any
 	timeout    time.Duration // from executors.yaml (0: the engine default); once started, the one in force
-	idempotent bool
-	builtin    string // "approval", or "evaluation" without an evaluator
+	idempotent bool          // executors.yaml says so, or the runner always is (the evaluator)
+	builtin    string        // "approval", or "evaluation" without an evaluator
+}
+
+// mayRunAgain reports whether task may run again after a restart interrupted it: executors.yaml says
+// so, or its executor declares it (asked only here, in recovery, not on every transition).
+func (r runner) mayRunAgain(task string) bool {
+	if r.idempotent {
+		return true
+	}
+	id, ok := r.executor.(Idempotent)
+	return ok && id.Idempotent(task, r.config)
 }
 
 // resolve finds what runs a task in a stage: approvals are always the engine's own; other tasks go to
@@ -194,11 +204,7 @@ func (e *Engine) resolve(p *config.Project, stage, task string) (runner, error) 
 		if !ok {
 			return runner{}, fmt.Errorf("stage %q: task %q: executor type %q is not available", stage, task, spec.Type)
 		}
-		r := runner{name: spec.Type, executor: ex, config: spec.With, timeout: spec.Timeout, idempotent: spec.Idempotent}
-		if id, ok := ex.(Idempotent); ok && id.Idempotent(task, spec.With) {
-			r.idempotent = true
-		}
-		return r, nil
+		return runner{name: spec.Type, executor: ex, config: spec.With, timeout: spec.Timeout, idempotent: spec.Idempotent}, nil
 	}
 	if task == "evaluation" {
 		if e.evaluator == nil {

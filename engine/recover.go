@@ -74,7 +74,7 @@ func (t *txn) recoverTask(tr *store.TaskRun) error {
 		}
 		return nil
 	}
-	if !tc.runner.idempotent {
+	if !tc.runner.mayRunAgain(tr.Name) {
 		return t.endTask(tr, store.TaskFinished, Result{Result: store.ResultFail, Status: store.StatusErrored, Message: interruptedMessage})
 	}
 	prev, err := t.GetEvent(t.ctx, tr.TriggeredEventID)
