@@ -149,8 +149,9 @@ func (s auditScope) projectOf(ctx context.Context, target string) (string, error
 }
 
 // historyDetails is what /deliver history adds to a delivery's summary: its latest evaluation score, who
-// approved it, and where its thread is in this channel.
-func (b *Bot) historyDetails(ctx context.Context, d *store.Delivery, ch *config.ChannelBinding) (string, error) {
+// approved it, and where its thread is in this channel. linkCtx bounds asking the platform for the link;
+// once it has ended the link is left out.
+func (b *Bot) historyDetails(ctx, linkCtx context.Context, d *store.Delivery, ch *config.ChannelBinding) (string, error) {
 	var parts []string
 	evs, err := b.st.ListEvaluations(ctx, d.ID)
 	if err != nil {
@@ -183,7 +184,7 @@ func (b *Bot) historyDetails(ctx context.Context, d *store.Delivery, ch *config.
 	}
 	for _, m := range msgs {
 		if m.Kind == store.MessageRoot && m.Platform == store.Platform(ch.Platform) && m.Channel == ch.Channel {
-			if link := b.threadLink(ctx, ch, m); link != "" {
+			if link := b.threadLink(linkCtx, ch, m); link != "" {
 				parts = append(parts, link)
 			}
 		}
@@ -196,6 +197,9 @@ func (b *Bot) historyDetails(ctx context.Context, d *store.Delivery, ch *config.
 
 // threadLink is history's "thread: LINK" for a delivery's root card in a channel, or "".
 func (b *Bot) threadLink(ctx context.Context, ch *config.ChannelBinding, root *store.ChatMessage) string {
+	if ctx.Err() != nil {
+		return ""
+	}
 	if link := b.MessageLink(ctx, store.Platform(ch.Platform), root.Channel, root.MessageID); link != "" {
 		return "thread: " + link
 	}
@@ -219,5 +223,9 @@ func (b *Bot) MessageLink(ctx context.Context, platform store.Platform, channel,
 	return link
 }
 
-// permalinkTimeout keeps a slow platform from holding up a /deliver history answer, which has 3 seconds.
-const permalinkTimeout = 500 * time.Millisecond
+// permalinkTimeout bounds one link request, and historyLinksTimeout all of one /deliver history answer's
+// (up to maxListed), so that a slow platform cannot hold the answer past the 3 seconds it has.
+const (
+	permalinkTimeout    = 500 * time.Millisecond
+	historyLinksTimeout = 1500 * time.Millisecond
+)

@@ -463,13 +463,15 @@ func (b *Bot) history(ctx context.Context, ch *config.ChannelBinding, cmd Comman
 		return target, Reply{Message: Message{Header: header, Text: "No deliveries yet."}}, nil
 	}
 	lines := make([]string, 0, len(ds))
+	linkCtx, cancel := context.WithTimeout(ctx, historyLinksTimeout)
+	defer cancel()
 	for _, d := range ds {
 		line, err := b.summaryLine(ctx, d)
 		if err != nil {
 			return target, Reply{}, err
 		}
 		line += " · by " + who(d.Actor, d.Source, ch)
-		extra, err := b.historyDetails(ctx, d, ch)
+		extra, err := b.historyDetails(ctx, linkCtx, d, ch)
 		if err != nil {
 			return target, Reply{}, err
 		}
