@@ -16,8 +16,11 @@ import (
 
 // CommandRequest is a /deliver command as an adapter received it.
 type CommandRequest struct {
-	Actor   Actor
+	Actor Actor
+	// Channel is where the command was typed: on platforms whose threads are channels of their own
+	// (Discord), the thread's parent channel, with the thread in Thread.
 	Channel string
+	Thread  string
 	Text    string
 	// RequestID is the platform's id of this request (Slack's trigger_id, Discord's interaction id); a
 	// request seen before is answered as it was the first time and does nothing again.
@@ -35,8 +38,11 @@ type Reply struct {
 
 // ClickRequest is a button click, or the submission of the dialog a click opened.
 type ClickRequest struct {
-	Actor     Actor
-	Channel   string // where the clicked message is
+	Actor Actor
+	// Channel is the channel the clicked message is in; for a message in a thread, the thread's parent
+	// channel, with the thread in Thread (a Slack thread_ts, a Discord thread's channel id).
+	Channel   string
+	Thread    string
 	MessageID string
 	ActionID  string // ActionApprove or ActionReject
 	Value     string // the button's opaque value
@@ -188,6 +194,9 @@ func refuse(format string, args ...any) error { return &refusal{reason: fmt.Spri
 // command runs one command: parse, find the channel's binding, authorize, act, audit.
 func (b *Bot) command(ctx context.Context, req CommandRequest, au *auditTrail) (Reply, error) {
 	details := map[string]any{"text": Cut(req.Text, 500)}
+	if req.Thread != "" {
+		details["thread"] = req.Thread
+	}
 	cmd, err := ParseCommand(req.Text)
 	if err != nil {
 		var ue *UsageError
@@ -570,6 +579,18 @@ func (b *Bot) click(ctx context.Context, req ClickRequest, au *auditTrail) (Clic
 		reason := fmt.Sprintf("approvals of project %s are decided in its bound channel, not here", d.Project)
 		au.add(req.Actor, req.Channel, action, target, false, reason, map[string]any{"delivery": d.ID})
 		return private("⛔ " + reason + ".")
+	}
+	if req.Thread != "" {
+		// A click from a thread counts only in the delivery's own thread, the one its root card started.
+		root, err := b.st.RootMessage(ctx, d.ID, req.Actor.Platform, ch.Channel)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return internal("click", err)
+		}
+		if root == nil || root.ThreadID != req.Thread {
+			reason := fmt.Sprintf("this is not the thread of delivery #%d; its approval is decided in that delivery's own thread", d.ID)
+			au.add(req.Actor, req.Channel, action, target, false, reason, map[string]any{"delivery": d.ID, "thread": Cut(req.Thread, 100)})
+			return private("⛔ " + capitalize(reason) + ".")
+		}
 	}
 	v := engine.Vote{ApprovalID: id, Actor: req.Actor.ID, Roles: b.rolesOf(ctx, ch, req.Actor), Decision: decision, Reason: req.Reason,
 		Platform: req.Actor.Platform, Channel: req.Channel}

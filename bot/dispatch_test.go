@@ -2,6 +2,7 @@ package bot
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"testing/synctest"
@@ -147,6 +148,57 @@ func TestClickFromAnotherChannel(t *testing.T) {
 		entries := f.audit("approval:" + "999")
 		if len(entries) != 1 || entries[0].Allowed {
 			t.Errorf("audit of a click on a missing approval: %+v", entries)
+		}
+	})
+}
+
+// A click from a thread counts only in the delivery's own thread: the one its root card started. Another
+// thread of the bound channel is refused, with the reason, and audited.
+func TestClickFromAnotherThread(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := newFixture(t)
+		id := f.deliver("v0.1.1", 500)
+		settle()
+		a := f.pendingApproval(id)
+		root := f.messageOf(id, store.MessageRoot)
+		click := func(thread string) ClickReply {
+			return f.bot.HandleClick(context.Background(), ClickRequest{Actor: Actor{Platform: store.PlatformSlack, ID: ops}, Channel: channel,
+				Thread: thread, ActionID: ActionApprove, Value: approvalValue(a.ID), RequestID: f.requestID()})
+		}
+		r := click("1700000999.000001")
+		if r.Private == nil || !strings.Contains(r.Private.Text, "not the thread of delivery #1") {
+			t.Errorf("click in another thread: %+v", r.Private)
+		}
+		if entries := f.audit(fmt.Sprintf("approval:%d", a.ID)); len(entries) != 1 || entries[0].Allowed || !strings.Contains(entries[0].Reason, "thread") {
+			t.Errorf("audit of the refused click: %+v", entries)
+		}
+		if r := click(root.ThreadID); r.Private == nil || !strings.Contains(r.Private.Text, "Your approval counted") {
+			t.Errorf("click in the delivery's thread: %+v", r.Private)
+		}
+	})
+}
+
+// A pending approval notifies its approvers: each user once and each group as itself, never the
+// requester, who may not approve, nor who has voted.
+func TestApprovalNotifiesApprovers(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := newFixture(t)
+		id := f.deliver("v0.1.1", 500)
+		settle()
+		a := f.pendingApproval(id)
+		notified := func() string {
+			m, err := f.bot.renderApproval(context.Background(), f.bot.binding(store.PlatformSlack, channel), a.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return fmt.Sprint(m.Notify)
+		}
+		if got := notified(); got != "[{UOPS1 false} {SREL1 true}]" {
+			t.Errorf("pending: %s", got)
+		}
+		f.click(ops, ActionApprove, a.ID)
+		if got := notified(); got != "[{SREL1 true}]" {
+			t.Errorf("after ops voted: %s", got)
 		}
 	})
 }

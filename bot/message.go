@@ -25,6 +25,17 @@ type Message struct {
 	Context []string
 	// Links point to shipgate's own pages and the like.
 	Links []Link
+	// Notify names whom the message asks to act, such as a pending approval's approvers. Platforms notify
+	// exactly these: Slack through mentions in the message's text, Discord through the content's mentions
+	// and allowed_mentions. Other mentions in the message are shown without notifying anyone where the
+	// platform can tell the two apart (Discord); a message without Notify notifies nobody there.
+	Notify []Mention `json:",omitempty"`
+}
+
+// Mention is a person, or a platform group (a Slack user group, a Discord role), to notify.
+type Mention struct {
+	ID    string
+	Group bool
 }
 
 // Field is one label/value pair.

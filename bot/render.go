@@ -404,6 +404,15 @@ func (b *Bot) renderApproval(ctx context.Context, ch *config.ChannelBinding, app
 	}
 	m.Context = []string{fmt.Sprintf("delivery #%d · approval %d", d.ID, a.ID)}
 	if a.State == store.ApprovalPending {
+		// Whom the request asks: not the requester, who may not approve, nor who has voted already.
+		var skip []string
+		if !a.AllowRequester {
+			skip = append(skip, d.Actor)
+		}
+		for _, v := range votes {
+			skip = append(skip, v.Voter)
+		}
+		m.Notify = b.approverNotify(ch, a.Roles, skip)
 		value := approvalValue(a.ID)
 		m.Buttons = []Button{
 			{ActionID: ActionApprove, Label: "✅ Approve", Value: value, Style: StylePrimary,

@@ -3,6 +3,7 @@ package bot
 import (
 	"context"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -171,6 +172,34 @@ func (b *Bot) approverMentions(ctx context.Context, ch *config.ChannelBinding, r
 		out = append(out, mention(u))
 	}
 	return append(out, slices.Compact(groups)...)
+}
+
+// approverNotify is whom a pending approval notifies in a channel: the members of its roles there, each
+// user once and each platform group (a Slack user group, a Discord role) as the group itself, so that the
+// platform reaches everyone in it. Users in skip (the requester, who may not approve, and those who
+// voted) are left out; a group is notified whoever is in it.
+func (b *Bot) approverNotify(ch *config.ChannelBinding, roles []string, skip []string) []Mention {
+	dir := b.dirs[store.Platform(ch.Platform)]
+	var out []Mention
+	for _, role := range roles {
+		for _, m := range ch.Roles[role] {
+			n := Mention{ID: m, Group: dir != nil && dir.IsGroup(m)}
+			if (!n.Group && slices.Contains(skip, m)) || slices.Contains(out, n) {
+				continue
+			}
+			out = append(out, n)
+		}
+	}
+	slices.SortFunc(out, func(x, y Mention) int {
+		if x.Group != y.Group {
+			if x.Group {
+				return 1
+			}
+			return -1
+		}
+		return strings.Compare(x.ID, y.ID)
+	})
+	return out
 }
 
 // Services lists the services of the projects bound to a channel, sorted, for a platform's command
