@@ -9,7 +9,7 @@ BENCHTIME ?= 1s
 # Root installs packages itself; anyone else goes through sudo.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all build deps apt-deps kube-apiserver e2e-deps demo test fmt-check vet test-race bench fuzz run clean
+.PHONY: all build deps apt-deps kube-apiserver e2e-deps contract-deps demo test fmt-check vet test-race bench fuzz run clean
 
 all: build
 
@@ -18,12 +18,13 @@ build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/shipgate ./cmd/shipgate
 
 ## deps: what the tests run against: Debian's prometheus (the SLI provider), etcd-server and chromium,
-## kube-apiserver built once into .cache/kube (the helm executor; see hack/kube-apiserver.sh), and
-## playwright-core in .cache/e2e (the browser tour of shipgate demo)
+## kube-apiserver built once into .cache/kube (the helm executor; see hack/kube-apiserver.sh),
+## playwright-core in .cache/e2e (the browser tour of shipgate demo), and TypeScript with Slack's and
+## Discord's published API types in .cache/contract (the contract test of what the chat fakes record)
 # Installed without recommends (node exporters, IPMI and NVMe tools) that the tests do not use. If the
 # packages start system-wide services on :9090 or :2379 that does no harm: the tests run their own on
 # free ports.
-deps: apt-deps kube-apiserver e2e-deps
+deps: apt-deps kube-apiserver e2e-deps contract-deps
 
 APT_DEPS = prometheus:prometheus:SHIPGATE_SKIP_PROMETHEUS etcd:etcd-server:SHIPGATE_SKIP_KUBE chromium:chromium:SHIPGATE_SKIP_BROWSER
 
@@ -36,6 +37,21 @@ e2e-deps:
 	else echo "installing playwright-core $(PLAYWRIGHT_VERSION) for the browser tour"; \
 		mkdir -p .cache/e2e && cd .cache/e2e && \
 		PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm install --no-audit --no-fund --silent --prefix . playwright-core@$(PLAYWRIGHT_VERSION) >/dev/null; \
+	fi
+
+## contract-deps: typescript (tsc) and the platforms' published API types (npm) in .cache/contract, which
+## adapters/chatfake/contract type-checks the request bodies the Slack and Discord fakes record against;
+## reinstalled when the pinned versions change
+CONTRACT_PACKAGES = typescript@7.0.2 @slack/web-api@8.2.0 @slack/types@3.2.0 discord-api-types@0.38.57
+contract-deps:
+	@if [ "$$SHIPGATE_SKIP_CONTRACT" = 1 ]; then echo "SHIPGATE_SKIP_CONTRACT=1: not installing the contract test's TypeScript packages"; \
+	elif [ "$$(cat .cache/contract/installed 2>/dev/null)" = "$(CONTRACT_PACKAGES)" ] && \
+		[ -d .cache/contract/node_modules/typescript ] && [ -d .cache/contract/node_modules/@slack/web-api ] && \
+		[ -d .cache/contract/node_modules/@slack/types ] && [ -d .cache/contract/node_modules/discord-api-types ]; then :; \
+	else echo "installing $(CONTRACT_PACKAGES) for the contract test"; \
+		mkdir -p .cache/contract && cd .cache/contract && rm -f installed && \
+		npm install --no-audit --no-fund --silent --prefix . $(CONTRACT_PACKAGES) >/dev/null && \
+		echo "$(CONTRACT_PACKAGES)" > installed; \
 	fi
 
 apt-deps:
