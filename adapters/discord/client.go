@@ -12,6 +12,7 @@ import (
 
 	"github.com/bwmarrin/discordgo"
 
+	"github.com/shipgate/shipgate/adapters/chatlimit"
 	"github.com/shipgate/shipgate/bot"
 )
 
@@ -49,6 +50,8 @@ type Client struct {
 	log     *slog.Logger
 	// wait sleeps between attempts to start a thread; tests replace it.
 	wait func(ctx context.Context, d time.Duration) bool
+	// limits warns in the log about the rate limits Discord imposes, once a minute per method.
+	limits *chatlimit.Warner
 
 	// Calls counts each REST call by method and outcome (ok, rate_limited, error); nil counts nothing.
 	Calls CallObserver
@@ -57,6 +60,8 @@ type Client struct {
 	GuildID string
 
 	roles roles
+	// known remembers which channels are threads, and of which channel.
+	known channelParents
 }
 
 // CallObserver counts outbound platform calls (metrics.ChatCalls).
@@ -69,7 +74,7 @@ func NewClient(s *discordgo.Session, log *slog.Logger) *Client {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Client{session: s, log: log, wait: sleep}
+	return &Client{session: s, log: log, wait: sleep, limits: chatlimit.New(log, nil)}
 }
 
 // NewSession makes a REST-only discordgo session for a bot token (no gateway is opened). apiURL, when
@@ -127,21 +132,29 @@ func options(ctx context.Context) []discordgo.RequestOption {
 	return []discordgo.RequestOption{discordgo.WithContext(ctx), discordgo.WithRetryOnRatelimit(false)}
 }
 
-// observe counts one REST call and returns its error unchanged.
+// observe counts one REST call, warns about a rate limit, and returns its error unchanged.
 func (c *Client) observe(method string, err error) error {
-	if c.Calls == nil {
-		return err
-	}
 	outcome := "ok"
 	var rl *discordgo.RateLimitError
 	switch {
 	case errors.As(err, &rl):
 		outcome = "rate_limited"
+		c.limits.RateLimited("discord", method, retryAfter(rl))
 	case err != nil:
 		outcome = "error"
 	}
-	c.Calls.Observe("discord", method, outcome)
+	if c.Calls != nil {
+		c.Calls.Observe("discord", method, outcome)
+	}
 	return err
+}
+
+// retryAfter is how long Discord asked to wait: the 429 body's retry_after.
+func retryAfter(rl *discordgo.RateLimitError) time.Duration {
+	if rl.RateLimit != nil && rl.TooManyRequests != nil {
+		return rl.RetryAfter
+	}
+	return 0
 }
 
 // done counts a call and classifies its error for the bot.
@@ -158,11 +171,7 @@ func classify(method string, err error) error {
 	wrapped := fmt.Errorf("discord %s: %w", method, err)
 	var rl *discordgo.RateLimitError
 	if errors.As(err, &rl) {
-		after := time.Duration(0)
-		if rl.RateLimit != nil && rl.TooManyRequests != nil {
-			after = rl.RetryAfter
-		}
-		return &bot.RetryLater{After: after, Err: wrapped}
+		return &bot.RetryLater{After: retryAfter(rl), Err: wrapped}
 	}
 	var re *discordgo.RESTError
 	if errors.As(err, &re) && re.Response != nil && re.Response.StatusCode >= http.StatusInternalServerError {
@@ -173,6 +182,19 @@ func classify(method string, err error) error {
 		return &bot.RetryLater{After: serverErrorWait, Err: wrapped}
 	}
 	return wrapped
+}
+
+// codeThreadExists is Discord's error code for a thread started on a message that has one
+// (https://discord.com/developers/docs/topics/opcodes-and-status-codes#json: 160004).
+const codeThreadExists = 160004
+
+// discordCode is the error code of Discord's JSON error answer, 0 for none.
+func discordCode(err error) int {
+	var re *discordgo.RESTError
+	if errors.As(err, &re) && re.Message != nil {
+		return re.Message.Code
+	}
+	return 0
 }
 
 // notFound tells whether Discord answered 404 (unknown message or channel).
@@ -204,7 +226,7 @@ func (c *Client) Post(ctx context.Context, channel string, m bot.Message, opts b
 	if opts.Thread != "" {
 		target = opts.Thread
 	}
-	msg, err := c.session.ChannelMessageSendComplex(target, c.render(m).send(), options(ctx)...)
+	msg, err := c.createMessage(ctx, target, c.render(m).create())
 	if err := c.done("messages.create", err); err != nil {
 		return bot.Posted{}, err
 	}
@@ -223,15 +245,20 @@ func (c *Client) Post(ctx context.Context, channel string, m bot.Message, opts b
 	return posted, nil
 }
 
-// startThread starts a public thread on a message, waiting a little when Discord asks to.
+// startThread starts a public thread on a message, waiting a little when Discord asks to (a 429) or
+// fails for a moment (a 5xx). A thread that already exists on the message is the one an earlier attempt
+// started, whose answer was lost: Discord gives a message's thread the message's id.
 func (c *Client) startThread(ctx context.Context, channel, messageID, name string) (string, error) {
 	name = bot.Cut(strings.TrimSpace(name), maxThreadName)
 	if name == "" {
 		name = defaultThreadName
 	}
 	for attempt := 1; ; attempt++ {
-		th, err := c.session.MessageThreadStartComplex(channel, messageID,
-			&discordgo.ThreadStart{Name: name, AutoArchiveDuration: threadArchiveMinutes}, options(ctx)...)
+		th, err := c.startMessageThread(ctx, channel, messageID, &threadStart{Name: name, AutoArchiveDuration: threadArchiveMinutes})
+		if discordCode(err) == codeThreadExists {
+			c.observe("threads.create", nil)
+			return messageID, nil
+		}
 		err = c.done("threads.create", err)
 		if err == nil {
 			return th.ID, nil
@@ -259,7 +286,7 @@ func (c *Client) pointTo(ctx context.Context, channel, thread, messageID string,
 	if c.GuildID != "" {
 		link = messageLink(c.GuildID, thread, messageID)
 	}
-	_, err := c.session.ChannelMessageSendComplex(channel, renderPointer(m, link), options(ctx)...)
+	_, err := c.createMessage(ctx, channel, renderPointer(m, link))
 	if err := c.done("messages.create", err); err != nil {
 		c.log.Warn("posting the channel's pointer to a thread reply", "channel", channel, "thread", thread, "err", err)
 	}
@@ -283,8 +310,7 @@ func (c *Client) Update(ctx context.Context, channel, thread, messageID string, 
 }
 
 func (c *Client) edit(ctx context.Context, channel, messageID string, r discordMessage) error {
-	_, err := c.session.ChannelMessageEditComplex(r.edit(channel, messageID), options(ctx)...)
-	return c.done("messages.edit", err)
+	return c.done("messages.edit", c.editMessage(ctx, channel, messageID, r.edit()))
 }
 
 // PostPrivate is not available on Discord outside an interaction: see errPrivateNeedsInteraction.

@@ -53,7 +53,6 @@ const (
 type Handler struct {
 	bot     *bot.Bot
 	client  *Client
-	session *discordgo.Session
 	key     ed25519.PublicKey
 	appID   string
 	guildID string
@@ -94,7 +93,7 @@ func NewHandler(opts HandlerOptions) (*Handler, error) {
 	if err != nil || len(key) != ed25519.PublicKeySize {
 		return nil, errors.New("discord: public_key must be the application's 64-hex-digit Ed25519 key")
 	}
-	h := &Handler{bot: opts.Bot, client: opts.Client, session: opts.Client.session, key: key, appID: opts.ApplicationID,
+	h := &Handler{bot: opts.Bot, client: opts.Client, key: key, appID: opts.ApplicationID,
 		guildID: opts.GuildID, log: opts.Logger, metrics: newMetrics(opts.Registerer), now: opts.Now, ack: ackDeadline}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
@@ -119,8 +118,7 @@ func (h *Handler) Wait() { h.wg.Wait() }
 // RegisterCommands overwrites the application's commands with /deliver, in the guild or globally. The
 // bulk overwrite is idempotent, so it runs at every start.
 func (h *Handler) RegisterCommands(ctx context.Context) error {
-	_, err := h.session.ApplicationCommandBulkOverwrite(h.appID, h.guildID, Commands(), discordgo.WithContext(ctx))
-	h.client.observe("commands.overwrite", err)
+	err := h.client.observe("commands.overwrite", h.client.overwriteCommands(ctx, h.appID, h.guildID, Commands()))
 	if err != nil {
 		err = fmt.Errorf("discord: registering /deliver: %w", err)
 	}
@@ -186,12 +184,16 @@ func (h *Handler) serveInteraction(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var i discordgo.Interaction
-	if err := json.Unmarshal(body, &i); err != nil {
+	var from struct {
+		// Channel is the interaction's channel object, which discordgo's Interaction leaves out.
+		Channel *channelRef `json:"channel"`
+	}
+	if err := json.Unmarshal(body, &i); err != nil || json.Unmarshal(body, &from) != nil {
 		h.metrics.request("bad_request")
 		http.Error(w, "malformed interaction", http.StatusBadRequest)
 		return
 	}
-	resp, dup := h.interaction(r.Context(), &i)
+	resp, dup := h.interaction(r.Context(), &i, from.Channel)
 	h.metrics.request(outcome(dup))
 	writeJSON(w, resp)
 	h.metrics.ack(i.Type.String(), time.Since(start))
@@ -199,18 +201,20 @@ func (h *Handler) serveInteraction(w http.ResponseWriter, r *http.Request) {
 
 // interaction answers one verified interaction. It returns the response to write and whether the
 // interaction was seen before (answered as then, doing nothing again).
-func (h *Handler) interaction(ctx context.Context, i *discordgo.Interaction) (*discordgo.InteractionResponse, bool) {
+func (h *Handler) interaction(ctx context.Context, i *discordgo.Interaction, from *channelRef) (*interactionResponse, bool) {
+	if i.Type == discordgo.InteractionPing {
+		return &interactionResponse{Type: discordgo.InteractionResponsePong}, false
+	}
+	at := h.placeOf(ctx, i, from)
 	switch i.Type {
-	case discordgo.InteractionPing:
-		return &discordgo.InteractionResponse{Type: discordgo.InteractionResponsePong}, false
 	case discordgo.InteractionApplicationCommand:
-		return h.command(ctx, i)
+		return h.command(ctx, i, at)
 	case discordgo.InteractionApplicationCommandAutocomplete:
-		return h.autocomplete(i), false
+		return h.autocomplete(i, at), false
 	case discordgo.InteractionMessageComponent:
-		return h.click(ctx, i)
+		return h.click(ctx, i, at)
 	case discordgo.InteractionModalSubmit:
-		return h.modal(ctx, i)
+		return h.modal(ctx, i, at)
 	}
 	return ephemeral("shipgate does not handle this kind of interaction."), false
 }
@@ -231,13 +235,13 @@ func actorOf(i *discordgo.Interaction) bot.Actor {
 // command runs /deliver. The bot usually answers within milliseconds and the answer goes inline; when it
 // takes longer than the ack deadline, Discord gets a deferred ephemeral answer at once and the bot's
 // answer is edited into it once ready.
-func (h *Handler) command(ctx context.Context, i *discordgo.Interaction) (*discordgo.InteractionResponse, bool) {
+func (h *Handler) command(ctx context.Context, i *discordgo.Interaction, at place) (*interactionResponse, bool) {
 	data := i.ApplicationCommandData()
 	text, err := commandText(data)
 	if err != nil {
 		return ephemeral("⚠️ " + err.Error()), false
 	}
-	req := bot.CommandRequest{Actor: actorOf(i), Channel: i.ChannelID, Text: text, RequestID: i.ID}
+	req := bot.CommandRequest{Actor: actorOf(i), Channel: at.channel, Thread: at.thread, Text: text, RequestID: i.ID}
 	done := make(chan bot.Reply, 1)
 	// The bot's work must not end with the request: it records the delivery even if Discord hangs up.
 	work := context.WithoutCancel(ctx)
@@ -258,8 +262,8 @@ func (h *Handler) command(ctx context.Context, i *discordgo.Interaction) (*disco
 		defer cancel()
 		h.editAnswer(ctx, i, reply, received)
 	})
-	return &discordgo.InteractionResponse{Type: discordgo.InteractionResponseDeferredChannelMessageWithSource,
-		Data: &discordgo.InteractionResponseData{Flags: discordgo.MessageFlagsEphemeral}}, false
+	return &interactionResponse{Type: discordgo.InteractionResponseDeferredChannelMessageWithSource,
+		Data: &deferredCallback{Flags: discordgo.MessageFlagsEphemeral}}, false
 }
 
 // editAnswer puts a late answer into the deferred response while the interaction's token lives, and
@@ -267,7 +271,7 @@ func (h *Handler) command(ctx context.Context, i *discordgo.Interaction) (*disco
 func (h *Handler) editAnswer(ctx context.Context, i *discordgo.Interaction, reply bot.Reply, received time.Time) {
 	if h.now().Sub(received) < tokenLifetime {
 		r := renderMessage(reply.Message)
-		_, err := h.session.InteractionResponseEdit(i, r.webhookEdit(), discordgo.WithContext(ctx))
+		err := h.client.editOriginal(ctx, i.AppID, i.Token, r.edit())
 		h.client.observe("webhooks.edit_original", err)
 		if err == nil {
 			return
@@ -286,33 +290,32 @@ func (h *Handler) editAnswer(ctx context.Context, i *discordgo.Interaction, repl
 var discordUsage = strings.NewReplacer("/deliver SERVICE IMAGE", "/deliver start SERVICE IMAGE")
 
 // replyResponse answers with the bot's reply: in the channel when public, else to the asker only.
-func replyResponse(reply bot.Reply) *discordgo.InteractionResponse {
+func replyResponse(reply bot.Reply) *interactionResponse {
 	reply.Message.Text = discordUsage.Replace(reply.Message.Text)
-	data := renderMessage(reply.Message).interactionData()
+	data := renderMessage(reply.Message).callback()
 	if !reply.Public {
 		data.Flags = discordgo.MessageFlagsEphemeral
 	}
-	return &discordgo.InteractionResponse{Type: discordgo.InteractionResponseChannelMessageWithSource, Data: data}
+	return &interactionResponse{Type: discordgo.InteractionResponseChannelMessageWithSource, Data: data}
 }
 
-func ephemeral(text string) *discordgo.InteractionResponse {
+func ephemeral(text string) *interactionResponse {
 	return replyResponse(bot.Reply{Message: bot.Message{Text: text}})
 }
 
 // autocomplete offers the services of the channel's projects that start with what was typed.
-func (h *Handler) autocomplete(i *discordgo.Interaction) *discordgo.InteractionResponse {
+func (h *Handler) autocomplete(i *discordgo.Interaction, at place) *interactionResponse {
 	typed := ""
 	if opt := focused(i.ApplicationCommandData().Options); opt != nil {
 		typed = strings.ToLower(fmt.Sprint(opt.Value))
 	}
 	choices := []*discordgo.ApplicationCommandOptionChoice{}
-	for _, s := range h.bot.Services(store.PlatformDiscord, i.ChannelID) {
+	for _, s := range h.bot.Services(store.PlatformDiscord, at.channel) {
 		if strings.HasPrefix(s, typed) && len(choices) < 25 {
 			choices = append(choices, &discordgo.ApplicationCommandOptionChoice{Name: s, Value: s})
 		}
 	}
-	return &discordgo.InteractionResponse{Type: discordgo.InteractionApplicationCommandAutocompleteResult,
-		Data: &discordgo.InteractionResponseData{Choices: choices}}
+	return &interactionResponse{Type: discordgo.InteractionApplicationCommandAutocompleteResult, Data: &autocompleteCallback{Choices: choices}}
 }
 
 func focused(opts []*discordgo.ApplicationCommandInteractionDataOption) *discordgo.ApplicationCommandInteractionDataOption {
@@ -330,7 +333,7 @@ func focused(opts []*discordgo.ApplicationCommandInteractionDataOption) *discord
 // click handles Approve and Reject. A refused click gets an ephemeral answer with the reason; Reject
 // opens a modal for the reason; a counted vote is acknowledged privately, and the approval message is
 // edited by the bot like everywhere else.
-func (h *Handler) click(ctx context.Context, i *discordgo.Interaction) (*discordgo.InteractionResponse, bool) {
+func (h *Handler) click(ctx context.Context, i *discordgo.Interaction, at place) (*interactionResponse, bool) {
 	data := i.MessageComponentData()
 	action, value, ok := parseCustomID(data.CustomID)
 	if !ok || (action != bot.ActionApprove && action != bot.ActionReject) {
@@ -340,13 +343,13 @@ func (h *Handler) click(ctx context.Context, i *discordgo.Interaction) (*discord
 	if i.Message != nil {
 		messageID = i.Message.ID
 	}
-	reply := h.bot.HandleClick(ctx, bot.ClickRequest{Actor: actorOf(i), Channel: i.ChannelID, MessageID: messageID,
+	reply := h.bot.HandleClick(ctx, bot.ClickRequest{Actor: actorOf(i), Channel: at.channel, Thread: at.thread, MessageID: messageID,
 		ActionID: action, Value: value, RequestID: i.ID})
 	return clickResponse(reply), reply.Duplicate
 }
 
 // modal handles the rejection modal's submission: the vote is cast now, with the reason.
-func (h *Handler) modal(ctx context.Context, i *discordgo.Interaction) (*discordgo.InteractionResponse, bool) {
+func (h *Handler) modal(ctx context.Context, i *discordgo.Interaction, at place) (*interactionResponse, bool) {
 	data := i.ModalSubmitData()
 	value, ok := strings.CutPrefix(data.CustomID, rejectModalPrefix)
 	if !ok {
@@ -366,12 +369,12 @@ func (h *Handler) modal(ctx context.Context, i *discordgo.Interaction) (*discord
 	if i.Message != nil {
 		messageID = i.Message.ID
 	}
-	reply := h.bot.HandleClick(ctx, bot.ClickRequest{Actor: actorOf(i), Channel: i.ChannelID, MessageID: messageID,
+	reply := h.bot.HandleClick(ctx, bot.ClickRequest{Actor: actorOf(i), Channel: at.channel, Thread: at.thread, MessageID: messageID,
 		ActionID: bot.ActionReject, Value: value, Reason: reason, ReasonGiven: true, RequestID: i.ID})
 	return clickResponse(reply), reply.Duplicate
 }
 
-func clickResponse(reply bot.ClickReply) *discordgo.InteractionResponse {
+func clickResponse(reply bot.ClickReply) *interactionResponse {
 	switch {
 	case reply.AskReason != nil:
 		return renderModal(reply.AskReason, rejectModalPrefix+reply.AskReason.Value)
@@ -379,7 +382,7 @@ func clickResponse(reply bot.ClickReply) *discordgo.InteractionResponse {
 		return replyResponse(bot.Reply{Message: *reply.Private})
 	}
 	// Nothing to say: acknowledge without touching the message; the bot edits it.
-	return &discordgo.InteractionResponse{Type: discordgo.InteractionResponseDeferredMessageUpdate}
+	return &interactionResponse{Type: discordgo.InteractionResponseDeferredMessageUpdate}
 }
 
 func outcome(dup bool) string {

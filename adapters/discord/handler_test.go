@@ -74,6 +74,7 @@ func newHandlerFixture(t *testing.T, ack time.Duration) *handlerFixture {
 	cfg.Channels = []config.ChannelBinding{{Platform: "discord", Channel: hChannel, Projects: []string{"fulltour"},
 		Roles: map[string][]string{bot.RoleDeployer: {hDev}}}}
 	fake := discordfake.New(t)
+	fake.AddChannel(hGuild, hChannel)
 	pub, priv := discordfake.GenerateKey(t)
 	st, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "shipgate.db"))
 	if err != nil {

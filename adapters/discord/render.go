@@ -55,66 +55,75 @@ const (
 )
 
 // discordMessage is a bot message as Discord shows it: one embed (title, description, fields, footer)
-// and its buttons. The helpers below put it in the shape of each call that sends or edits a message.
+// and its buttons, and in its content the mentions of whom it notifies. The helpers below put it in the
+// shape of each call that sends or edits a message.
 type discordMessage struct {
 	Content    string
 	Embeds     []*discordgo.MessageEmbed
 	Components []discordgo.MessageComponent
+	// mentions are the users and roles the content pings; nobody else is.
+	mentions allowedMentions
 	// dropped says why buttons were left out, for the caller to log.
 	dropped []string
 }
 
-// noMentions lets nothing ping: embeds never notify anyone anyway, and content the bot writes
-// (a broadcast pointer, a late answer) must not notify roles or @everyone because a task's output said so.
-func noMentions() *discordgo.MessageAllowedMentions {
-	return &discordgo.MessageAllowedMentions{Parse: []discordgo.AllowedMentionType{}}
+// allowed is the message's allowed_mentions: exactly the users and roles its content names (a bot
+// message's Notify), never @everyone, and nobody a task's output or a quoted reason names.
+func (d discordMessage) allowed() *allowedMentions {
+	return &allowedMentions{Parse: []string{}, Users: d.mentions.Users, Roles: d.mentions.Roles}
 }
 
-// components is never nil, so that an edit without buttons removes the old ones.
-func (d discordMessage) components() []discordgo.MessageComponent {
-	if d.Components == nil {
-		return []discordgo.MessageComponent{}
+// create is the message for POST /channels/{id}/messages.
+func (d discordMessage) create() *messageCreate {
+	return &messageCreate{Content: d.Content, Embeds: d.Embeds, Components: d.Components, AllowedMentions: d.allowed()}
+}
+
+// edit replaces a message entirely: content, embeds and buttons are all sent, so that a decided approval
+// loses its buttons.
+func (d discordMessage) edit() *messageEdit {
+	e := &messageEdit{Content: d.Content, Embeds: d.Embeds, Components: d.Components, AllowedMentions: d.allowed()}
+	if e.Embeds == nil {
+		e.Embeds = []*discordgo.MessageEmbed{}
 	}
-	return d.Components
-}
-
-func (d discordMessage) embeds() []*discordgo.MessageEmbed {
-	if d.Embeds == nil {
-		return []*discordgo.MessageEmbed{}
+	if e.Components == nil {
+		e.Components = []discordgo.MessageComponent{}
 	}
-	return d.Embeds
-}
-
-// send is the message for ChannelMessageSendComplex.
-func (d discordMessage) send() *discordgo.MessageSend {
-	return &discordgo.MessageSend{Content: d.Content, Embeds: d.Embeds, Components: d.components(), AllowedMentions: noMentions()}
-}
-
-// edit replaces a channel message entirely (ChannelMessageEditComplex): content, embeds and buttons
-// are all sent, so that a decided approval loses its buttons.
-func (d discordMessage) edit(channel, messageID string) *discordgo.MessageEdit {
-	e := discordgo.NewMessageEdit(channel, messageID).SetContent(d.Content).SetEmbeds(d.embeds())
-	components := d.components()
-	e.Components = &components
-	e.AllowedMentions = noMentions()
 	return e
 }
 
-// webhookParams is the message for an interaction follow-up (FollowupMessageCreate).
-func (d discordMessage) webhookParams() *discordgo.WebhookParams {
-	return &discordgo.WebhookParams{Content: d.Content, Embeds: d.Embeds, Components: d.components(), AllowedMentions: noMentions()}
-}
-
-// webhookEdit replaces an interaction's response (InteractionResponseEdit), buttons included.
-func (d discordMessage) webhookEdit() *discordgo.WebhookEdit {
-	content, embeds, components := d.Content, d.embeds(), d.components()
-	return &discordgo.WebhookEdit{Content: &content, Embeds: &embeds, Components: &components, AllowedMentions: noMentions()}
-}
-
-// interactionData is the message as an interaction's response; the caller sets
+// callback is the message as an interaction's response data; the caller sets
 // discordgo.MessageFlagsEphemeral in Flags for an answer only the asker sees.
-func (d discordMessage) interactionData() *discordgo.InteractionResponseData {
-	return &discordgo.InteractionResponseData{Content: d.Content, Embeds: d.embeds(), Components: d.components(), AllowedMentions: noMentions()}
+func (d discordMessage) callback() *messageCallback {
+	return &messageCallback{Content: d.Content, Embeds: d.Embeds, Components: d.Components, AllowedMentions: d.allowed()}
+}
+
+// maxMentions is how many users, and how many roles, allowed_mentions may name.
+const maxMentions = 100
+
+// snowflake matches the ids Discord gives users and roles; anything else in a Notify list is not a
+// Discord id and is not mentioned.
+var snowflake = regexp.MustCompile(`^[0-9]{1,20}$`)
+
+// notifyLine writes the mentions of whom a message notifies, users as <@id> and roles as <@&id>, and
+// returns them with the allowed_mentions that let exactly them ping.
+func notifyLine(notify []bot.Mention) (string, allowedMentions) {
+	var words []string
+	var am allowedMentions
+	for _, n := range notify {
+		switch {
+		case !snowflake.MatchString(n.ID):
+		case n.Group && len(am.Roles) < maxMentions:
+			am.Roles = append(am.Roles, n.ID)
+			words = append(words, "<@&"+n.ID+">")
+		case !n.Group && len(am.Users) < maxMentions:
+			am.Users = append(am.Users, n.ID)
+			words = append(words, "<@"+n.ID+">")
+		}
+	}
+	if len(words) == 0 {
+		return "", am
+	}
+	return bot.Cut("🔔 "+strings.Join(words, " "), maxContent), am
 }
 
 // renderMessage lays a bot message out as one embed: the header as its title; the stage status line,
@@ -196,6 +205,7 @@ func renderMessage(m bot.Message) discordMessage {
 	}
 
 	d := discordMessage{Embeds: []*discordgo.MessageEmbed{e}}
+	d.Content, d.mentions = notifyLine(m.Notify)
 	d.Components, d.dropped = renderButtons(m.Buttons)
 	return d
 }
@@ -474,7 +484,7 @@ func parseCustomID(id string) (actionID, value string, ok bool) {
 
 // renderModal asks for a rejection's reason: a modal with one required paragraph input. Modals show no
 // text besides their inputs, so the question goes into the input's placeholder.
-func renderModal(r *bot.ReasonRequest, customID string) *discordgo.InteractionResponse {
+func renderModal(r *bot.ReasonRequest, customID string) *interactionResponse {
 	title := bot.Cut(r.Title, maxModalTitle)
 	if title == "" {
 		title = "Reject"
@@ -488,7 +498,7 @@ func renderModal(r *bot.ReasonRequest, customID string) *discordgo.InteractionRe
 		MinLength:   1,
 		MaxLength:   maxReasonLength,
 	}
-	return &discordgo.InteractionResponse{Type: discordgo.InteractionResponseModal, Data: &discordgo.InteractionResponseData{
+	return &interactionResponse{Type: discordgo.InteractionResponseModal, Data: &modalCallback{
 		CustomID:   customID,
 		Title:      title,
 		Components: []discordgo.MessageComponent{discordgo.ActionsRow{Components: []discordgo.MessageComponent{input}}},
@@ -496,8 +506,11 @@ func renderModal(r *bot.ReasonRequest, customID string) *discordgo.InteractionRe
 }
 
 // renderPointer is the one line a broadcast thread reply leaves in the channel: what it is about and a
-// link to it (the message when the guild is known, else the thread).
-func renderPointer(m bot.Message, link string) *discordgo.MessageSend {
+// link to it (the message when the guild is known, else the thread). It pings the roles the reply
+// notifies: a role mention a bot posts in a thread reaches only the role's members already in the
+// thread, whereas a user mention there adds the user to the thread and notifies them, so users are
+// pinged by the reply itself and roles here, each once.
+func renderPointer(m bot.Message, link string) *messageCreate {
 	what := m.Header
 	if what == "" {
 		what, _, _ = strings.Cut(m.Text, "\n")
@@ -506,7 +519,18 @@ func renderPointer(m bot.Message, link string) *discordgo.MessageSend {
 		what = "New in the thread"
 	}
 	content := "📣 " + bot.Cut(escape(what), maxContent/2) + " → " + link
-	return &discordgo.MessageSend{Content: bot.Cut(content, maxContent), Components: []discordgo.MessageComponent{}, AllowedMentions: noMentions()}
+	var roles []bot.Mention
+	for _, n := range m.Notify {
+		if n.Group {
+			roles = append(roles, n)
+		}
+	}
+	line, am := notifyLine(roles)
+	if line != "" {
+		content += "\n" + line
+	}
+	d := discordMessage{Content: bot.Cut(content, maxContent), mentions: am}
+	return d.create()
 }
 
 // keep matches what escape leaves alone: the mentions the bot writes (users <@id> and <@!id>, channels

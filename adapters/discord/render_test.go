@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -18,11 +20,11 @@ import (
 var updateGolden = flag.Bool("update", false, "rewrite the golden files in testdata/messages")
 
 // TestGoldenMessages renders every message shape the bot pins (bot/testdata/messages) as the
-// MessageSend shipgate posts, and compares it with testdata/messages.
+// message body shipgate posts, and compares it with testdata/messages.
 func TestGoldenMessages(t *testing.T) {
 	for _, g := range bottest.Messages(t) {
 		t.Run(g.Name, func(t *testing.T) {
-			send := renderMessage(g.Message).send()
+			send := renderMessage(g.Message).create()
 			checkLimits(t, send)
 			bottest.CompareJSON(t, filepath.Join("testdata", "messages", g.Name+".json"), send, *updateGolden)
 		})
@@ -31,7 +33,7 @@ func TestGoldenMessages(t *testing.T) {
 
 // checkLimits fails the test if Discord would refuse the message: content, embed and component limits
 // as spec/chat-platforms.md section 2 and Discord's embed limits give them.
-func checkLimits(t *testing.T, m *discordgo.MessageSend) {
+func checkLimits(t *testing.T, m *messageCreate) {
 	t.Helper()
 	if n := len(m.Content); n > maxContent {
 		t.Errorf("content of %d characters", n)
@@ -173,7 +175,7 @@ func TestRenderLimits(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			r := renderMessage(tt.m)
-			send := r.send()
+			send := r.create()
 			checkLimits(t, send)
 			tt.check(t, send.Embeds[0])
 			if len(tt.m.Buttons) > 0 && len(send.Components) != 1 {
@@ -215,7 +217,7 @@ func TestRenderNeutralisesQuotedOutput(t *testing.T) {
 		Text:   "✅ Approved by <@111> at 2000-01-01 00:00 UTC\nqa · `test` ❌ fail: " + output,
 		Fields: []bot.Field{{Label: "Approvers", Value: "role approver: <@111>, <@222>"}},
 	}
-	send := renderMessage(m).send()
+	send := renderMessage(m).create()
 	e := send.Embeds[0]
 	for _, want := range []string{"Approved by <@111>", `\<@&123456>`, "@\u200beveryone", `\*\*look\*\*`, `\[here\]`, "`test`"} {
 		if !strings.Contains(e.Description, want) {
@@ -244,7 +246,7 @@ func TestRenderButtons(t *testing.T) {
 		bot.Button{ActionID: "a", Label: "6", Value: "2"},
 	)
 	r := renderMessage(bot.Message{Text: "x", Buttons: buttons})
-	checkLimits(t, r.send())
+	checkLimits(t, r.create())
 	if len(r.Components) != 2 {
 		t.Fatalf("%d action rows, want 2", len(r.Components))
 	}
@@ -324,10 +326,11 @@ func FuzzParseCustomID(f *testing.F) {
 func TestRenderModal(t *testing.T) {
 	r := renderModal(&bot.ReasonRequest{Value: "approval-1", Title: "Reject a-service-with-a-rather-long-name-indeed",
 		Summary: "Reject helloservice v0.1.1 in production (delivery #1)?"}, "deliver.reject.modal:approval-1")
-	if r.Type != discordgo.InteractionResponseModal || r.Data.CustomID != "deliver.reject.modal:approval-1" || len(r.Data.Title) > maxModalTitle {
+	data, ok := r.Data.(*modalCallback)
+	if r.Type != discordgo.InteractionResponseModal || !ok || data.CustomID != "deliver.reject.modal:approval-1" || len(data.Title) > maxModalTitle {
 		t.Fatalf("modal %+v", r.Data)
 	}
-	in := r.Data.Components[0].(discordgo.ActionsRow).Components[0].(discordgo.TextInput)
+	in := data.Components[0].(discordgo.ActionsRow).Components[0].(discordgo.TextInput)
 	if in.CustomID != reasonInputID || in.Style != discordgo.TextInputParagraph || !in.Required || in.MaxLength != 1000 ||
 		len(in.Label) > maxInputLabel || in.Placeholder != "Reject helloservice v0.1.1 in production (delivery #1)?" {
 		t.Errorf("input %+v", in)
@@ -364,7 +367,7 @@ func TestStageColour(t *testing.T) {
 // An edit sends everything, so that a decided approval loses its buttons and an emptied field its value.
 func TestEditReplacesEverything(t *testing.T) {
 	r := renderMessage(bot.Message{Header: "Approval: decided"})
-	raw, err := json.Marshal(r.edit("C1", "M1"))
+	raw, err := json.Marshal(r.edit())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -372,10 +375,6 @@ func TestEditReplacesEverything(t *testing.T) {
 		if !bytes.Contains(raw, []byte(want)) {
 			t.Errorf("edit lacks %s: %s", want, raw)
 		}
-	}
-	raw, _ = json.Marshal(r.webhookEdit())
-	if !bytes.Contains(raw, []byte(`"components":[]`)) {
-		t.Errorf("webhook edit keeps old buttons: %s", raw)
 	}
 }
 
@@ -408,7 +407,7 @@ func FuzzRenderLimits(f *testing.F) {
 		m := bot.Message{Header: strings.Repeat(header, n%8), Text: strings.Repeat(text, n), Fields: fields,
 			Table: &bot.Table{Columns: strings.Split(cells, ","), Rows: rows, Summary: text}, Context: []string{strings.Repeat(label, n)},
 			Buttons: approveButtons()}
-		checkLimits(t, renderMessage(m).send())
+		checkLimits(t, renderMessage(m).create())
 	})
 }
 
@@ -431,4 +430,52 @@ func FuzzEscape(f *testing.F) {
 			t.Errorf("escape(%q) = %q keeps a role mention", s, out)
 		}
 	})
+}
+
+// htmlEntity matches an HTML character reference, which Discord shows as it is: &gt; reads "&gt;".
+var htmlEntity = regexp.MustCompile(`&(#[0-9]+|#[xX][0-9a-fA-F]+|[a-zA-Z][a-zA-Z0-9]*);`)
+
+// No golden message shows an HTML entity: Discord decodes none, so every text is sent as people read it.
+func TestGoldenMessagesShowNoEntities(t *testing.T) {
+	paths, err := filepath.Glob(filepath.Join("testdata", "messages", "*.json"))
+	if err != nil || len(paths) == 0 {
+		t.Fatalf("no golden messages: %v", err)
+	}
+	for _, path := range paths {
+		raw, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var v any
+		if err := json.Unmarshal(raw, &v); err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		walkStrings(v, "", func(at, s string) {
+			if m := htmlEntity.FindString(s); m != "" {
+				t.Errorf("%s: %s shows %q literally: %q", path, at, m, s)
+			}
+		})
+	}
+	// The check itself: an escaped comparison would be caught.
+	found := false
+	walkStrings(map[string]any{"embeds": []any{map[string]any{"description": "pass &gt;= 90"}}}, "", func(string, string) { found = true })
+	if !found || htmlEntity.FindString("pass &gt;= 90") == "" {
+		t.Fatal("the entity check finds nothing")
+	}
+}
+
+// walkStrings calls fn with every string in a decoded JSON value and its path.
+func walkStrings(v any, at string, fn func(at, s string)) {
+	switch x := v.(type) {
+	case string:
+		fn(at, x)
+	case []any:
+		for i, e := range x {
+			walkStrings(e, fmt.Sprintf("%s[%d]", at, i), fn)
+		}
+	case map[string]any:
+		for k, e := range x {
+			walkStrings(e, at+"."+k, fn)
+		}
+	}
 }

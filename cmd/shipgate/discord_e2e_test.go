@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"path/filepath"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -56,12 +55,14 @@ type dcE2E struct {
 	base string
 	fake *discordfake.Server
 	priv ed25519.PrivateKey
-	seq  atomic.Int64
+	// replayed are the interactions sent twice on purpose.
+	replayed map[string]bool
 }
 
 func startDiscordE2E(t *testing.T) *dcE2E {
 	t.Helper()
 	fake := discordfake.New(t)
+	fake.AddChannel(dcGuild, dcChannel)
 	pub, priv := discordfake.GenerateKey(t)
 	dir := t.TempDir()
 	configtest.WriteFiles(t, dir, map[string]string{
@@ -87,7 +88,7 @@ channels:
 	})
 	fake.SetGuildRoles(dcGuild, discordfake.Role{ID: dcApprover, Name: "release-managers"})
 	base, _, _ := startServe(t, filepath.Join(dir, "shipgate.yaml"))
-	return &dcE2E{t: t, base: base, fake: fake, priv: priv}
+	return &dcE2E{t: t, base: base, fake: fake, priv: priv, replayed: map[string]bool{}}
 }
 
 // answer is an interaction response as a test reads it; discordgo's own type cannot decode components.
@@ -103,7 +104,10 @@ type answer struct {
 	} `json:"data"`
 }
 
-// send posts a signed interaction, as Discord does, and returns the status and decoded answer.
+// send posts a signed interaction, as Discord does, and returns the status and decoded answer. An
+// answer to an interaction the fake issued is handed to the fake as Discord takes it, which checks it
+// and records it for the contract test; a replayed interaction's answer is not (Discord would not
+// deliver it twice).
 func (e *dcE2E) send(body []byte, at time.Time) (int, answer) {
 	e.t.Helper()
 	req := discordfake.SignedRequest(e.t, e.base+"/discord/interactions", e.priv, body, at)
@@ -118,33 +122,74 @@ func (e *dcE2E) send(body []byte, at time.Time) (int, answer) {
 		if err := json.Unmarshal(data, &out); err != nil {
 			e.t.Fatalf("answer %s: %v", data, err)
 		}
+		id := discordfake.InteractionID(body)
+		if _, answered := e.fake.Callback(id); out.Type != discordgo.InteractionResponsePong && !answered && !e.replayed[id] {
+			if err := e.fake.RespondInline(body, data); err != nil {
+				e.t.Errorf("Discord would refuse the answer: %v", err)
+			}
+		}
 	}
 	return resp.StatusCode, out
 }
 
-// id makes a new interaction id and a token the fake accepts for it.
-func (e *dcE2E) id() (string, string) {
-	id := fmt.Sprintf("7%017d", e.seq.Add(1))
-	return id, e.fake.IssueInteraction(id)
+// replay sends an interaction again, as a replayed request would arrive.
+func (e *dcE2E) replay(body []byte) (int, answer) {
+	e.t.Helper()
+	e.replayed[discordfake.InteractionID(body)] = true
+	return e.send(body, time.Now())
 }
 
 func member(id string, roles ...string) discordfake.Member {
 	return discordfake.Member{UserID: id, Username: "user" + id[len(id)-1:], Roles: roles}
 }
 
+// deliver types /deliver start in the channel (or in a thread, when where is one).
 func (e *dcE2E) deliver(user string, tag string) (int, answer) {
-	id, tok := e.id()
-	return e.send(discordfake.Command(id, tok, discordfake.DefaultAppID, dcGuild, dcChannel, member(user), "deliver",
+	return e.deliverIn(dcChannel, user, tag)
+}
+
+func (e *dcE2E) deliverIn(where, user, tag string) (int, answer) {
+	return e.send(e.fake.Slash(dcGuild, where, member(user), "deliver",
 		discordfake.Subcommand("start", discordfake.StringOption("service", "helloservice"),
 			discordfake.StringOption("image", "ghcr.io/podtato-head/podtatoserver:"+tag),
 			discordfake.StringOption("labels", "version="+tag))), time.Now())
 }
 
+// click clicks a button on a message as Discord sends it: from the message's own channel, which for an
+// approval request is the delivery's thread.
 func (e *dcE2E) click(m discordfake.Member, messageID, customID string) ([]byte, int, answer) {
-	id, tok := e.id()
-	body := discordfake.Component(id, tok, discordfake.DefaultAppID, dcGuild, dcChannel, messageID, m, customID)
+	body := e.fake.Click(dcGuild, m, messageID, customID)
 	code, out := e.send(body, time.Now())
 	return body, code, out
+}
+
+// checkPings checks what a posted message pings: its content names want, and its allowed_mentions let
+// exactly users and roles ping, parsing nothing else (no @everyone, no mention quoted from text).
+func checkPings(t *testing.T, fake *discordfake.Server, messageID, want string, users, roles []string) {
+	t.Helper()
+	for _, c := range fake.CallsTo(discordfake.RouteMessageCreate) {
+		if c.MessageID != messageID || !c.OK() {
+			continue
+		}
+		var body struct {
+			Content         string `json:"content"`
+			AllowedMentions *struct {
+				Parse []string `json:"parse"`
+				Users []string `json:"users"`
+				Roles []string `json:"roles"`
+			} `json:"allowed_mentions"`
+		}
+		if err := json.Unmarshal(c.Raw, &body); err != nil {
+			t.Fatal(err)
+		}
+		am := body.AllowedMentions
+		if !strings.Contains(body.Content, want) || am == nil || am.Parse == nil || len(am.Parse) != 0 ||
+			strings.Join(am.Users, ",") != strings.Join(users, ",") || strings.Join(am.Roles, ",") != strings.Join(roles, ",") {
+			t.Errorf("message %s pings %q with allowed_mentions %+v; want %q, users %v, roles %v", messageID, body.Content, am, want, users, roles)
+		}
+		return
+	}
+	t.Errorf("no message %s was posted", messageID)
 }
 
 func content(r answer) string {
@@ -233,14 +278,19 @@ func TestDiscordEndToEnd(t *testing.T) {
 		}
 		return false
 	})
-	roots := e.fake.Messages(dcChannel)
+	var roots []discordfake.Message // the channel's messages that everyone sees: the answers were ephemeral
+	for _, m := range e.fake.Messages(dcChannel) {
+		if !m.Ephemeral() {
+			roots = append(roots, m)
+		}
+	}
 	if len(roots) == 0 {
 		t.Fatal("no root card in the channel")
 	}
 	root := roots[0]
 	thread, ok := e.fake.Thread(root.ID)
 	if !ok {
-		t.Fatalf("no thread started on the root card %s", root.ID)
+		t.Fatalf("no thread started on the root card %s:\n%s", root.ID, discordfake.DumpCalls(e.fake.Calls()))
 	}
 	if replies := e.fake.Messages(thread); len(replies) < 3 {
 		t.Errorf("%d replies in the thread, want the tasks' start and finish", len(replies))
@@ -256,14 +306,39 @@ func TestDiscordEndToEnd(t *testing.T) {
 	if text := embedText(approval); !strings.Contains(text, "role approver: <@"+dcDev+">, @release-managers") {
 		t.Errorf("approvers line:\n%s", text)
 	}
+	// The request lives in the delivery's thread and pings the approver role, and nobody else: not the
+	// requester, who may not approve it.
+	if approval.ChannelID != thread {
+		t.Errorf("the approval request is in %s, not in the delivery's thread %s", approval.ChannelID, thread)
+	}
+	checkPings(t, e.fake, approval.ID, "<@&"+dcApprover+">", nil, []string{dcApprover})
+	// The pointer left in the channel pings the role too: a bot's role mention in a thread reaches only
+	// the role's members already in it.
+	for _, m := range e.fake.Messages(dcChannel) {
+		if strings.HasPrefix(m.Content, "📣 Approval") {
+			checkPings(t, e.fake, m.ID, "<@&"+dcApprover+">", nil, []string{dcApprover})
+		}
+	}
 
-	// Refused: no role, and the requester (who holds approver by user id).
+	// Refused in the thread: no role (for the role, not for the channel), and the requester (who holds
+	// approver by user id).
 	for _, tt := range []struct {
 		m    discordfake.Member
 		want string
 	}{{member(dcOut), "You need the role approver"}, {member(dcDev), "You triggered this delivery"}} {
-		_, code, out := e.click(tt.m, approval.ID, approveID)
-		if code != http.StatusOK || out.Data == nil || out.Data.Flags&discordgo.MessageFlagsEphemeral == 0 || !strings.Contains(content(out), tt.want) {
+		body, code, out := e.click(tt.m, approval.ID, approveID)
+		var sent struct {
+			ChannelID string `json:"channel_id"`
+			Channel   struct {
+				Type     int    `json:"type"`
+				ParentID string `json:"parent_id"`
+			} `json:"channel"`
+		}
+		if err := json.Unmarshal(body, &sent); err != nil || sent.ChannelID != thread || sent.Channel.Type != 11 || sent.Channel.ParentID != dcChannel {
+			t.Fatalf("the click is not sent from the thread as Discord sends it: %s", body)
+		}
+		if code != http.StatusOK || out.Data == nil || out.Data.Flags&discordgo.MessageFlagsEphemeral == 0 || !strings.Contains(content(out), tt.want) ||
+			strings.Contains(content(out), "bound channel") {
 			t.Errorf("click by %s = %d %q, want an ephemeral %q", tt.m.UserID, code, content(out), tt.want)
 		}
 	}
@@ -278,8 +353,14 @@ func TestDiscordEndToEnd(t *testing.T) {
 		m, _ := e.fake.Message(dcChannel, root.ID)
 		return strings.Contains(embedText(m), "production ✅")
 	})
+	// /deliver typed in the delivery's thread counts as typed in its channel.
+	if code, out := e.send(e.fake.Slash(dcGuild, thread, member(dcOut), "deliver", discordfake.Subcommand("status")), time.Now()); code != http.StatusOK ||
+		!strings.Contains(content(out), "#1 helloservice v0.1.1") {
+		t.Errorf("/deliver status in the thread = %d %q", code, content(out))
+	}
+
 	// The same signed click again is answered as before and counts once.
-	code, again := e.send(body, time.Now())
+	code, again := e.replay(body)
 	if code != http.StatusOK || content(again) != first {
 		t.Errorf("replayed click = %d %q, want %q", code, content(again), first)
 	}
@@ -306,8 +387,7 @@ func TestDiscordEndToEnd(t *testing.T) {
 	if code != http.StatusOK || out.Type != discordgo.InteractionResponseModal || out.Data == nil || !strings.HasPrefix(out.Data.CustomID, "deliver.reject.modal:") {
 		t.Fatalf("reject click = %d %+v", code, out)
 	}
-	id, tok := e.id()
-	code, out = e.send(discordfake.ModalSubmit(id, tok, discordfake.DefaultAppID, dcGuild, dcChannel, member(dcOps, dcApprover), out.Data.CustomID,
+	code, out = e.send(e.fake.SubmitModal(dcGuild, member(dcOps, dcApprover), approval2.ID, out.Data.CustomID,
 		map[string]string{"reason": "p95 too slow"}), time.Now())
 	if code != http.StatusOK || !strings.Contains(strings.ToLower(content(out)), "reject") {
 		t.Errorf("modal submit = %d %q", code, content(out))
@@ -316,6 +396,8 @@ func TestDiscordEndToEnd(t *testing.T) {
 		m, _ := e.fake.Message(approval2.ChannelID, approval2.ID)
 		return strings.Contains(embedText(m), "p95 too slow")
 	})
+	checkDiscordContract(t, e.fake, discordfake.RouteCommandsOverwrite, discordfake.RouteMessageCreate, discordfake.RouteMessageEdit,
+		discordfake.RouteThreadCreate, discordfake.RouteInteractionInline)
 }
 
 // One project bound to a Slack channel and a Discord channel: a delivery started on Discord shows in
@@ -323,6 +405,7 @@ func TestDiscordEndToEnd(t *testing.T) {
 func TestSlackAndDiscordTogether(t *testing.T) {
 	sl := slackfake.New(t)
 	dc := discordfake.New(t)
+	dc.AddChannel(dcGuild, dcChannel)
 	pub, priv := discordfake.GenerateKey(t)
 	dir := t.TempDir()
 	configtest.WriteFiles(t, dir, map[string]string{
@@ -396,4 +479,5 @@ channels:
 		m, _ := dc.Message(dcApproval.ChannelID, dcApproval.ID)
 		return strings.Contains(embedText(m), "Approved by "+e2eOps+" (slack)") && len(m.Components) == 0
 	})
+	checkDiscordContract(t, dc, discordfake.RouteMessageCreate, discordfake.RouteMessageEdit)
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -16,6 +17,26 @@ import (
 // wait bounds every wait in these tests; they return as soon as what they wait for happens.
 const wait = 10 * time.Second
 
+// The requests these tests make carry the bodies Discord documents for each route (discord-api-types
+// v10), built as shipgate's adapter builds them (adapters/discord/wire.go): discordgo v0.29.0's own
+// request structs send keys and nulls the routes do not document, which the fake refuses (see
+// TestDiscordgoRequestStructsRefused). They still go through the session's RequestWithBucketID, so over
+// real HTTP through Server.Client, with discordgo's rate limiting, retries and error values. Calls
+// without a body (GET, DELETE) and the command overwrite, whose body discordgo builds as documented,
+// use discordgo's own methods.
+
+// object is a JSON object body.
+type object = map[string]any
+
+// createBody is the body of POST /channels/{id}/messages (RESTPostAPIChannelMessageJSONBody) as
+// shipgate sends it: empty parts are left out, since Discord refuses null for an array.
+type createBody struct {
+	Content    string                       `json:"content,omitempty"`
+	Embeds     []*discordgo.MessageEmbed    `json:"embeds,omitempty"`
+	Components []discordgo.MessageComponent `json:"components,omitempty"`
+	Flags      discordgo.MessageFlags       `json:"flags,omitempty"`
+}
+
 func session(t *testing.T, f *Server) *discordgo.Session {
 	t.Helper()
 	s, err := discordgo.New("Bot " + DefaultToken)
@@ -24,6 +45,82 @@ func session(t *testing.T, f *Server) *discordgo.Session {
 	}
 	s.Client = f.Client()
 	return s
+}
+
+// rest sends body (nil for none) to url through the session, the url without its query being
+// discordgo's rate-limit bucket, and decodes a non-empty answer into out when out is not nil.
+func rest(s *discordgo.Session, method, url string, body, out any) error {
+	bucket, _, _ := strings.Cut(url, "?")
+	raw, err := s.RequestWithBucketID(method, url, body, bucket)
+	if err != nil || out == nil || len(raw) == 0 {
+		return err
+	}
+	return json.Unmarshal(raw, out)
+}
+
+// sendMessage posts body to a channel or thread.
+func sendMessage(s *discordgo.Session, channelID string, body any) (*discordgo.Message, error) {
+	var m discordgo.Message
+	err := rest(s, http.MethodPost, discordgo.EndpointChannelMessages(channelID), body, &m)
+	return &m, err
+}
+
+// sendText posts a message of only content.
+func sendText(s *discordgo.Session, channelID, content string) (*discordgo.Message, error) {
+	return sendMessage(s, channelID, object{"content": content})
+}
+
+// editMessage edits a message with the bot token.
+func editMessage(s *discordgo.Session, channelID, messageID string, body any) (*discordgo.Message, error) {
+	var m discordgo.Message
+	err := rest(s, http.MethodPatch, discordgo.EndpointChannelMessage(channelID, messageID), body, &m)
+	return &m, err
+}
+
+// startThread starts a thread on a message.
+func startThread(s *discordgo.Session, channelID, messageID string, body any) (*discordgo.Channel, error) {
+	var ch discordgo.Channel
+	err := rest(s, http.MethodPost, discordgo.EndpointChannelMessageThread(channelID, messageID), body, &ch)
+	return &ch, err
+}
+
+// threadBody is a start-thread-from-message body; 0 minutes leaves auto_archive_duration out.
+func threadBody(name string, minutes int) object {
+	b := object{"name": name}
+	if minutes != 0 {
+		b["auto_archive_duration"] = minutes
+	}
+	return b
+}
+
+// respond posts an interaction response to the callback route.
+func respond(s *discordgo.Session, interactionID, token string, body any) error {
+	return rest(s, http.MethodPost, discordgo.EndpointInteractionResponse(interactionID, token), body, nil)
+}
+
+// editOriginal edits @original with the interaction's token.
+func editOriginal(s *discordgo.Session, token string, body any) (*discordgo.Message, error) {
+	var m discordgo.Message
+	err := rest(s, http.MethodPatch, discordgo.EndpointInteractionResponseActions(DefaultAppID, token), body, &m)
+	return &m, err
+}
+
+// followup posts a follow-up; with wait, Discord answers the message, else 204 and followup returns nil.
+func followup(s *discordgo.Session, token string, wait bool, body any) (*discordgo.Message, error) {
+	url := discordgo.EndpointFollowupMessage(DefaultAppID, token)
+	if wait {
+		url += "?wait=true"
+	}
+	var m *discordgo.Message
+	err := rest(s, http.MethodPost, url, body, &m)
+	return m, err
+}
+
+// editFollowup edits a message of the interaction by id with its token.
+func editFollowup(s *discordgo.Session, token, messageID string, body any) (*discordgo.Message, error) {
+	var m discordgo.Message
+	err := rest(s, http.MethodPatch, discordgo.EndpointFollowupMessageActions(DefaultAppID, token, messageID), body, &m)
+	return &m, err
 }
 
 // restError is the Discord error in err: HTTP status, code and body; zero when err is not one.
@@ -38,6 +135,64 @@ func restError(err error) (status, code int, body string) {
 	return re.Response.StatusCode, code, string(re.ResponseBody)
 }
 
+// formErrorCodes returns the codes the errors of a 50035 answer body list at path ("embeds.0.title";
+// "" for the body itself), and whether the body has that path at all.
+func formErrorCodes(body, path string) ([]string, bool) {
+	var answer struct {
+		Code    int            `json:"code"`
+		Message string         `json:"message"`
+		Errors  map[string]any `json:"errors"`
+	}
+	if json.Unmarshal([]byte(body), &answer) != nil || answer.Code != 50035 || answer.Message != "Invalid Form Body" {
+		return nil, false
+	}
+	node := answer.Errors
+	if path != "" {
+		for seg := range strings.SplitSeq(path, ".") {
+			next, ok := node[seg].(map[string]any)
+			if !ok {
+				return nil, false
+			}
+			node = next
+		}
+	}
+	var codes []string
+	errs, _ := node["_errors"].([]any)
+	for _, e := range errs {
+		if c, ok := e.(map[string]any)["code"].(string); ok {
+			codes = append(codes, c)
+		}
+	}
+	return codes, true
+}
+
+// wantFormError fails the test unless err is Discord's 400 {"code":50035,"message":"Invalid Form
+// Body"} naming path, with the error code code among its errors there (any code when code is "").
+func wantFormError(t *testing.T, err error, path, code string) {
+	t.Helper()
+	st, c, body := restError(err)
+	if st != http.StatusBadRequest || c != 50035 {
+		t.Errorf("want 400 code 50035 at %s, got %v", path, err)
+		return
+	}
+	codes, ok := formErrorCodes(body, path)
+	if !ok || len(codes) == 0 {
+		t.Errorf("errors %s: no _errors at %s", body, path)
+		return
+	}
+	if code != "" && !slices.Contains(codes, code) {
+		t.Errorf("errors at %s = %v, want %s (body %s)", path, codes, code, body)
+	}
+}
+
+// wantError fails the test unless err is Discord's answer status with the error code code.
+func wantError(t *testing.T, what string, err error, status, code int) {
+	t.Helper()
+	if st, c, body := restError(err); st != status || c != code {
+		t.Errorf("%s: got %v (status %d code %d %s), want %d code %d", what, err, st, c, body, status, code)
+	}
+}
+
 func buttons(ids ...string) discordgo.ActionsRow {
 	var row discordgo.ActionsRow
 	for _, id := range ids {
@@ -48,14 +203,15 @@ func buttons(ids ...string) discordgo.ActionsRow {
 
 func TestSendEditAndGet(t *testing.T) {
 	f := New(t)
+	f.AddChannel("G1", "C1", "C2")
 	s := session(t, f)
-	embed := &discordgo.MessageEmbed{Title: "deliver D-42", Description: "api 1.4.2 → prod",
+	embed := &discordgo.MessageEmbed{Type: discordgo.EmbedTypeRich, Title: "deliver D-42", Description: "api 1.4.2 → prod",
 		Fields: []*discordgo.MessageEmbedField{{Name: "stage", Value: "canary"}}}
 	row := discordgo.ActionsRow{Components: []discordgo.MessageComponent{
 		discordgo.Button{Label: "Approve", Style: discordgo.SuccessButton, CustomID: "appr:42"},
 		discordgo.Button{Label: "Reject", Style: discordgo.DangerButton, CustomID: "rej:42"},
 	}}
-	msg, err := s.ChannelMessageSendComplex("C1", &discordgo.MessageSend{
+	msg, err := sendMessage(s, "C1", createBody{
 		Content: "root", Embeds: []*discordgo.MessageEmbed{embed}, Components: []discordgo.MessageComponent{row},
 	})
 	if err != nil {
@@ -86,8 +242,8 @@ func TestSendEditAndGet(t *testing.T) {
 	}
 
 	// An edit with only embeds keeps the content and the components.
-	done := &discordgo.MessageEmbed{Title: "deliver D-42", Description: "done"}
-	edited, err := s.ChannelMessageEditComplex(discordgo.NewMessageEdit("C1", msg.ID).SetEmbeds([]*discordgo.MessageEmbed{done}))
+	done := &discordgo.MessageEmbed{Type: discordgo.EmbedTypeRich, Title: "deliver D-42", Description: "done"}
+	edited, err := editMessage(s, "C1", msg.ID, object{"embeds": []*discordgo.MessageEmbed{done}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,8 +255,7 @@ func TestSendEditAndGet(t *testing.T) {
 		t.Errorf("stored = %+v", m)
 	}
 	// Components sent replace the old ones whole; an empty list removes them.
-	empty := []discordgo.MessageComponent{}
-	if _, err := s.ChannelMessageEditComplex(&discordgo.MessageEdit{Channel: "C1", ID: msg.ID, Components: &empty}); err != nil {
+	if _, err := editMessage(s, "C1", msg.ID, object{"components": []any{}}); err != nil {
 		t.Fatal(err)
 	}
 	if m, _ := f.Message("C1", msg.ID); m.Edits != 2 || len(m.Components) != 0 || string(m.ComponentsJSON) != "[]" || m.Content != "root" {
@@ -112,34 +267,25 @@ func TestSendEditAndGet(t *testing.T) {
 		t.Errorf("get = %+v %v", got, err)
 	}
 
-	_, err = s.ChannelMessageEditComplex(discordgo.NewMessageEdit("C1", "1").SetContent("x"))
-	if st, code, _ := restError(err); st != http.StatusNotFound || code != 10008 {
-		t.Errorf("edit of an unknown message: %v", err)
-	}
-	_, err = s.ChannelMessageEditComplex(discordgo.NewMessageEdit("C2", msg.ID).SetContent("x"))
-	if _, code, _ := restError(err); code != 10008 {
-		t.Errorf("edit in another channel: %v", err)
-	}
-	_, err = s.ChannelMessageSendComplex("C1", &discordgo.MessageSend{})
-	if st, code, _ := restError(err); st != http.StatusBadRequest || code != 50006 {
-		t.Errorf("empty message: %v", err)
-	}
+	_, err = editMessage(s, "C1", "1", object{"content": "x"})
+	wantError(t, "edit of an unknown message", err, http.StatusNotFound, 10008)
+	_, err = editMessage(s, "C2", msg.ID, object{"content": "x"})
+	wantError(t, "edit in another channel", err, http.StatusNotFound, 10008)
+	_, err = sendMessage(s, "C1", object{})
+	wantError(t, "empty message", err, http.StatusBadRequest, 50006)
 	// Editing everything away is refused too.
-	blank := ""
-	none := []*discordgo.MessageEmbed{}
-	_, err = s.ChannelMessageEditComplex(&discordgo.MessageEdit{Channel: "C1", ID: msg.ID, Content: &blank, Embeds: &none})
-	if _, code, _ := restError(err); code != 50006 {
-		t.Errorf("edit to an empty message: %v", err)
-	}
+	_, err = editMessage(s, "C1", msg.ID, object{"content": "", "embeds": []any{}})
+	wantError(t, "edit to an empty message", err, http.StatusBadRequest, 50006)
 }
 
 func TestIDsGrowAcrossChannels(t *testing.T) {
 	clock := NewClock(time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC))
 	f := New(t, WithClock(clock.Now))
+	f.AddChannel("G1", "C1", "C2", "C3")
 	s := session(t, f)
 	var prev uint64
 	for i, ch := range []string{"C1", "C2", "C1", "C3"} {
-		m, err := s.ChannelMessageSend(ch, "x")
+		m, err := sendText(s, ch, "x")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -165,12 +311,13 @@ func TestIDsGrowAcrossChannels(t *testing.T) {
 
 func TestThreads(t *testing.T) {
 	f := New(t)
+	f.AddChannel("G1", "C1")
 	s := session(t, f)
-	root, err := s.ChannelMessageSend("C1", "deliver D-42")
+	root, err := sendText(s, "C1", "deliver D-42")
 	if err != nil {
 		t.Fatal(err)
 	}
-	th, err := s.MessageThreadStartComplex("C1", root.ID, &discordgo.ThreadStart{Name: "deliver D-42", AutoArchiveDuration: 1440})
+	th, err := startThread(s, "C1", root.ID, threadBody("deliver D-42", 1440))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -189,7 +336,7 @@ func TestThreads(t *testing.T) {
 	}
 
 	// The thread is a channel.
-	stage, err := s.ChannelMessageSendComplex(th.ID, &discordgo.MessageSend{Content: "canary 10%"})
+	stage, err := sendMessage(s, th.ID, createBody{Content: "canary 10%"})
 	if err != nil || stage.ChannelID != th.ID {
 		t.Fatalf("post in thread = %+v %v", stage, err)
 	}
@@ -203,23 +350,21 @@ func TestThreads(t *testing.T) {
 		t.Errorf("root as fetched: thread %+v", got.Thread)
 	}
 
-	_, err = s.MessageThreadStartComplex("C1", root.ID, &discordgo.ThreadStart{Name: "again"})
+	_, err = startThread(s, "C1", root.ID, threadBody("again", 0))
 	if st, code, body := restError(err); st != http.StatusBadRequest || code != 160004 || !strings.Contains(body, "already been created") {
 		t.Errorf("second thread: %v", err)
 	}
-	_, err = s.MessageThreadStartComplex("C1", "404", &discordgo.ThreadStart{Name: "x"})
-	if _, code, _ := restError(err); code != 10008 {
-		t.Errorf("thread on an unknown message: %v", err)
-	}
+	_, err = startThread(s, "C1", "404", threadBody("x", 0))
+	wantError(t, "thread on an unknown message", err, http.StatusNotFound, 10008)
 	// A refused thread does not use the message up.
-	other, _ := s.ChannelMessageSend("C1", "other")
-	for _, ts := range []discordgo.ThreadStart{{Name: strings.Repeat("n", 101)}, {Name: ""}, {Name: "ok", AutoArchiveDuration: 30}} {
-		_, err = s.MessageThreadStartComplex("C1", other.ID, &ts)
+	other, _ := sendText(s, "C1", "other")
+	for _, body := range []object{threadBody(strings.Repeat("n", 101), 0), threadBody("", 0), threadBody("ok", 30)} {
+		_, err = startThread(s, "C1", other.ID, body)
 		if _, code, _ := restError(err); code != 50035 {
-			t.Errorf("thread %+v: %v", ts, err)
+			t.Errorf("thread %v: %v", body, err)
 		}
 	}
-	if _, err := s.MessageThreadStart("C1", other.ID, "ok", 60); err != nil {
+	if _, err := startThread(s, "C1", other.ID, threadBody("ok", 60)); err != nil {
 		t.Errorf("valid thread after refusals: %v", err)
 	}
 }
@@ -244,32 +389,33 @@ func TestLimits(t *testing.T) {
 	}}
 	tests := []struct {
 		name string
-		msg  discordgo.MessageSend
+		msg  createBody
 		path string // the errors path that must appear in the body and in Call.Detail
 	}{
-		{"content", discordgo.MessageSend{Content: long(2001)}, "content"},
-		{"eleven embeds", discordgo.MessageSend{Embeds: elevenEmbeds}, "embeds"},
-		{"embed title", discordgo.MessageSend{Embeds: []*discordgo.MessageEmbed{{Title: long(257)}}}, "embeds.0.title"},
-		{"embed description", discordgo.MessageSend{Embeds: []*discordgo.MessageEmbed{{Description: long(4097)}}}, "embeds.0.description"},
-		{"embed fields", discordgo.MessageSend{Embeds: []*discordgo.MessageEmbed{{Fields: fields}}}, "embeds.0.fields"},
-		{"field name", discordgo.MessageSend{Embeds: []*discordgo.MessageEmbed{{Fields: []*discordgo.MessageEmbedField{{Name: long(257), Value: "v"}}}}}, "embeds.0.fields.0.name"},
-		{"field value", discordgo.MessageSend{Embeds: []*discordgo.MessageEmbed{{Fields: []*discordgo.MessageEmbedField{{Name: "n", Value: long(1025)}}}}}, "embeds.0.fields.0.value"},
-		{"empty field value", discordgo.MessageSend{Embeds: []*discordgo.MessageEmbed{{Fields: []*discordgo.MessageEmbedField{{Name: "n"}}}}}, "embeds.0.fields.0.value"},
-		{"footer", discordgo.MessageSend{Embeds: []*discordgo.MessageEmbed{{Footer: &discordgo.MessageEmbedFooter{Text: long(2049)}}}}, "embeds.0.footer.text"},
-		{"embeds total", discordgo.MessageSend{Embeds: []*discordgo.MessageEmbed{{Description: long(4000)}, {Description: long(2001)}}}, "embeds"},
-		{"six rows", discordgo.MessageSend{Components: sixRows}, "components"},
-		{"six buttons", discordgo.MessageSend{Components: []discordgo.MessageComponent{buttons("a", "b", "c", "d", "e", "f")}}, "components.0.components"},
-		{"empty row", discordgo.MessageSend{Components: []discordgo.MessageComponent{discordgo.ActionsRow{}}}, "components.0.components"},
-		{"button label", discordgo.MessageSend{Components: []discordgo.MessageComponent{discordgo.ActionsRow{Components: []discordgo.MessageComponent{
+		{"content", createBody{Content: long(2001)}, "content"},
+		{"eleven embeds", createBody{Embeds: elevenEmbeds}, "embeds"},
+		{"embed title", createBody{Embeds: []*discordgo.MessageEmbed{{Title: long(257)}}}, "embeds.0.title"},
+		{"embed description", createBody{Embeds: []*discordgo.MessageEmbed{{Description: long(4097)}}}, "embeds.0.description"},
+		{"embed fields", createBody{Embeds: []*discordgo.MessageEmbed{{Fields: fields}}}, "embeds.0.fields"},
+		{"field name", createBody{Embeds: []*discordgo.MessageEmbed{{Fields: []*discordgo.MessageEmbedField{{Name: long(257), Value: "v"}}}}}, "embeds.0.fields.0.name"},
+		{"field value", createBody{Embeds: []*discordgo.MessageEmbed{{Fields: []*discordgo.MessageEmbedField{{Name: "n", Value: long(1025)}}}}}, "embeds.0.fields.0.value"},
+		{"empty field value", createBody{Embeds: []*discordgo.MessageEmbed{{Fields: []*discordgo.MessageEmbedField{{Name: "n"}}}}}, "embeds.0.fields.0.value"},
+		{"footer", createBody{Embeds: []*discordgo.MessageEmbed{{Footer: &discordgo.MessageEmbedFooter{Text: long(2049)}}}}, "embeds.0.footer.text"},
+		{"embeds total", createBody{Embeds: []*discordgo.MessageEmbed{{Description: long(4000)}, {Description: long(2001)}}}, "embeds"},
+		{"six rows", createBody{Components: sixRows}, "components"},
+		{"six buttons", createBody{Components: []discordgo.MessageComponent{buttons("a", "b", "c", "d", "e", "f")}}, "components.0.components"},
+		{"empty row", createBody{Components: []discordgo.MessageComponent{discordgo.ActionsRow{Components: []discordgo.MessageComponent{}}}}, "components.0.components"},
+		{"button label", createBody{Components: []discordgo.MessageComponent{discordgo.ActionsRow{Components: []discordgo.MessageComponent{
 			discordgo.Button{Label: long(81), CustomID: "a"}}}}}, "components.0.components.0.label"},
-		{"custom_id 101", discordgo.MessageSend{Components: []discordgo.MessageComponent{buttons(long(101))}}, "components.0.components.0.custom_id"},
-		{"no custom_id", discordgo.MessageSend{Components: []discordgo.MessageComponent{discordgo.ActionsRow{Components: []discordgo.MessageComponent{
+		{"custom_id 101", createBody{Components: []discordgo.MessageComponent{buttons(long(101))}}, "components.0.components.0.custom_id"},
+		{"no custom_id", createBody{Components: []discordgo.MessageComponent{discordgo.ActionsRow{Components: []discordgo.MessageComponent{
 			discordgo.Button{Label: "a"}}}}}, "components.0.components.0.custom_id"},
-		{"duplicate custom_id", discordgo.MessageSend{Components: []discordgo.MessageComponent{buttons("a"), buttons("b", "a")}}, "components.1.components.1.custom_id"},
-		{"select with a button", discordgo.MessageSend{Components: []discordgo.MessageComponent{selectAndButton}}, "components.0.components"},
-		{"button outside a row", discordgo.MessageSend{Components: []discordgo.MessageComponent{discordgo.Button{Label: "a", CustomID: "a"}}}, "components.0.type"},
+		{"duplicate custom_id", createBody{Components: []discordgo.MessageComponent{buttons("a"), buttons("b", "a")}}, "components.1.components.1.custom_id"},
+		{"select with a button", createBody{Components: []discordgo.MessageComponent{selectAndButton}}, "components.0.components"},
+		{"button outside a row", createBody{Components: []discordgo.MessageComponent{discordgo.Button{Label: "a", CustomID: "a"}}}, "components.0.type"},
 	}
 	f := New(t)
+	f.AddChannel("G1", "C1")
 	s := session(t, f)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -277,30 +423,8 @@ func TestLimits(t *testing.T) {
 			if msg.Content == "" {
 				msg.Content = "x"
 			}
-			_, err := s.ChannelMessageSendComplex("C1", &msg)
-			st, code, body := restError(err)
-			if st != http.StatusBadRequest || code != 50035 {
-				t.Fatalf("err = %v", err)
-			}
-			var answer struct {
-				Code    int            `json:"code"`
-				Message string         `json:"message"`
-				Errors  map[string]any `json:"errors"`
-			}
-			if err := json.Unmarshal([]byte(body), &answer); err != nil || answer.Message != "Invalid Form Body" {
-				t.Fatalf("body %s: %v", body, err)
-			}
-			node := answer.Errors
-			for seg := range strings.SplitSeq(tt.path, ".") {
-				next, ok := node[seg].(map[string]any)
-				if !ok {
-					t.Fatalf("errors %s have no %s", body, tt.path)
-				}
-				node = next
-			}
-			if errs, _ := node["_errors"].([]any); len(errs) == 0 {
-				t.Errorf("errors %s: no _errors at %s", body, tt.path)
-			}
+			_, err := sendMessage(s, "C1", msg)
+			wantFormError(t, err, tt.path, "")
 			calls := f.CallsTo(RouteMessageCreate)
 			if last := calls[len(calls)-1]; last.Code != 50035 || !strings.Contains(last.Detail, tt.path+": ") {
 				t.Errorf("recorded detail = %q", last.Detail)
@@ -316,17 +440,22 @@ func TestLimits(t *testing.T) {
 	for i := range 5 {
 		five = append(five, buttons("r"+string(rune('a'+i))+"1", "r"+string(rune('a'+i))+"2", "r"+string(rune('a'+i))+"3", "r"+string(rune('a'+i))+"4", "r"+string(rune('a'+i))+"5"))
 	}
-	ok := discordgo.MessageSend{
+	ok := createBody{
 		Content: long(2000),
 		Embeds:  []*discordgo.MessageEmbed{{Title: long(256), Description: long(3000)}, {Description: long(2744)}},
 		Components: append(five[:4], discordgo.ActionsRow{Components: []discordgo.MessageComponent{
 			discordgo.Button{Label: long(80), CustomID: long(100)}}}),
 	}
-	if _, err := s.ChannelMessageSendComplex("C1", &ok); err != nil {
+	if _, err := sendMessage(s, "C1", ok); err != nil {
 		t.Errorf("a message at the limits was refused: %v", err)
 	}
 }
 
+// TestCommandsOverwrite registers commands with discordgo's own ApplicationCommandBulkOverwrite, as
+// shipgate's handler does, to prove the fake takes that body. The fake checks the commands' names,
+// descriptions, options and limits, not their keys: discordgo's ApplicationCommandOption sends
+// "channel_types", "options" and "choices" as null when empty, which discord-api-types v10 does not
+// allow (RESTPutAPIApplicationGuildCommandsJSONBody), but which the fake lets through.
 func TestCommandsOverwrite(t *testing.T) {
 	f := New(t)
 	s := session(t, f)
@@ -340,7 +469,12 @@ func TestCommandsOverwrite(t *testing.T) {
 			{Type: discordgo.ApplicationCommandOptionSubCommand, Name: "status", Description: "Show a delivery"},
 		},
 	}
-	got, err := s.ApplicationCommandBulkOverwrite(DefaultAppID, "G1", []*discordgo.ApplicationCommand{deliver})
+	// discordgo's own body sends null for the options' empty lists, which Discord's types do not allow.
+	_, err := s.ApplicationCommandBulkOverwrite(DefaultAppID, "G1", []*discordgo.ApplicationCommand{deliver})
+	if _, code, body := restError(err); code != 50035 || !strings.Contains(body, "channel_types") {
+		t.Fatalf("discordgo's command body: %v", err)
+	}
+	got, err := overwrite(s, "G1", deliver)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -356,11 +490,11 @@ func TestCommandsOverwrite(t *testing.T) {
 		t.Error("a guild overwrite registered global commands")
 	}
 	// Overwriting again keeps the id of a command it keeps.
-	again, err := s.ApplicationCommandBulkOverwrite(DefaultAppID, "G1", []*discordgo.ApplicationCommand{deliver, {Name: "rollback", Description: "Roll back"}})
+	again, err := overwrite(s, "G1", deliver, &discordgo.ApplicationCommand{Name: "rollback", Description: "Roll back"})
 	if err != nil || len(again) != 2 || again[0].ID != got[0].ID || again[1].ID == got[0].ID {
 		t.Errorf("second overwrite = %+v %v", again, err)
 	}
-	global, err := s.ApplicationCommandBulkOverwrite(DefaultAppID, "", []*discordgo.ApplicationCommand{deliver})
+	global, err := overwrite(s, "", deliver)
 	if err != nil || len(global) != 1 || global[0].GuildID != "" {
 		t.Fatalf("global = %+v %v", global, err)
 	}
@@ -371,7 +505,7 @@ func TestCommandsOverwrite(t *testing.T) {
 		t.Errorf("list = %+v %v", listed, err)
 	}
 	calls := f.CallsTo(RouteCommandsOverwrite)
-	if len(calls) != 3 || calls[0].GuildID != "G1" || calls[2].GuildID != "" || len(calls[0].Array) != 1 || calls[0].Method != http.MethodPut {
+	if len(calls) != 4 || calls[1].GuildID != "G1" || calls[3].GuildID != "" || len(calls[1].Array) != 1 || calls[1].Method != http.MethodPut {
 		t.Errorf("calls = %+v", calls)
 	}
 
@@ -405,7 +539,7 @@ func TestCommandsOverwrite(t *testing.T) {
 	}
 	for _, tt := range bad {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := s.ApplicationCommandBulkOverwrite(DefaultAppID, "G1", []*discordgo.ApplicationCommand{tt.cmd})
+			_, err := overwrite(s, "G1", tt.cmd)
 			if _, code, _ := restError(err); code != 50035 {
 				t.Fatalf("err = %v", err)
 			}
@@ -415,13 +549,65 @@ func TestCommandsOverwrite(t *testing.T) {
 			}
 		})
 	}
-	_, err = s.ApplicationCommandBulkOverwrite(DefaultAppID, "G1", []*discordgo.ApplicationCommand{deliver, deliver})
+	_, err = overwrite(s, "G1", deliver, deliver)
 	if _, code, _ := restError(err); code != 50035 {
 		t.Errorf("duplicate commands: %v", err)
 	}
 	if g := f.Commands("G1"); len(g) != 2 {
 		t.Errorf("a refused overwrite changed the commands: %+v", g)
 	}
+
+	// The documented body, without discordgo's nulls, is taken the same way.
+	var documented []*discordgo.ApplicationCommand
+	err = rest(s, http.MethodPut, discordgo.EndpointApplicationGuildCommands(DefaultAppID, "G2"), []object{{
+		"name": "deliver", "description": "Deliver a service",
+		"options": []object{{"type": discordgo.ApplicationCommandOptionSubCommand, "name": "status", "description": "Show a delivery"}},
+	}}, &documented)
+	if err != nil || len(documented) != 1 || documented[0].GuildID != "G2" || len(documented[0].Options) != 1 {
+		t.Errorf("documented overwrite = %+v %v", documented, err)
+	}
+	if g := f.Commands("G2"); len(g) != 1 || g[0].Options[0].Name != "status" {
+		t.Errorf("stored G2 = %+v", g)
+	}
+}
+
+// overwrite registers cmds with a bulk overwrite in guildID ("" globally), sending discordgo's commands
+// as Discord documents them: without the nulls discordgo sends for empty lists.
+func overwrite(s *discordgo.Session, guildID string, cmds ...*discordgo.ApplicationCommand) ([]*discordgo.ApplicationCommand, error) {
+	raw, err := json.Marshal(cmds)
+	if err != nil {
+		return nil, err
+	}
+	var body any
+	if err := json.Unmarshal(raw, &body); err != nil {
+		return nil, err
+	}
+	url := discordgo.EndpointApplicationGlobalCommands(DefaultAppID)
+	if guildID != "" {
+		url = discordgo.EndpointApplicationGuildCommands(DefaultAppID, guildID)
+	}
+	var out []*discordgo.ApplicationCommand
+	err = rest(s, http.MethodPut, url, dropNulls(body), &out)
+	return out, err
+}
+
+// dropNulls removes the null members of every object in v.
+func dropNulls(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		for k, e := range x {
+			if e == nil {
+				delete(x, k)
+			} else {
+				x[k] = dropNulls(e)
+			}
+		}
+	case []any:
+		for i, e := range x {
+			x[i] = dropNulls(e)
+		}
+	}
+	return v
 }
 
 // interactionOf decodes an inbound payload as a handler would.
@@ -439,14 +625,13 @@ var alice = Member{UserID: "U1", Username: "alice", Roles: []string{"R1"}}
 func TestInteractionLifecycle(t *testing.T) {
 	clock := NewClock(time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC))
 	f := New(t, WithClock(clock.Now))
+	f.AddChannel("G1", "C1")
 	s := session(t, f)
 	tok := f.IssueInteractionFor("I1", "C1", "")
 	i := interactionOf(t, Command("I1", tok, DefaultAppID, "G1", "C1", alice, "deliver", Subcommand("start", StringOption("service", "api"))))
 
-	err := s.InteractionRespond(i, &discordgo.InteractionResponse{
-		Type: discordgo.InteractionResponseDeferredChannelMessageWithSource,
-		Data: &discordgo.InteractionResponseData{Flags: discordgo.MessageFlagsEphemeral},
-	})
+	err := respond(s, i.ID, i.Token, object{"type": discordgo.InteractionResponseDeferredChannelMessageWithSource,
+		"data": object{"flags": discordgo.MessageFlagsEphemeral}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -463,18 +648,15 @@ func TestInteractionLifecycle(t *testing.T) {
 		t.Error("an ephemeral message was fetched through the channel")
 	}
 
-	err = s.InteractionRespond(i, &discordgo.InteractionResponse{Type: discordgo.InteractionResponseChannelMessageWithSource,
-		Data: &discordgo.InteractionResponseData{Content: "again"}})
-	if st, code, _ := restError(err); st != http.StatusBadRequest || code != 40060 {
-		t.Errorf("second callback: %v", err)
-	}
+	err = respond(s, i.ID, i.Token, object{"type": discordgo.InteractionResponseChannelMessageWithSource, "data": object{"content": "again"}})
+	wantError(t, "second callback", err, http.StatusBadRequest, 40060)
 	if cb, _ := f.Callback("I1"); cb.Type != discordgo.InteractionResponseDeferredChannelMessageWithSource {
 		t.Errorf("the second callback replaced the first: %+v", cb)
 	}
 
 	clock.Advance(14 * time.Minute)
 	content := "delivery D-42 started"
-	edited, err := s.InteractionResponseEdit(i, &discordgo.WebhookEdit{Content: &content})
+	edited, err := editOriginal(s, i.Token, object{"content": content})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -488,7 +670,7 @@ func TestInteractionLifecycle(t *testing.T) {
 		t.Errorf("get original = %+v %v", got, err)
 	}
 
-	fu, err := s.FollowupMessageCreate(i, true, &discordgo.WebhookParams{Content: "stage 1 done",
+	fu, err := followup(s, i.Token, true, createBody{Content: "stage 1 done",
 		Components: []discordgo.MessageComponent{buttons("appr:42", "rej:42")}})
 	if err != nil {
 		t.Fatal(err)
@@ -496,11 +678,11 @@ func TestInteractionLifecycle(t *testing.T) {
 	if fu == nil || fu.ChannelID != "C1" || fu.Content != "stage 1 done" || len(fu.Components) != 1 {
 		t.Fatalf("follow-up = %+v", fu)
 	}
-	if nowait, err := s.FollowupMessageCreate(i, false, &discordgo.WebhookParams{Content: "fire and forget"}); err != nil || nowait != nil {
+	if nowait, err := followup(s, i.Token, false, createBody{Content: "fire and forget"}); err != nil || nowait != nil {
 		t.Errorf("follow-up without wait = %+v %v", nowait, err)
 	}
 	changed := "stage 1 approved"
-	if _, err := s.FollowupMessageEdit(i, fu.ID, &discordgo.WebhookEdit{Content: &changed}); err != nil {
+	if _, err := editFollowup(s, i.Token, fu.ID, object{"content": changed}); err != nil {
 		t.Fatal(err)
 	}
 	fus := f.Followups("I1")
@@ -508,21 +690,17 @@ func TestInteractionLifecycle(t *testing.T) {
 		t.Errorf("follow-ups = %+v", fus)
 	}
 	// A token reaches only its own interaction's messages.
-	other, _ := s.ChannelMessageSend("C1", "bot message")
-	if _, err := s.FollowupMessageEdit(i, other.ID, &discordgo.WebhookEdit{Content: &changed}); err == nil {
+	other, _ := sendText(s, "C1", "bot message")
+	if _, err := editFollowup(s, i.Token, other.ID, object{"content": changed}); err == nil {
 		t.Error("a webhook token edited a bot message")
 	}
 
 	// Fifteen minutes after the token was issued, it is gone.
 	clock.Advance(time.Minute + time.Second)
-	_, err = s.InteractionResponseEdit(i, &discordgo.WebhookEdit{Content: &content})
-	if st, code, _ := restError(err); st != http.StatusNotFound || code != 10015 {
-		t.Errorf("edit after 15 minutes: %v", err)
-	}
-	_, err = s.FollowupMessageCreate(i, true, &discordgo.WebhookParams{Content: "late"})
-	if st, code, _ := restError(err); st != http.StatusNotFound || code != 10015 {
-		t.Errorf("follow-up after 15 minutes: %v", err)
-	}
+	_, err = editOriginal(s, i.Token, object{"content": content})
+	wantError(t, "edit after 15 minutes", err, http.StatusNotFound, 10015)
+	_, err = followup(s, i.Token, true, createBody{Content: "late"})
+	wantError(t, "follow-up after 15 minutes", err, http.StatusNotFound, 10015)
 	if len(f.Followups("I1")) != 2 {
 		t.Error("a late follow-up was stored")
 	}
@@ -535,35 +713,31 @@ func TestInteractionLifecycle(t *testing.T) {
 func TestInteractionTokens(t *testing.T) {
 	f := New(t)
 	s := session(t, f)
-	content := "x"
-	never := &discordgo.Interaction{ID: "I9", AppID: DefaultAppID, Token: "never-issued"}
-	if _, err := s.InteractionResponseEdit(never, &discordgo.WebhookEdit{Content: &content}); err == nil {
+	edit := object{"content": "x"}
+	_, err := editOriginal(s, "never-issued", edit)
+	if err == nil {
 		t.Error("edit with a token never issued")
-	} else if _, code, _ := restError(err); code != 10015 {
-		t.Errorf("never issued: %v", err)
+	} else {
+		wantError(t, "never issued", err, http.StatusNotFound, 10015)
 	}
-	err := s.InteractionRespond(never, &discordgo.InteractionResponse{Type: discordgo.InteractionResponseDeferredChannelMessageWithSource})
-	if st, code, _ := restError(err); st != http.StatusNotFound || code != 10062 {
-		t.Errorf("callback with a token never issued: %v", err)
-	}
+	deferred := object{"type": discordgo.InteractionResponseDeferredChannelMessageWithSource}
+	err = respond(s, "I9", "never-issued", deferred)
+	wantError(t, "callback with a token never issued", err, http.StatusNotFound, 10062)
 	// A token belongs to its interaction.
 	tok := f.IssueInteraction("I1")
-	err = s.InteractionRespond(&discordgo.Interaction{ID: "I2", Token: tok}, &discordgo.InteractionResponse{Type: discordgo.InteractionResponseDeferredChannelMessageWithSource})
-	if _, code, _ := restError(err); code != 10062 {
-		t.Errorf("callback for another interaction's token: %v", err)
-	}
+	err = respond(s, "I2", tok, deferred)
+	wantError(t, "callback for another interaction's token", err, http.StatusNotFound, 10062)
 	// Before any response there is no @original.
-	i := &discordgo.Interaction{ID: "I1", AppID: DefaultAppID, Token: tok}
-	if _, err := s.InteractionResponseEdit(i, &discordgo.WebhookEdit{Content: &content}); err == nil {
+	if _, err := editOriginal(s, tok, edit); err == nil {
 		t.Error("edited @original before responding")
-	} else if _, code, _ := restError(err); code != 10008 {
-		t.Errorf("@original before responding: %v", err)
+	} else {
+		wantError(t, "@original before responding", err, http.StatusNotFound, 10008)
 	}
 	// Webhook routes need no bot token.
 	bare, _ := discordgo.New("")
 	bare.Client = f.Client()
-	if err := bare.InteractionRespond(i, &discordgo.InteractionResponse{Type: discordgo.InteractionResponseChannelMessageWithSource,
-		Data: &discordgo.InteractionResponseData{Content: "hello"}}); err != nil {
+	if err := respond(bare, "I1", tok, object{"type": discordgo.InteractionResponseChannelMessageWithSource,
+		"data": object{"content": "hello"}}); err != nil {
 		t.Errorf("callback without a bot token: %v", err)
 	}
 	// Without IssueInteractionFor the fake does not know the channel.
@@ -574,8 +748,9 @@ func TestInteractionTokens(t *testing.T) {
 
 func TestComponentUpdateAndModal(t *testing.T) {
 	f := New(t)
+	f.AddChannel("G1", "C1")
 	s := session(t, f)
-	msg, err := s.ChannelMessageSendComplex("C1", &discordgo.MessageSend{Content: "approve?", Components: []discordgo.MessageComponent{buttons("appr:42", "rej:42")}})
+	msg, err := sendMessage(s, "C1", createBody{Content: "approve?", Components: []discordgo.MessageComponent{buttons("appr:42", "rej:42")}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -584,8 +759,8 @@ func TestComponentUpdateAndModal(t *testing.T) {
 	disabled := discordgo.ActionsRow{Components: []discordgo.MessageComponent{
 		discordgo.Button{Label: "Approved", Style: discordgo.SuccessButton, CustomID: "appr:42", Disabled: true},
 	}}
-	err = s.InteractionRespond(i, &discordgo.InteractionResponse{Type: discordgo.InteractionResponseUpdateMessage,
-		Data: &discordgo.InteractionResponseData{Content: "approved by alice", Components: []discordgo.MessageComponent{disabled}}})
+	err = respond(s, i.ID, i.Token, object{"type": discordgo.InteractionResponseUpdateMessage,
+		"data": createBody{Content: "approved by alice", Components: []discordgo.MessageComponent{disabled}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -605,20 +780,21 @@ func TestComponentUpdateAndModal(t *testing.T) {
 		t.Errorf("calls = %+v", c)
 	}
 
-	modal := func(title, label string) *discordgo.InteractionResponse {
-		return &discordgo.InteractionResponse{Type: discordgo.InteractionResponseModal, Data: &discordgo.InteractionResponseData{
-			CustomID: "reject:42", Title: title,
-			Components: []discordgo.MessageComponent{discordgo.ActionsRow{Components: []discordgo.MessageComponent{
+	// A modal's data is custom_id, title and components, nothing else.
+	modal := func(title, label string) object {
+		return object{"type": discordgo.InteractionResponseModal, "data": object{
+			"custom_id": "reject:42", "title": title,
+			"components": []discordgo.MessageComponent{discordgo.ActionsRow{Components: []discordgo.MessageComponent{
 				discordgo.TextInput{CustomID: "reason", Label: label, Style: discordgo.TextInputParagraph},
 			}}},
 		}}
 	}
-	i2 := &discordgo.Interaction{ID: "I2", Token: f.IssueInteractionFor("I2", "C1", msg.ID)}
-	err = s.InteractionRespond(i2, modal(strings.Repeat("t", 46), "Reason"))
+	tok2 := f.IssueInteractionFor("I2", "C1", msg.ID)
+	err = respond(s, "I2", tok2, modal(strings.Repeat("t", 46), "Reason"))
 	if _, code, body := restError(err); code != 50035 || !strings.Contains(body, `"title"`) {
 		t.Errorf("modal title of 46: %v", err)
 	}
-	err = s.InteractionRespond(i2, modal("Reject", strings.Repeat("l", 46)))
+	err = respond(s, "I2", tok2, modal("Reject", strings.Repeat("l", 46)))
 	if _, code, _ := restError(err); code != 50035 {
 		t.Errorf("text input label of 46: %v", err)
 	}
@@ -626,16 +802,16 @@ func TestComponentUpdateAndModal(t *testing.T) {
 		t.Errorf("detail = %q", d[len(d)-1].Detail)
 	}
 	// A refused response does not acknowledge the interaction.
-	if err := s.InteractionRespond(i2, modal("Reject D-42", "Reason")); err != nil {
+	if err := respond(s, "I2", tok2, modal("Reject D-42", "Reason")); err != nil {
 		t.Fatal(err)
 	}
 	if cb, _ := f.Callback("I2"); cb.Type != discordgo.InteractionResponseModal || cb.Title != "Reject D-42" || cb.CustomID != "reject:42" {
 		t.Errorf("modal callback = %+v", cb)
 	}
 	// A response message is checked like any message.
-	i3 := &discordgo.Interaction{ID: "I3", Token: f.IssueInteraction("I3")}
-	err = s.InteractionRespond(i3, &discordgo.InteractionResponse{Type: discordgo.InteractionResponseChannelMessageWithSource,
-		Data: &discordgo.InteractionResponseData{Content: strings.Repeat("c", 2001)}})
+	tok3 := f.IssueInteraction("I3")
+	err = respond(s, "I3", tok3, object{"type": discordgo.InteractionResponseChannelMessageWithSource,
+		"data": object{"content": strings.Repeat("c", 2001)}})
 	if _, code, body := restError(err); code != 50035 || !strings.Contains(body, `"data"`) {
 		t.Errorf("response of 2001 characters: %v", err)
 	}
@@ -643,10 +819,11 @@ func TestComponentUpdateAndModal(t *testing.T) {
 
 func TestRateLimit(t *testing.T) {
 	f := New(t)
+	f.AddChannel("G1", "C1")
 	s := session(t, f)
 	s.ShouldRetryOnRateLimit = false
 	f.FailNext(RouteMessageCreate, 1, Failure{Status: http.StatusTooManyRequests, RetryAfter: 0.25})
-	_, err := s.ChannelMessageSend("C1", "x")
+	_, err := sendText(s, "C1", "x")
 	var rl *discordgo.RateLimitError
 	if !errors.As(err, &rl) {
 		t.Fatalf("err = %T %v", err, err)
@@ -661,13 +838,13 @@ func TestRateLimit(t *testing.T) {
 	if len(f.Messages("C1")) != 0 {
 		t.Error("a rate-limited message was stored")
 	}
-	if _, err := s.ChannelMessageSend("C1", "x"); err != nil {
+	if _, err := sendText(s, "C1", "x"); err != nil {
 		t.Errorf("after the failure: %v", err)
 	}
 
 	// The raw answer, headers included.
 	f.FailNext(RouteMessageCreate, 1, Failure{Status: http.StatusTooManyRequests, RetryAfter: 1.5, Global: true})
-	req, _ := http.NewRequest(http.MethodPost, "https://discord.com/api/v9/channels/C1/messages", strings.NewReader(`{"content":"x"}`))
+	req, _ := http.NewRequest(http.MethodPost, discordgo.EndpointChannelMessages("C1"), strings.NewReader(`{"content":"x"}`))
 	req.Header.Set("Authorization", "Bot "+DefaultToken)
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := f.Client().Do(req)
@@ -688,8 +865,8 @@ func TestRateLimit(t *testing.T) {
 	// With retries on, discordgo waits retry_after and tries again.
 	s.ShouldRetryOnRateLimit = true
 	f.FailNext(RouteWebhookFollowup, 1, Failure{Status: http.StatusTooManyRequests, RetryAfter: 0.01})
-	i := &discordgo.Interaction{ID: "I1", AppID: DefaultAppID, Token: f.IssueInteraction("I1")}
-	if _, err := s.FollowupMessageCreate(i, true, &discordgo.WebhookParams{Content: "x"}); err != nil {
+	tok := f.IssueInteraction("I1")
+	if _, err := followup(s, tok, true, createBody{Content: "x"}); err != nil {
 		t.Errorf("retried follow-up: %v", err)
 	}
 	if c := f.CallsTo(RouteWebhookFollowup); len(c) != 2 || c[0].Status != 429 || c[1].Status != 200 {
@@ -699,11 +876,15 @@ func TestRateLimit(t *testing.T) {
 
 func TestFailures(t *testing.T) {
 	f := New(t)
+	f.AddChannel("G1", "C1")
 	s := session(t, f)
 	// discordgo retries a 502 by itself.
 	f.FailNext(RouteMessageEdit, 1, Failure{Status: http.StatusBadGateway})
-	m, _ := s.ChannelMessageSend("C1", "x")
-	if _, err := s.ChannelMessageEdit("C1", m.ID, "y"); err != nil {
+	m, err := sendText(s, "C1", "x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := editMessage(s, "C1", m.ID, object{"content": "y"}); err != nil {
 		t.Errorf("edit after one 502: %v", err)
 	}
 	if c := f.CallsTo(RouteMessageEdit); len(c) != 2 || c[0].Status != 502 || c[0].Error != "502: Bad Gateway" {
@@ -712,33 +893,34 @@ func TestFailures(t *testing.T) {
 	// Failures are used in order, then the route works again.
 	f.FailNext(RouteThreadCreate, 1, Failure{Code: 50001, Message: "Missing Access"})
 	f.FailNext(RouteThreadCreate, 1, Failure{Status: 500})
-	_, err := s.MessageThreadStart("C1", m.ID, "t", 60)
+	_, err = startThread(s, "C1", m.ID, threadBody("t", 60))
 	if st, code, body := restError(err); st != 400 || code != 50001 || !strings.Contains(body, "Missing Access") {
 		t.Errorf("first failure: %v", err)
 	}
-	_, err = s.MessageThreadStart("C1", m.ID, "t", 60)
+	_, err = startThread(s, "C1", m.ID, threadBody("t", 60))
 	if st, _, _ := restError(err); st != 500 {
 		t.Errorf("second failure: %v", err)
 	}
-	if _, err := s.MessageThreadStart("C1", m.ID, "t", 60); err != nil {
+	if _, err := startThread(s, "C1", m.ID, threadBody("t", 60)); err != nil {
 		t.Errorf("after the failures: %v", err)
 	}
 }
 
 func TestAuth(t *testing.T) {
 	f := New(t, WithToken("right"))
+	f.AddChannel("G1", "C1")
 	s := session(t, f) // sends DefaultToken
 	f.FailNext(RouteMessageCreate, 1, Failure{Status: 500})
-	_, err := s.ChannelMessageSend("C1", "x")
+	_, err := sendText(s, "C1", "x")
 	if st, code, body := restError(err); st != http.StatusUnauthorized || code != 0 || !strings.Contains(body, "401: Unauthorized") {
 		t.Fatalf("wrong token: %v", err)
 	}
 	s.Token = "Bot right"
 	// The refused call did not use up the failure.
-	if _, err := s.ChannelMessageSend("C1", "x"); err == nil {
+	if _, err := sendText(s, "C1", "x"); err == nil {
 		t.Error("the queued failure was lost")
 	}
-	if _, err := s.ChannelMessageSend("C1", "x"); err != nil {
+	if _, err := sendText(s, "C1", "x"); err != nil {
 		t.Errorf("right token: %v", err)
 	}
 	if c := f.Calls(); len(c) != 3 || c[0].Status != 401 || c[1].Status != 500 || c[2].Status != 200 {
@@ -748,12 +930,14 @@ func TestAuth(t *testing.T) {
 
 func TestUnknownRoutes(t *testing.T) {
 	f := New(t)
+	f.AddChannel("G1", "C1")
 	s := session(t, f)
 	_, err := s.User("@me")
 	if st, _, body := restError(err); st != http.StatusNotFound || !strings.Contains(body, "404: Not Found") {
 		t.Errorf("unknown route: %v", err)
 	}
-	err = s.ChannelMessageDelete("C1", "1")
+	// GET is the only method the fake serves on /channels/{id}.
+	_, err = s.ChannelDelete("C1")
 	if st, _, _ := restError(err); st != http.StatusMethodNotAllowed {
 		t.Errorf("unserved method: %v", err)
 	}
@@ -761,17 +945,21 @@ func TestUnknownRoutes(t *testing.T) {
 	if len(c) != 2 || c[0].Path != "/api/v9/users/@me" || c[1].Method != http.MethodDelete || c[1].ChannelID != "C1" {
 		t.Errorf("calls = %+v", c)
 	}
+	if _, ok := f.Channel("C1"); !ok {
+		t.Error("an unserved DELETE removed the channel")
+	}
 }
 
 func TestWaitFor(t *testing.T) {
 	f := New(t)
+	f.AddChannel("G1", "C1")
 	s := session(t, f)
 	go func() {
-		root, err := s.ChannelMessageSend("C1", "root")
+		root, err := sendText(s, "C1", "root")
 		if err != nil {
 			return
 		}
-		_, _ = s.MessageThreadStart("C1", root.ID, "deliver", 60)
+		_, _ = startThread(s, "C1", root.ID, threadBody("deliver", 60))
 	}()
 	calls := f.WaitFor(t, wait, "a thread", func(cs []Call) bool { return len(FilterCalls(cs, RouteThreadCreate)) == 1 })
 	if len(calls) != 2 || calls[0].Route != RouteMessageCreate {
@@ -803,6 +991,7 @@ func TestWaitForTimeout(t *testing.T) {
 
 func TestNewTransport(t *testing.T) {
 	f := New(t)
+	f.AddChannel("G1", "C1")
 	for _, base := range []string{f.URL(), f.URL() + "/", f.URL() + "/api/v9", f.URL() + "/api/v9/"} {
 		rt, err := NewTransport(base, nil)
 		if err != nil {
@@ -810,7 +999,7 @@ func TestNewTransport(t *testing.T) {
 		}
 		s := session(t, f)
 		s.Client = &http.Client{Transport: rt}
-		if _, err := s.ChannelMessageSend("C1", base); err != nil {
+		if _, err := sendText(s, "C1", base); err != nil {
 			t.Errorf("base %s: %v", base, err)
 		}
 	}
@@ -826,8 +1015,9 @@ func TestNewTransport(t *testing.T) {
 
 func TestRespondInline(t *testing.T) {
 	f := New(t)
+	f.AddChannel("G1", "C1")
 	s := session(t, f)
-	card, err := s.ChannelMessageSendComplex("C1", &discordgo.MessageSend{Content: "approve?", Components: []discordgo.MessageComponent{buttons("appr:42")}})
+	card, err := sendMessage(s, "C1", createBody{Content: "approve?", Components: []discordgo.MessageComponent{buttons("appr:42")}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -850,7 +1040,7 @@ func TestRespondInline(t *testing.T) {
 		t.Fatal(err)
 	}
 	content := "started"
-	if m, err := s.InteractionResponseEdit(interactionOf(t, cmd), &discordgo.WebhookEdit{Content: &content}); err != nil || m.ChannelID != "C1" || m.Content != content {
+	if m, err := editOriginal(s, tok, object{"content": content}); err != nil || m.ChannelID != "C1" || m.Content != content {
 		t.Errorf("edit after an inline deferral = %+v %v", m, err)
 	}
 	if cb, ok := f.Callback("I2"); !ok || cb.Type != discordgo.InteractionResponseDeferredChannelMessageWithSource || cb.Flags != discordgo.MessageFlagsEphemeral {
@@ -869,5 +1059,27 @@ func TestRespondInline(t *testing.T) {
 	}
 	if err := f.RespondInline(Command("I4", "nope", DefaultAppID, "G1", "C1", alice, "deliver"), []byte(`{"type":5}`)); err == nil {
 		t.Error("an unissued token was accepted")
+	}
+
+	// Every inline answer is recorded as a call of RouteInteractionInline, refused ones included.
+	calls := f.CallsTo(RouteInteractionInline)
+	want := []struct {
+		id     string
+		status int
+		code   int
+	}{{"I1", 200, 0}, {"I1", 400, 40060}, {"I2", 200, 0}, {"I3", 400, 50035}, {"I4", 404, 10062}}
+	if len(calls) != len(want) {
+		t.Fatalf("inline calls:\n%s", DumpCalls(calls))
+	}
+	for k, w := range want {
+		if c := calls[k]; c.InteractionID != w.id || c.Status != w.status || c.Code != w.code || c.Method != http.MethodPost || c.ChannelID != "C1" {
+			t.Errorf("inline call #%d = %+v, want %s %d code %d", k, c, w.id, w.status, w.code)
+		}
+	}
+	if c := calls[0]; c.MessageID != card.ID || c.InteractionToken == "" || c.Body["type"] != 7.0 || c.Content != "approved" {
+		t.Errorf("inline update = %+v", c)
+	}
+	if !strings.Contains(calls[3].Detail, "data.content: ") {
+		t.Errorf("refused inline detail = %q", calls[3].Detail)
 	}
 }

@@ -41,6 +41,7 @@ const maxBody = 32 << 20
 // Server is a running fake of Discord's REST API. Create it with New; it is closed when the
 // test that created it finishes.
 type Server struct {
+	tb    testing.TB
 	srv   *httptest.Server
 	token string
 	now   func() time.Time
@@ -54,6 +55,7 @@ type Server struct {
 	messages     map[msgKey]*message
 	channels     map[string][]*message // by channel, in post order
 	threads      map[string]*Thread    // by thread id
+	chans        map[string]*channel   // the guild channels and threads that exist, by id
 	threadOf     map[string]string     // message id → thread id
 	commands     map[string][]byte     // by guild id ("" global): the stored JSON array
 	roles        map[string][]Role     // by guild id
@@ -79,12 +81,14 @@ func WithClock(now func() time.Time) Option { return func(s *Server) { s.now = n
 func New(t testing.TB, opts ...Option) *Server {
 	t.Helper()
 	s := &Server{
+		tb:           t,
 		token:        DefaultToken,
 		now:          time.Now,
 		changed:      make(chan struct{}),
 		messages:     map[msgKey]*message{},
 		channels:     map[string][]*message{},
 		threads:      map[string]*Thread{},
+		chans:        map[string]*channel{},
 		threadOf:     map[string]string{},
 		commands:     map[string][]byte{},
 		roles:        map[string][]Role{},

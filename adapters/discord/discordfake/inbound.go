@@ -189,9 +189,40 @@ func commandID(name string) string {
 	return strconv.FormatUint(1<<60|h.Sum64()>>4, 10)
 }
 
+// textChannel is the channel object of a guild text channel the fake need not know.
+func textChannel(guildID, channelID string) Channel {
+	return Channel{ID: channelID, GuildID: guildID, Type: discordgo.ChannelTypeGuildText}
+}
+
+// channelJSON is the partial channel object an interaction carries in "channel"
+// (https://discord.com/developers/docs/interactions/receiving-and-responding#interaction-object):
+// a thread's has its thread type and parent_id, the channel it was started in.
+func (c Channel) interactionJSON() map[string]any {
+	j := map[string]any{"id": c.ID, "type": c.Type}
+	if c.GuildID != "" {
+		j["guild_id"] = c.GuildID
+	}
+	if c.Name != "" {
+		j["name"] = c.Name
+	}
+	if c.ParentID != "" {
+		j["parent_id"] = c.ParentID
+		j["thread_metadata"] = map[string]any{"archived": false, "auto_archive_duration": 1440, "locked": false,
+			"archive_timestamp": "2024-01-01T00:00:00.000000+00:00"}
+	}
+	return j
+}
+
 // interactionJSON is the envelope every interaction shares. An empty guildID makes it a DM:
 // "user" instead of "member", no guild.
 func interactionJSON(typ discordgo.InteractionType, id, token, appID, guildID, channelID string, member Member, data any) map[string]any {
+	return interactionIn(typ, id, token, appID, guildID, textChannel(guildID, channelID), member, data)
+}
+
+// interactionIn is interactionJSON for an interaction in ch, a text channel or a thread: channel_id is
+// ch's id, and the channel object says which.
+func interactionIn(typ discordgo.InteractionType, id, token, appID, guildID string, ch Channel, member Member, data any) map[string]any {
+	channelID := ch.ID
 	j := map[string]any{
 		"id": id, "application_id": appID, "type": typ, "token": token, "version": 1,
 		"channel_id": channelID, "locale": "en-US", "app_permissions": strconv.FormatInt(appPermissions, 10),
@@ -207,7 +238,7 @@ func interactionJSON(typ discordgo.InteractionType, id, token, appID, guildID, c
 		j["member"] = member.memberJSON()
 		j["context"] = discordgo.InteractionContextGuild
 		j["authorizing_integration_owners"] = map[string]any{"0": guildID}
-		j["channel"] = map[string]any{"id": channelID, "type": discordgo.ChannelTypeGuildText, "guild_id": guildID}
+		j["channel"] = ch.interactionJSON()
 	} else {
 		j["user"] = member.userJSON()
 		j["context"] = discordgo.InteractionContextBotDM
@@ -299,6 +330,13 @@ func SelectComponent(id, token, appID, guildID, channelID, messageID string, mem
 // customID. fields holds the text inputs' values by custom_id; each sits in its own action
 // row, as Discord sends them, in custom_id order.
 func ModalSubmit(id, token, appID, guildID, channelID string, member Member, customID string, fields map[string]string) []byte {
+	return mustJSON(interactionJSON(discordgo.InteractionModalSubmit, id, token, appID, guildID, channelID, member,
+		map[string]any{"custom_id": customID, "components": modalRows(fields)}))
+}
+
+// modalRows are a submitted modal's text inputs with their values, each in its own action row, in
+// custom_id order.
+func modalRows(fields map[string]string) []any {
 	keys := make([]string, 0, len(fields))
 	for k := range fields {
 		keys = append(keys, k)
@@ -310,6 +348,5 @@ func ModalSubmit(id, token, appID, guildID, channelID string, member Member, cus
 			map[string]any{"type": discordgo.TextInputComponent, "custom_id": k, "value": fields[k]},
 		}})
 	}
-	return mustJSON(interactionJSON(discordgo.InteractionModalSubmit, id, token, appID, guildID, channelID, member,
-		map[string]any{"custom_id": customID, "components": rows}))
+	return rows
 }

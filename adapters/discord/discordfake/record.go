@@ -20,6 +20,8 @@ const (
 	RouteMessageCreate       = "messages.create"        // POST   channels/{cid}/messages
 	RouteMessageEdit         = "messages.edit"          // PATCH  channels/{cid}/messages/{mid}
 	RouteMessageGet          = "messages.get"           // GET    channels/{cid}/messages/{mid}
+	RouteMessageDelete       = "messages.delete"        // DELETE channels/{cid}/messages/{mid}
+	RouteChannelGet          = "channels.get"           // GET    channels/{cid}
 	RouteThreadCreate        = "threads.create"         // POST   channels/{cid}/messages/{mid}/threads
 	RouteCommandsOverwrite   = "commands.overwrite"     // PUT    applications/{app}[/guilds/{gid}]/commands
 	RouteCommandsList        = "commands.list"          // GET    applications/{app}[/guilds/{gid}]/commands
@@ -30,7 +32,10 @@ const (
 	RouteWebhookGetOriginal  = "webhooks.get_original"  // GET    webhooks/{app}/{token}/messages/@original
 	RouteWebhookEdit         = "webhooks.edit"          // PATCH  webhooks/{app}/{token}/messages/{mid}
 	RouteWebhookGet          = "webhooks.get"           // GET    webhooks/{app}/{token}/messages/{mid}
-	RouteUnknown             = "unknown"                // anything else: 404
+	// RouteInteractionInline records an answer a handler wrote in the HTTP response to an interaction,
+	// handed to RespondInline: Discord takes it as it takes a POST to the callback route.
+	RouteInteractionInline = "interactions.inline"
+	RouteUnknown           = "unknown" // anything else: 404
 )
 
 // Call is one recorded request.
@@ -269,11 +274,11 @@ type Thread struct {
 	// ID is the thread's channel id. As in Discord, a thread started on a message has the
 	// message's id.
 	ID string
-	// ParentID is the channel of the message, MessageID the message.
-	ParentID, MessageID string
-	Name                string
-	AutoArchiveDuration int
-	Created             time.Time
+	// GuildID is its guild; ParentID is the channel of the message, MessageID the message.
+	GuildID, ParentID, MessageID string
+	Name                         string
+	AutoArchiveDuration          int
+	Created                      time.Time
 }
 
 // Thread returns the id of the thread started on messageID.

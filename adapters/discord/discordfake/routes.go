@@ -50,6 +50,9 @@ func matchRoute(method, path string) (rt route, known, allowed bool) {
 	}
 	var byMethod map[string]string
 	switch n := len(seg); {
+	case seg[0] == "channels" && n == 2:
+		rt.channelID = seg[1]
+		byMethod = map[string]string{http.MethodGet: RouteChannelGet}
 	case seg[0] == "channels" && n >= 3 && seg[2] == "messages":
 		rt.channelID = seg[1]
 		switch {
@@ -57,7 +60,7 @@ func matchRoute(method, path string) (rt route, known, allowed bool) {
 			byMethod = map[string]string{http.MethodPost: RouteMessageCreate}
 		case n == 4:
 			rt.messageID = seg[3]
-			byMethod = map[string]string{http.MethodPatch: RouteMessageEdit, http.MethodGet: RouteMessageGet}
+			byMethod = map[string]string{http.MethodPatch: RouteMessageEdit, http.MethodGet: RouteMessageGet, http.MethodDelete: RouteMessageDelete}
 		case n == 5 && seg[4] == "threads":
 			rt.messageID = seg[3]
 			byMethod = map[string]string{http.MethodPost: RouteThreadCreate}
@@ -345,8 +348,26 @@ func (s *Server) answer(r *http.Request, rt route, p payload, list []any, perr e
 	case RouteMessageCreate:
 		return s.createMessage(rt, p, c)
 	case RouteMessageEdit:
+		ch, rep, ok := s.permitted(rt.channelID, 0)
+		if !ok {
+			return rep
+		}
+		if rep, ok := s.checkBody(p, messageEditFields); !ok {
+			return rep
+		}
+		if len(arr(p.m, "embeds")) > 0 && s.permissions(ch)&PermEmbedLinks == 0 {
+			return errMissingPermissions()
+		}
 		return s.editMessage(s.messages[msgKey{rt.channelID, rt.messageID}], p, c.Time, false)
+	case RouteMessageDelete:
+		return s.deleteMessage(rt)
+	case RouteChannelGet:
+		return s.getChannel(rt)
 	case RouteMessageGet:
+		// https://discord.com/developers/docs/resources/message#get-channel-message: needs Read Message History.
+		if _, rep, ok := s.permitted(rt.channelID, PermReadMessageHistory); !ok {
+			return rep
+		}
 		m := s.messages[msgKey{rt.channelID, rt.messageID}]
 		if m == nil || m.flags&flagEphemeral != 0 {
 			return errUnknownMessage()
@@ -385,6 +406,9 @@ func (s *Server) answer(r *http.Request, rt route, p payload, list []any, perr e
 			}
 			return okReply(s.messageJSON(m))
 		}
+		if rep, ok := s.checkBody(p, webhookEditFields); !ok {
+			return rep
+		}
 		return s.editMessage(m, p, c.Time, true)
 	case RouteWebhookEdit, RouteWebhookGet:
 		m := s.interactionMessage(in, rt.messageID)
@@ -394,6 +418,9 @@ func (s *Server) answer(r *http.Request, rt route, p payload, list []any, perr e
 		c.ChannelID = m.channelID
 		if rt.name == RouteWebhookGet {
 			return okReply(s.messageJSON(m))
+		}
+		if rep, ok := s.checkBody(p, webhookEditFields); !ok {
+			return rep
 		}
 		return s.editMessage(m, p, c.Time, true)
 	}
@@ -437,7 +464,33 @@ const (
 	webhookFlags = botFlags | flagEphemeral
 )
 
+// checkBody refuses a body with fields its route does not document or of the wrong type, and checks
+// its allowed_mentions.
+func (s *Server) checkBody(p payload, fields map[string]field) (reply, bool) {
+	var fe formErrors
+	checkFields(&fe, "", p.m, fields)
+	if am, ok := p.m["allowed_mentions"]; ok {
+		checkAllowedMentions(&fe, "allowed_mentions", am)
+	}
+	if len(fe) > 0 {
+		return formError(fe), false
+	}
+	return reply{}, true
+}
+
+// createMessage posts a message. The channel is checked before the body, as Discord resolves the
+// route's channel first.
 func (s *Server) createMessage(rt route, p payload, c *Call) reply {
+	ch, rep, ok := s.permitted(rt.channelID, 0)
+	if !ok {
+		return rep
+	}
+	if rep, ok := s.checkBody(p, messageCreateFields); !ok {
+		return rep
+	}
+	if need := sendPermissions(ch, len(arr(p.m, "embeds")) > 0); s.permissions(ch)&need != need {
+		return errMissingPermissions()
+	}
 	var fe formErrors
 	checkMessage(&fe, "", p.m)
 	if len(fe) > 0 {
@@ -537,7 +590,7 @@ func (s *Server) messageJSON(m *message) map[string]any {
 
 func threadJSON(th *Thread) map[string]any {
 	return map[string]any{
-		"id": th.ID, "type": 11, "parent_id": th.ParentID, "name": th.Name, "owner_id": BotUserID,
+		"id": th.ID, "type": 11, "guild_id": th.GuildID, "parent_id": th.ParentID, "name": th.Name, "owner_id": BotUserID,
 		"last_message_id": nil, "message_count": 0, "member_count": 1, "rate_limit_per_user": 0,
 		"flags": 0, "total_message_sent": 0,
 		"thread_metadata": map[string]any{
@@ -547,7 +600,20 @@ func threadJSON(th *Thread) map[string]any {
 	}
 }
 
+// createThread starts a thread on a message
+// (https://discord.com/developers/docs/resources/channel#start-thread-from-message): it needs Create
+// Public Threads, cannot start in a thread, and gives the thread the message's id.
 func (s *Server) createThread(rt route, p payload, c *Call) reply {
+	parent, rep, ok := s.permitted(rt.channelID, PermCreatePublicThreads)
+	if !ok {
+		return rep
+	}
+	if rep, ok := s.checkBody(p, threadFromMessageFields); !ok {
+		return rep
+	}
+	if parent.isThread() {
+		return errThreadInThread()
+	}
 	m := s.messages[msgKey{rt.channelID, rt.messageID}]
 	if m == nil || m.flags&flagEphemeral != 0 {
 		return errUnknownMessage()
@@ -566,11 +632,12 @@ func (s *Server) createThread(rt route, p payload, c *Call) reply {
 	}
 	// Discord gives a thread started on a message the message's id.
 	th := &Thread{
-		ID: m.id, ParentID: rt.channelID, MessageID: m.id, Name: str(p.m, "name"),
+		ID: m.id, GuildID: parent.guildID, ParentID: rt.channelID, MessageID: m.id, Name: str(p.m, "name"),
 		AutoArchiveDuration: archive, Created: c.Time,
 	}
 	s.threads[th.ID] = th
 	s.threadOf[m.id] = th.ID
+	s.chans[th.ID] = &channel{id: th.ID, guildID: parent.guildID, parentID: parent.id, name: th.Name, typ: discordgo.ChannelTypeGuildPublicThread}
 	c.ThreadID = th.ID
 	return reply{status: http.StatusCreated, body: threadJSON(th)}
 }
@@ -640,6 +707,13 @@ const (
 	respLaunchActivity  = 12
 )
 
+// callbackDataFields are the data fields of each response type that takes data; PONG (1) and
+// DEFERRED_UPDATE_MESSAGE (6) take none.
+var callbackDataFields = map[float64]map[string]field{
+	respMessage: callbackMessageFields, respUpdateMessage: callbackMessageFields, respDeferredMessage: callbackDeferredFields,
+	respAutocomplete: callbackAutocompleteFields, respModal: callbackModalFields,
+}
+
 func interactionResponseType(t float64) discordgo.InteractionResponseType {
 	return discordgo.InteractionResponseType(t)
 }
@@ -653,6 +727,15 @@ func (s *Server) callback(in *interaction, p payload, c *Call) reply {
 	typ, _ := num(p.m, "type")
 	data := p.sub("data")
 	var fe formErrors
+	checkFields(&fe, "", p.m, callbackFields)
+	if dataFields := callbackDataFields[typ]; dataFields != nil {
+		checkFields(&fe, "data", data.m, dataFields)
+		if am, ok := data.m["allowed_mentions"]; ok {
+			checkAllowedMentions(&fe, "data.allowed_mentions", am)
+		}
+	} else if p.has("data") {
+		fe.add("data", "UNKNOWN_FIELD", "This response type takes no data")
+	}
 	switch typ {
 	case respMessage, respUpdateMessage:
 		checkMessage(&fe, "data", data.m)
@@ -682,7 +765,16 @@ func (s *Server) callback(in *interaction, p payload, c *Call) reply {
 		s.ownMessage(in, m, c)
 		in.original = &msgKey{m.channelID, m.id}
 	case respDeferredUpdate, respUpdateMessage:
-		if m := s.messages[msgKey{in.channelID, in.messageID}]; in.messageID != "" && m != nil {
+		// These answer a component's message, which must be one Discord holds
+		// (https://discord.com/developers/docs/interactions/receiving-and-responding#interaction-response-object-interaction-callback-type:
+		// "only valid for component-based interactions").
+		if in.messageID == "" {
+			return apiError(http.StatusBadRequest, 50035, "Invalid Form Body: this response type answers a component's message, and the interaction has none")
+		}
+		if s.messages[msgKey{in.channelID, in.messageID}] == nil {
+			return errUnknownMessage()
+		}
+		if m := s.messages[msgKey{in.channelID, in.messageID}]; m != nil {
 			in.original = &msgKey{m.channelID, m.id}
 			c.ChannelID, c.MessageID = m.channelID, m.id
 			if typ == respUpdateMessage {
@@ -719,6 +811,9 @@ func (s *Server) ownMessage(in *interaction, m *message, c *Call) {
 }
 
 func (s *Server) followup(in *interaction, p payload, c *Call) reply {
+	if rep, ok := s.checkBody(p, followupFields); !ok {
+		return rep
+	}
 	var fe formErrors
 	checkMessage(&fe, "", p.m)
 	if len(fe) > 0 {
@@ -766,9 +861,26 @@ func (s *Server) RespondInline(interaction, response []byte) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	c := Call{Route: RouteInteractionInline, Method: http.MethodPost, Time: s.now(), InteractionID: in.ID,
+		InteractionToken: in.Token, ChannelID: in.ChannelID, Body: p.m, Raw: bytes.Clone(response), Content: str(obj(p.m["data"]), "content")}
+	defer func() { s.record(c) }()
 	rec := s.byToken[in.Token]
 	if rec == nil || rec.id != in.ID {
+		c.Status, c.Code, c.Error = http.StatusNotFound, 10062, "Unknown interaction"
 		return fmt.Errorf("discordfake: interaction %s: token not issued by IssueInteraction", in.ID)
+	}
+	// Discord sends an interaction from the channel its message is in: a thread's id for a message in a
+	// thread. A payload saying otherwise was built wrong, and a handler tested with it proves nothing.
+	// It is refused before the interaction learns its channel from it, so that a refusal leaves nothing
+	// behind.
+	if in.Message != nil {
+		for k := range s.messages {
+			if k.id == in.Message.ID && k.channel != in.ChannelID {
+				c.Status, c.Error = http.StatusBadRequest, "interaction from the wrong channel"
+				return fmt.Errorf("discordfake: interaction %s names channel %s, but message %s is in %s: Discord sends the message's own channel (a thread's id in a thread)",
+					in.ID, in.ChannelID, in.Message.ID, k.channel)
+			}
+		}
 	}
 	if rec.channelID == "" {
 		rec.channelID = in.ChannelID
@@ -776,8 +888,11 @@ func (s *Server) RespondInline(interaction, response []byte) error {
 	if rec.messageID == "" && in.Message != nil {
 		rec.messageID = in.Message.ID
 	}
-	c := Call{Time: s.now()}
 	rep := s.callback(rec, p, &c)
+	c.Status, c.Code, c.Error, c.Detail = rep.status, rep.code, rep.msg, rep.detail
+	if rep.status == http.StatusNoContent {
+		c.Status = http.StatusOK
+	}
 	if rep.status >= 300 {
 		msg := fmt.Sprintf("discordfake: inline response to %s refused: %d %s (code %d)", in.ID, rep.status, rep.msg, rep.code)
 		if rep.detail != "" {
@@ -785,6 +900,5 @@ func (s *Server) RespondInline(interaction, response []byte) error {
 		}
 		return errors.New(msg)
 	}
-	s.notify()
 	return nil
 }

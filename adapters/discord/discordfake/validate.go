@@ -336,6 +336,7 @@ func checkCommands(fe *formErrors, cmds []any) {
 			fe.add(at, "DICT_TYPE_CONVERT", "Only dictionaries may be used in a DictType")
 			continue
 		}
+		checkFields(fe, at, cmd, commandFields)
 		typ := 1.0
 		if t, ok := num(cmd, "type"); ok {
 			typ = t
@@ -404,6 +405,10 @@ func checkOptions(fe *formErrors, path string, opts []any, parent string) {
 		if opt == nil {
 			fe.add(at, "DICT_TYPE_CONVERT", "Only dictionaries may be used in a DictType")
 			continue
+		}
+		checkFields(fe, at, opt, optionFields)
+		for j, ch := range arr(opt, "choices") {
+			checkFields(fe, join(join(at, "choices"), j), obj(ch), choiceFields)
 		}
 		name := str(opt, "name")
 		checkName(fe, join(at, "name"), name)
