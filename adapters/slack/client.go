@@ -3,6 +3,7 @@ package slack
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -12,11 +13,15 @@ import (
 
 	"github.com/slack-go/slack"
 
+	"github.com/shipgate/shipgate/adapters/chatlimit"
 	"github.com/shipgate/shipgate/bot"
 )
 
 // serverErrorWait is how long to wait before trying again after Slack failed with a 5xx.
 const serverErrorWait = 2 * time.Second
+
+// responseTimeout bounds one answer sent to a response_url; callers' contexts usually end sooner.
+const responseTimeout = 15 * time.Second
 
 // Client sends the bot's messages to Slack through slack-go and resolves user groups. It is the bot's
 // Poster and Directory for Slack.
@@ -26,6 +31,11 @@ type Client struct {
 	// tablesRejected is set once the workspace refused a table block; from then on score tables are
 	// sent as section fields.
 	tablesRejected atomic.Bool
+
+	// http sends the answers to response_urls.
+	http *http.Client
+	// limits warns in the log about the rate limits Slack imposes, once a minute per method.
+	limits *chatlimit.Warner
 
 	// Calls counts each Web API call by method and outcome (ok, rate_limited, error); nil counts nothing.
 	Calls CallObserver
@@ -41,7 +51,7 @@ func NewClient(api *slack.Client, log *slog.Logger) *Client {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Client{api: api, log: log}
+	return &Client{api: api, log: log, http: &http.Client{Timeout: responseTimeout}, limits: chatlimit.New(log, nil)}
 }
 
 // CallObserver counts outbound platform calls (metrics.ChatCalls).
@@ -49,20 +59,22 @@ type CallObserver interface {
 	Observe(platform, method, outcome string)
 }
 
-// observe counts one Web API call and returns its error unchanged.
+// observe counts one outbound call (a Web API method, or "response_url") and returns its error
+// unchanged. Every call goes through it, so it is where a rate-limited call is seen, with Slack's
+// Retry-After in rl.RetryAfter.
 func (c *Client) observe(method string, err error) error {
-	if c.Calls == nil {
-		return err
-	}
 	outcome := "ok"
 	var rl *slack.RateLimitedError
 	switch {
 	case errors.As(err, &rl):
 		outcome = "rate_limited"
+		c.limits.RateLimited("slack", method, rl.RetryAfter)
 	case err != nil:
 		outcome = "error"
 	}
-	c.Calls.Observe("slack", method, outcome)
+	if c.Calls != nil {
+		c.Calls.Observe("slack", method, outcome)
+	}
 	return err
 }
 
@@ -103,12 +115,29 @@ func (c *Client) Update(ctx context.Context, channel, _, messageID string, m bot
 	})
 }
 
-// PostPrivate shows a message to one user in a channel (chat.postEphemeral).
+// PostPrivate shows a message to one user in a channel (chat.postEphemeral), as bot.Poster asks.
+// The bot core does not call it, and the handler answers clicks with Respond instead: an ephemeral
+// post needs the bot and the user in the channel.
 func (c *Client) PostPrivate(ctx context.Context, channel, user string, m bot.Message) error {
 	return c.withTables(m, func(blocks []slack.Block, text string) error {
 		_, err := c.api.PostEphemeralContext(ctx, channel, user, slack.MsgOptionBlocks(blocks...), slack.MsgOptionText(text, false))
 		return c.observe("chat.postEphemeral", err)
 	})
+}
+
+// Respond answers an interaction through its response_url: visible to the person who acted only
+// (response_type ephemeral), without replacing the message they clicked (replace_original false).
+// A response_url needs no membership in the channel and no token. Slack refuses it past 5 uses or 30
+// minutes; the answer then is lost, and the error says so.
+func (c *Client) Respond(ctx context.Context, responseURL string, m bot.Message) error {
+	blocks, text := render(m, !c.tablesRejected.Load())
+	// Sent as a webhook: a response_url takes no token, and slack-go's chat options would add keys
+	// (metadata) that do not belong to its body.
+	err := slack.PostWebhookCustomHTTPContext(ctx, responseURL, c.http, responseMessage(blocks, text))
+	if err = c.observe("response_url", err); err != nil {
+		return fmt.Errorf("answer through response_url: %w", err)
+	}
+	return nil
 }
 
 // withTables renders m and sends it with send; if the workspace rejects the table block, it remembers

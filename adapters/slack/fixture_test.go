@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -32,6 +33,9 @@ const (
 	relGroup = "SREL01"
 	qaLead   = "UQA01"
 	waitFor  = 20 * time.Second
+	// elsewhere is a channel that exists, bound to nothing and without the bot, where an approval
+	// request can still be clicked once someone shares it there.
+	elsewhere = "COTHER01"
 )
 
 const shipyard = `apiVersion: spec.keptn.sh/0.2.2
@@ -71,6 +75,10 @@ func newFixture(t testing.TB, fakeOpts ...slackfake.Option) *fixture {
 	cfg.Channels = []config.ChannelBinding{{Platform: "slack", Channel: channel, Projects: []string{"fulltour"},
 		Roles: map[string][]string{bot.RoleDeployer: {dev}, bot.RoleApprover: {ops, dev}, "release-managers": {relGroup}}}}
 	fake := slackfake.New(t, fakeOpts...)
+	fake.AddChannel(channel)
+	fake.AddMembers(channel, dev, ops, outsider, qaLead)
+	fake.AddChannelWithoutBot(elsewhere)
+	fake.AddMembers(elsewhere, dev, ops, outsider, qaLead)
 	fake.SetUserGroup(relGroup, qaLead)
 	st, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "shipgate.db"))
 	if err != nil {
@@ -127,29 +135,71 @@ func (f *fixture) command(user, text string) *httptest.ResponseRecorder {
 	return f.serve("/slack/commands", f.fake.CommandForm(channel, user, text, f.trigger()), time.Now(), secret)
 }
 
+// click is user clicking action on an approval request in the bound channel, outside any thread.
 func (f *fixture) click(user, action, value string) *httptest.ResponseRecorder {
-	return f.serve("/slack/interactions", slackfake.InteractionForm(f.fake.BlockActionPayload(channel, user, "1700000000.000009", "", action, "approval", value, f.trigger())), time.Now(), secret)
+	rec, _ := f.clickAt(channel, "1700000000.000009", "", user, action, value)
+	return rec
 }
 
-// waitApproval delivers helloservice and waits for its approval request; it returns the approval's
-// button value and the request's ts.
-func (f *fixture) waitApproval(tag string) (string, string) {
+// clickAt is user clicking action on the message ts of ch, in thread ("" for none). It returns the
+// answer and the click's trigger_id, which also names its response_url (slackfake.Server.Responses).
+func (f *fixture) clickAt(ch, ts, thread, user, action, value string) (*httptest.ResponseRecorder, string) {
+	trigger := f.trigger()
+	payload := f.fake.BlockActionPayload(ch, user, ts, thread, action, "approval", value, trigger)
+	return f.serve("/slack/interactions", slackfake.InteractionForm(payload), time.Now(), secret), trigger
+}
+
+// approvalRequest is a posted approval request: its buttons' value, where it is, and the thread it is in
+// (its delivery's root card).
+type approvalRequest struct{ value, ts, thread string }
+
+// waitApproval delivers helloservice and waits for its approval request.
+func (f *fixture) waitApproval(tag string) approvalRequest {
 	f.t.Helper()
 	if rec := f.command(dev, "helloservice ghcr.io/podtato-head/podtatoserver:"+tag); rec.Code != http.StatusOK {
 		f.t.Fatalf("/deliver = %d %s", rec.Code, rec.Body)
 	}
-	var ts string
+	var req approvalRequest
 	f.fake.WaitFor(f.t, waitFor, "an approval request", func(calls []slackfake.Call) bool {
 		for _, c := range calls {
 			if c.Method == "chat.postMessage" && hasType(c.Blocks, "actions") && c.Error == "" {
-				ts = c.TS
+				req.ts, req.thread = c.TS, c.ThreadTS
 			}
 		}
-		return ts != ""
+		return req.ts != ""
 	})
 	as, err := f.st.ListApprovals(context.Background(), store.ApprovalQuery{State: store.ApprovalPending})
 	if err != nil || len(as) == 0 {
 		f.t.Fatalf("pending approvals: %v %v", as, err)
 	}
-	return fmt.Sprintf("approval-%d", as[len(as)-1].ID), ts
+	req.value = fmt.Sprintf("approval-%d", as[len(as)-1].ID)
+	return req
+}
+
+// waitAnswer waits for the bot's private answer to the click trigger, through its response_url, that
+// says want, and checks it is one: ephemeral, leaving the clicked message as it is.
+func (f *fixture) waitAnswer(trigger, want string) slackfake.Call {
+	f.t.Helper()
+	var answer slackfake.Call
+	f.fake.WaitFor(f.t, waitFor, fmt.Sprintf("an answer through response_url %s saying %q", trigger, want), func([]slackfake.Call) bool {
+		for _, c := range f.fake.Responses(trigger) {
+			if c.Error == "" && strings.Contains(text(c), want) {
+				answer = c
+				return true
+			}
+		}
+		return false
+	})
+	if answer.ResponseType != slack.ResponseTypeEphemeral || answer.ReplaceOriginal || answer.DeleteOriginal {
+		f.t.Errorf("the answer is not private, or replaces the message:\n%s", slackfake.DumpCalls([]slackfake.Call{answer}))
+	}
+	return answer
+}
+
+// noEphemeral fails the test if the bot used chat.postEphemeral, which needs the bot in the channel.
+func (f *fixture) noEphemeral() {
+	f.t.Helper()
+	if calls := f.fake.CallsTo("chat.postEphemeral"); len(calls) != 0 {
+		f.t.Errorf("chat.postEphemeral was used:\n%s", slackfake.DumpCalls(calls))
+	}
 }

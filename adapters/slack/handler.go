@@ -24,7 +24,7 @@ import (
 // carries the whole message it came from, which Slack caps well below this.
 const MaxBodyBytes = 256 << 10
 
-// followUpTimeout bounds the work a handler does after answering Slack: a private message, a dialog.
+// followUpTimeout bounds the work a handler does after answering Slack: a private answer, a dialog.
 const followUpTimeout = 10 * time.Second
 
 // Callback and block ids of the rejection dialog.
@@ -74,7 +74,7 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	mux.HandleFunc("POST /slack/events", h.serveEvent)
 }
 
-// Wait waits for the work handlers started after answering (private messages, dialogs).
+// Wait waits for the work handlers started after answering (private answers, dialogs).
 func (h *Handler) Wait() { h.wg.Wait() }
 
 // verified reads a request's body and checks Slack's signature over it before anything else looks at
@@ -139,7 +139,7 @@ func (h *Handler) serveCommand(w http.ResponseWriter, r *http.Request) {
 }
 
 // command answers a slash command with the bot's reply, as the immediate response message.
-func (h *Handler) command(ctx context.Context, sc slack.SlashCommand) (*slack.Msg, bool) {
+func (h *Handler) command(ctx context.Context, sc slack.SlashCommand) (*commandAnswer, bool) {
 	reply := h.bot.HandleCommand(ctx, bot.CommandRequest{
 		Actor:     bot.Actor{Platform: store.PlatformSlack, ID: sc.UserID, Name: sc.UserName},
 		Channel:   sc.ChannelID,
@@ -147,7 +147,7 @@ func (h *Handler) command(ctx context.Context, sc slack.SlashCommand) (*slack.Ms
 		RequestID: sc.TriggerID,
 	})
 	blocks, text := render(reply.Message, true)
-	msg := &slack.Msg{ResponseType: slack.ResponseTypeEphemeral, Text: text, Blocks: slack.Blocks{BlockSet: blocks}}
+	msg := &commandAnswer{ResponseType: slack.ResponseTypeEphemeral, Text: text, Blocks: blocks}
 	if reply.Public {
 		msg.ResponseType = slack.ResponseTypeInChannel
 	}
@@ -186,32 +186,35 @@ func (h *Handler) serveInteraction(w http.ResponseWriter, r *http.Request) {
 }
 
 // interaction applies a click or a dialog submission and returns what to do once Slack has its
-// answer: a private message, or the dialog for a rejection's reason.
+// answer: a private answer, or the dialog for a rejection's reason.
 func (h *Handler) interaction(ctx context.Context, cb slack.InteractionCallback) (func(context.Context), bool) {
 	actor := bot.Actor{Platform: store.PlatformSlack, ID: cb.User.ID, Name: cb.User.Name}
 	switch cb.Type {
 	case slack.InteractionTypeBlockActions:
-		channel := cb.Channel.ID
-		if channel == "" {
-			channel = cb.Container.ChannelID
+		at := clickOrigin{Channel: cb.Channel.ID, Thread: cb.Message.ThreadTimestamp, Message: cb.Container.MessageTs, ResponseURL: cb.ResponseURL}
+		if at.Channel == "" {
+			at.Channel = cb.Container.ChannelID
+		}
+		if at.Thread == "" {
+			at.Thread = cb.Container.ThreadTs
 		}
 		for _, a := range cb.ActionCallback.BlockActions {
 			if a.ActionID != bot.ActionApprove && a.ActionID != bot.ActionReject {
 				continue
 			}
-			reply := h.bot.HandleClick(ctx, bot.ClickRequest{Actor: actor, Channel: channel, MessageID: cb.Container.MessageTs,
+			reply := h.bot.HandleClick(ctx, bot.ClickRequest{Actor: actor, Channel: at.Channel, Thread: at.Thread, MessageID: at.Message,
 				ActionID: a.ActionID, Value: a.Value, RequestID: cb.TriggerID})
 			if reply.Duplicate {
 				return nil, true
 			}
-			return h.clickFollowUp(reply, channel, cb.User.ID, cb.TriggerID, cb.Container.MessageTs), false
+			return h.clickFollowUp(reply, at, cb.User.ID, cb.TriggerID), false
 		}
 	case slack.InteractionTypeViewSubmission:
 		if cb.View.CallbackID != rejectCallbackID {
 			return nil, false
 		}
-		var meta rejectMetadata
-		if err := json.Unmarshal([]byte(cb.View.PrivateMetadata), &meta); err != nil {
+		var at clickOrigin
+		if err := json.Unmarshal([]byte(cb.View.PrivateMetadata), &at); err != nil {
 			h.log.Warn("rejection dialog with unreadable metadata", "err", err)
 			return nil, false
 		}
@@ -219,37 +222,53 @@ func (h *Handler) interaction(ctx context.Context, cb slack.InteractionCallback)
 		if cb.View.State != nil {
 			reason = strings.TrimSpace(cb.View.State.Values[reasonBlockID][reasonActionID].Value)
 		}
-		reply := h.bot.HandleClick(ctx, bot.ClickRequest{Actor: actor, Channel: meta.Channel, MessageID: meta.Message,
-			ActionID: bot.ActionReject, Value: meta.Value, Reason: reason, ReasonGiven: true, RequestID: cb.TriggerID + "/" + cb.View.ID})
+		reply := h.bot.HandleClick(ctx, bot.ClickRequest{Actor: actor, Channel: at.Channel, Thread: at.Thread, MessageID: at.Message,
+			ActionID: bot.ActionReject, Value: at.Value, Reason: reason, ReasonGiven: true, RequestID: cb.TriggerID + "/" + cb.View.ID})
 		if reply.Duplicate {
 			return nil, true
 		}
-		return h.clickFollowUp(reply, meta.Channel, cb.User.ID, "", meta.Message), false
+		return h.clickFollowUp(reply, at, cb.User.ID, ""), false
 	}
 	return nil, false
 }
 
-// rejectMetadata is what the rejection dialog carries back: which approval, and where it was clicked.
-type rejectMetadata struct {
-	Value   string `json:"v"`
-	Channel string `json:"c"`
-	Message string `json:"m"`
+// clickOrigin is where a click happened and how to answer it. The rejection dialog carries it as its
+// private_metadata, with the approval's Value: a view_submission has no response_url of its own, and
+// the click's stays valid long enough (5 uses in 30 minutes) to answer the submission through it.
+type clickOrigin struct {
+	Value       string `json:"v,omitempty"`
+	Channel     string `json:"c"`
+	Thread      string `json:"t,omitempty"`
+	Message     string `json:"m"`
+	ResponseURL string `json:"r,omitempty"`
 }
 
-func (h *Handler) clickFollowUp(reply bot.ClickReply, channel, user, triggerID, messageTS string) func(context.Context) {
+func (h *Handler) clickFollowUp(reply bot.ClickReply, at clickOrigin, user, triggerID string) func(context.Context) {
 	return func(ctx context.Context) {
 		if reply.AskReason != nil {
-			meta, _ := json.Marshal(rejectMetadata{Value: reply.AskReason.Value, Channel: channel, Message: messageTS})
+			at.Value = reply.AskReason.Value
+			meta, _ := json.Marshal(at)
 			_, err := h.client.api.OpenViewContext(ctx, triggerID, rejectDialog(reply.AskReason, string(meta)))
 			if err := h.client.observe("views.open", err); err != nil {
 				h.log.Error("open rejection dialog", "user", user, "err", err)
 			}
 		}
 		if reply.Private != nil {
-			if err := h.client.PostPrivate(ctx, channel, user, *reply.Private); err != nil {
-				h.log.Error("private reply", "user", user, "channel", channel, "err", err)
-			}
+			h.answerPrivately(ctx, at, user, *reply.Private)
 		}
+	}
+}
+
+// answerPrivately shows the clicker the bot's answer through the click's response_url, not
+// chat.postEphemeral: that needs the bot in the channel, and a click can come from one it is not in (a
+// channel the approval was shared to), where the refusal would reach nobody (not_in_channel).
+func (h *Handler) answerPrivately(ctx context.Context, at clickOrigin, user string, m bot.Message) {
+	if at.ResponseURL == "" {
+		h.log.Warn("no response_url to answer a click through; the answer is dropped", "user", user, "channel", at.Channel)
+		return
+	}
+	if err := h.client.Respond(ctx, at.ResponseURL, m); err != nil {
+		h.log.Error("private answer", "user", user, "channel", at.Channel, "err", err)
 	}
 }
 

@@ -126,67 +126,114 @@ func TestCommandAnswersPrivately(t *testing.T) {
 	}
 }
 
-// Reject opens a modal for the reason; its submission rejects, and the request shows who and why.
-func TestRejectThroughModal(t *testing.T) {
-	f := newFixture(t)
-	value, ts := f.waitApproval("v1")
-	if rec := f.click(ops, bot.ActionReject, value); rec.Code != http.StatusOK || rec.Body.Len() != 0 {
-		t.Fatalf("reject click: %d %q", rec.Code, rec.Body)
-	}
-	calls := f.fake.WaitFor(t, waitFor, "views.open", func(calls []slackfake.Call) bool {
+// openedModal waits for the rejection modal opened for the click trigger and returns it.
+func (f *fixture) openedModal(trigger string) slack.ModalViewRequest {
+	f.t.Helper()
+	var view slack.ModalViewRequest
+	f.fake.WaitFor(f.t, waitFor, "views.open for "+trigger, func(calls []slackfake.Call) bool {
 		for _, c := range calls {
-			if c.Method == "views.open" {
+			if c.Method == "views.open" && c.TriggerID == trigger {
+				if err := json.Unmarshal(c.View, &view); err != nil {
+					f.t.Fatal(err)
+				}
 				return true
 			}
 		}
 		return false
 	})
-	var view slack.ModalViewRequest
-	for _, c := range calls {
-		if c.Method == "views.open" {
-			if err := json.Unmarshal(c.View, &view); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
 	if view.CallbackID != rejectCallbackID || view.PrivateMetadata == "" {
-		t.Fatalf("modal: %+v", view)
+		f.t.Fatalf("modal: %+v", view)
 	}
-	payload := slackfake.ViewSubmissionPayload(ops, view.CallbackID, view.PrivateMetadata, f.trigger(),
-		map[string]map[string]string{reasonBlockID: {reasonActionID: "p95 regressed by 30% <!channel>"}})
+	return view
+}
+
+// submit submits the rejection modal view as user with reason.
+func (f *fixture) submit(user string, view slack.ModalViewRequest, reason string) {
+	f.t.Helper()
+	payload := slackfake.ViewSubmissionPayload(user, view.CallbackID, view.PrivateMetadata, f.trigger(),
+		map[string]map[string]string{reasonBlockID: {reasonActionID: reason}})
 	if rec := f.serve("/slack/interactions", slackfake.InteractionForm(payload), time.Now(), secret); rec.Code != http.StatusOK {
-		t.Fatalf("submission: %d", rec.Code)
+		f.t.Fatalf("submission: %d", rec.Code)
 	}
+}
+
+// Reject opens a modal for the reason; its submission rejects, the request shows who and why, and the
+// rejecter is told through the click's response_url, which the modal carried: a view_submission has
+// none of its own.
+func TestRejectThroughModal(t *testing.T) {
+	f := newFixture(t)
+	req := f.waitApproval("v1")
+	rec, trigger := f.clickAt(channel, req.ts, req.thread, ops, bot.ActionReject, req.value)
+	if rec.Code != http.StatusOK || rec.Body.Len() != 0 {
+		t.Fatalf("reject click: %d %q", rec.Code, rec.Body)
+	}
+	view := f.openedModal(trigger)
+	f.submit(ops, view, "p95 regressed by 30% <!channel>")
 	f.fake.WaitFor(t, waitFor, "the rejected request", func([]slackfake.Call) bool {
-		m, _ := f.fake.Message(channel, ts)
+		m, _ := f.fake.Message(channel, req.ts)
 		blocks := unescapeJSON.Replace(string(m.Blocks))
 		return strings.Contains(blocks, "Rejected by <@"+ops+">") && strings.Contains(blocks, "p95 regressed by 30% &lt;!channel&gt;") && !hasType(m.Blocks, "actions")
 	})
+	f.waitAnswer(trigger, "You rejected delivery #1")
+	f.noEphemeral()
 }
 
-// A refused reject click gets the reason privately, and no modal.
+// A submission the bot refuses (the approval was decided while the modal was open) is answered through
+// the response_url of the click that opened that modal.
+func TestRefusedSubmissionAnswersThroughTheClicksResponseURL(t *testing.T) {
+	f := newFixture(t)
+	req := f.waitApproval("v1")
+	_, first := f.clickAt(channel, req.ts, req.thread, ops, bot.ActionReject, req.value)
+	_, second := f.clickAt(channel, req.ts, req.thread, qaLead, bot.ActionReject, req.value)
+	late, early := f.openedModal(first), f.openedModal(second)
+	f.submit(qaLead, early, "error budget spent")
+	f.waitAnswer(second, "You rejected delivery #1")
+	f.submit(ops, late, "too slow")
+	f.waitAnswer(first, "already rejected")
+	f.noEphemeral()
+}
+
+// A refused click gets the reason privately through its response_url, and no modal; an allowed one
+// gets its confirmation the same way. chat.postEphemeral is never used.
 func TestRefusedClickIsPrivate(t *testing.T) {
 	f := newFixture(t)
-	value, _ := f.waitApproval("v1")
-	f.click(outsider, bot.ActionReject, value)
-	f.click(qaLead, bot.ActionApprove, value) // through user group SREL01
-	f.fake.WaitFor(t, waitFor, "the refusal and the group member's approval", func(calls []slackfake.Call) bool {
-		refused, counted := false, false
-		for _, c := range calls {
-			if c.Method == "chat.postEphemeral" && c.User == outsider && strings.Contains(text(c), "You need the role approver or release-managers") {
-				refused = true
-			}
-			if c.Method == "chat.postEphemeral" && c.User == qaLead && strings.Contains(text(c), "Your approval counted") {
-				counted = true
-			}
-		}
-		return refused && counted
-	})
+	req := f.waitApproval("v1")
+	_, refused := f.clickAt(channel, req.ts, req.thread, outsider, bot.ActionReject, req.value)
+	_, counted := f.clickAt(channel, req.ts, req.thread, qaLead, bot.ActionApprove, req.value) // through user group SREL01
+	f.waitAnswer(refused, "You need the role approver or release-managers")
+	f.waitAnswer(counted, "Your approval counted")
 	for _, c := range f.fake.Calls() {
 		if c.Method == "views.open" {
 			t.Error("a refused reject opened the modal")
 		}
 	}
+	f.noEphemeral()
+}
+
+// A click on the approval request where it was shared, in a channel neither bound nor with the bot in
+// it, is refused; the refusal reaches the person through the response_url, where an ephemeral post
+// would have failed with not_in_channel.
+func TestRefusalWhereTheBotIsNot(t *testing.T) {
+	f := newFixture(t)
+	req := f.waitApproval("v1")
+	_, trigger := f.clickAt(elsewhere, req.ts, "", ops, bot.ActionApprove, req.value)
+	f.waitAnswer(trigger, "approvals of project fulltour are decided in its bound channel, not here")
+	f.noEphemeral()
+	as, err := f.st.ListApprovals(context.Background(), store.ApprovalQuery{State: store.ApprovalPending})
+	if err != nil || len(as) != 1 {
+		t.Errorf("the refused click decided the approval: %v %v", as, err)
+	}
+}
+
+// The click's thread reaches the bot: a click on the approval from another thread of the bound channel
+// is refused, and one from the delivery's own thread counts.
+func TestClickCarriesItsThread(t *testing.T) {
+	f := newFixture(t)
+	req := f.waitApproval("v1")
+	_, wrong := f.clickAt(channel, req.ts, "1700000000.999999", ops, bot.ActionApprove, req.value)
+	f.waitAnswer(wrong, "This is not the thread of delivery #1")
+	_, right := f.clickAt(channel, req.ts, req.thread, ops, bot.ActionApprove, req.value)
+	f.waitAnswer(right, "Your approval counted")
 }
 
 // A workspace that rejects the table block gets the score table as section fields from then on.
@@ -245,6 +292,30 @@ func TestSocketMode(t *testing.T) {
 	if !strings.Contains(string(ack), "/deliver SERVICE IMAGE") || !strings.Contains(string(ack), `"response_type":"ephemeral"`) {
 		t.Errorf("ack: %s", ack)
 	}
+}
+
+// Socket Mode feeds clicks to the same code: a refusal is answered through the click's response_url,
+// and the envelope is acked empty.
+func TestSocketModeClickAnswersThroughResponseURL(t *testing.T) {
+	f := newFixture(t)
+	req := f.waitApproval("v1")
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- f.handler.RunSocketMode(ctx) }()
+	defer func() {
+		cancel()
+		<-done
+	}()
+	trigger := f.trigger()
+	payload := f.fake.BlockActionPayload(elsewhere, ops, req.ts, "", bot.ActionApprove, "approval", req.value, trigger)
+	if err := f.fake.SendEnvelope(t, map[string]any{"type": string(socketmode.RequestTypeInteractive), "envelope_id": "E2", "payload": payload}); err != nil {
+		t.Fatal(err)
+	}
+	if ack := f.fake.WaitAck(t, "E2", waitFor); string(ack) != `{"envelope_id":"E2"}` {
+		t.Errorf("ack: %s", ack)
+	}
+	f.waitAnswer(trigger, "decided in its bound channel")
+	f.noEphemeral()
 }
 
 type responseRecorder = httptest.ResponseRecorder

@@ -5,8 +5,6 @@ package slack
 
 import (
 	"fmt"
-	"regexp"
-	"strings"
 
 	"github.com/slack-go/slack"
 
@@ -31,16 +29,22 @@ const (
 // render turns a bot message into blocks and the fallback text. With tables false, a score table
 // becomes one section of fields per row, for workspaces that reject the table block. Whatever does not
 // fit Slack's limits is cut, with a visible note saying so: a message is never rejected for its size.
+// Plain text goes into plain_text and table cells as it is, and into mrkdwn escaped once (escape).
 func render(m bot.Message, tables bool) ([]slack.Block, string) {
 	r := &renderer{budget: maxMessageBudget}
+	notify := notifyLine(m.Notify)
+	if notify != "" {
+		// First, so that the message opens as its notification does; and never cut.
+		r.add(slack.NewSectionBlock(mrkdwn(notify), nil, nil, slack.SectionBlockOptionBlockID("notify")), len(notify))
+	}
 	if m.Header != "" {
 		r.add(slack.NewHeaderBlock(plain(bot.Cut(m.Header, maxHeaderText))), len(m.Header))
 	}
 	if len(m.Stages) > 0 {
-		r.section(bot.StatusLine(m.Stages))
+		r.section(escape(bot.StatusLine(m.Stages)))
 	}
 	if m.Text != "" {
-		r.section(m.Text)
+		r.section(escape(m.Text))
 	}
 	if len(m.Fields) > 0 {
 		r.fields(m.Fields)
@@ -71,7 +75,7 @@ func render(m bot.Message, tables bool) ([]slack.Block, string) {
 	if r.cutNote != "" {
 		r.blocks = append(r.blocks, slack.NewContextBlock("cut", mrkdwn("✂️ "+r.cutNote)))
 	}
-	return r.blocks, bot.Cut(m.Fallback(), maxFallbackText)
+	return r.blocks, fallbackText(m, notify)
 }
 
 // renderer adds blocks while there is room, keeping one block and some characters for the cut note.
@@ -102,18 +106,13 @@ func (r *renderer) cut(note string) {
 	}
 }
 
-// section adds text as sections of at most maxSectionText characters, split at line ends.
+// section adds mrkdwn text (escaped by the caller) as sections of at most maxSectionText bytes, split
+// at line ends where it can be, and nowhere inside a character or markup: the next section goes on
+// where the previous one stopped.
 func (r *renderer) section(text string) {
-	text = escape(text)
 	for text != "" {
-		part := text
-		if len(part) > maxSectionText {
-			part = bot.Cut(part, maxSectionText)
-			if i := strings.LastIndex(part, "\n"); i > maxSectionText/2 {
-				part = part[:i]
-			}
-		}
-		text = strings.TrimPrefix(text[len(part):], "\n")
+		var part string
+		part, text = splitMrkdwn(text, maxSectionText)
 		if !r.add(slack.NewSectionBlock(mrkdwn(part), nil, nil), len(part)) {
 			return
 		}
@@ -125,7 +124,7 @@ func (r *renderer) fields(fields []bot.Field) {
 		var objs []*slack.TextBlockObject
 		size := 0
 		for _, f := range fields[start:min(start+maxFields, len(fields))] {
-			text := bot.Cut("*"+escape(f.Label)+"*\n"+escape(f.Value), maxFieldText)
+			text := cutMrkdwn("*"+escape(f.Label)+"*\n"+escape(f.Value), maxFieldText)
 			objs = append(objs, mrkdwn(text))
 			size += len(text) + jsonOverhead
 		}
@@ -201,11 +200,12 @@ func (r *renderer) buttons(buttons []bot.Button) {
 	r.blocks = append(r.blocks, slack.NewActionBlock("approval", els...))
 }
 
+// context adds a context block of mrkdwn lines, escaped by the caller.
 func (r *renderer) context(lines []string) {
 	var els []slack.MixedElement
 	size := 0
 	for _, l := range lines[:min(len(lines), maxContextItems)] {
-		l = bot.Cut(l, maxSectionText)
+		l = cutMrkdwn(l, maxSectionText)
 		els = append(els, mrkdwn(l))
 		size += len(l)
 	}
@@ -238,24 +238,3 @@ func plain(s string) *slack.TextBlockObject {
 func mrkdwn(s string) *slack.TextBlockObject {
 	return slack.NewTextBlockObject(slack.MarkdownType, s, false, false)
 }
-
-// mentionPattern matches the mentions the bot writes, which Slack must see unescaped.
-var mentionPattern = regexp.MustCompile(`<(@[A-Z0-9]+|!subteam\^[A-Z0-9]+)>`)
-
-// escape makes text safe for mrkdwn: &, < and > are Slack's control characters (so that text from a
-// task's output cannot ping @channel or forge a link), except in the mentions the bot wrote itself.
-func escape(s string) string {
-	var out strings.Builder
-	last := 0
-	for _, m := range mentionPattern.FindAllStringIndex(s, -1) {
-		out.WriteString(escapeRaw(s[last:m[0]]))
-		out.WriteString(s[m[0]:m[1]])
-		last = m[1]
-	}
-	out.WriteString(escapeRaw(s[last:]))
-	return out.String()
-}
-
-var rawEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
-
-func escapeRaw(s string) string { return rawEscaper.Replace(s) }

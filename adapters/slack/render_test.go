@@ -1,9 +1,13 @@
 package slack
 
 import (
+	"bytes"
 	"encoding/json"
 	"flag"
+	"fmt"
+	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -108,6 +112,161 @@ func TestEscape(t *testing.T) {
 	} {
 		if got := escape(in); got != want {
 			t.Errorf("escape(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// entity is an HTML entity, named or numbered.
+var entity = regexp.MustCompile(`&[a-zA-Z]+;|&#[0-9]+;`)
+
+// slackUnescaper decodes what Slack decodes in mrkdwn, once.
+var slackUnescaper = strings.NewReplacer("&lt;", "<", "&gt;", ">", "&amp;", "&")
+
+// checkNoEntityShown fails when a text in rendered Slack JSON would show an HTML entity to people: a
+// mrkdwn text (and the top-level text, which Slack reads as mrkdwn) that still holds one after Slack's
+// single decoding of &lt; &gt; &amp;, which is what escaping twice produces; or a plain_text or table
+// raw_text, which Slack shows as they are, holding one at all.
+func checkNoEntityShown(t *testing.T, name string, raw []byte) {
+	t.Helper()
+	var doc any
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	var walk func(path string, v any)
+	walk = func(path string, v any) {
+		switch v := v.(type) {
+		case map[string]any:
+			text, _ := v["text"].(string)
+			switch v["type"] {
+			case "mrkdwn":
+				if e := entity.FindString(slackUnescaper.Replace(text)); e != "" {
+					t.Errorf("%s%s: mrkdwn shows %s: %q", name, path, e, text)
+				}
+			case "plain_text", "raw_text":
+				if e := entity.FindString(text); e != "" {
+					t.Errorf("%s%s: %s shows %s: %q", name, path, v["type"], e, text)
+				}
+			}
+			for k, child := range v {
+				walk(path+"/"+k, child)
+			}
+		case []any:
+			for i, child := range v {
+				walk(fmt.Sprintf("%s/%d", path, i), child)
+			}
+		}
+	}
+	walk("", doc)
+	if top, ok := doc.(map[string]any); ok {
+		if text, ok := top["text"].(string); ok {
+			if e := entity.FindString(slackUnescaper.Replace(text)); e != "" {
+				t.Errorf("%s: the top-level text shows %s: %q", name, e, text)
+			}
+		}
+	}
+}
+
+// No Slack golden shows an HTML entity: what people read is what the bot wrote.
+func TestGoldensShowNoEntities(t *testing.T) {
+	paths, err := filepath.Glob(filepath.Join("testdata", "blocks", "*.json"))
+	if err != nil || len(paths) == 0 {
+		t.Fatalf("no goldens: %v", err)
+	}
+	for _, path := range paths {
+		raw, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkNoEntityShown(t, filepath.Base(path), raw)
+	}
+}
+
+// Every path from the bot's text into Slack escapes it exactly once: the header, status line, text,
+// fields, table (as a table and as fields), its summary, buttons and their confirmation, context,
+// links, the notify line and the rejection dialog. Decoded once, each shows the text as written.
+func TestEveryPathEscapesOnce(t *testing.T) {
+	const nasty = "p95 < 600 && err > 1"
+	m := bot.Message{
+		Header: "Header " + nasty, Text: "Text " + nasty,
+		Stages: []bot.StageStatus{{Stage: "qa", State: bot.StagePassed, Detail: "detail " + nasty}},
+		Fields: []bot.Field{{Label: "Label " + nasty, Value: "Value " + nasty}},
+		Table:  &bot.Table{Columns: []string{"Column " + nasty}, Rows: [][]string{{"Cell " + nasty}}, Summary: "Summary " + nasty},
+		Buttons: []bot.Button{{ActionID: bot.ActionApprove, Label: "Go " + nasty, Value: "approval-1",
+			Confirm: &bot.Confirm{Title: "Sure?", Text: "Confirm " + nasty, Yes: "Yes", No: "No"}}},
+		Context: []string{"Context " + nasty},
+		Links:   []bot.Link{{Text: "Link " + nasty, URL: "https://shipgate.example/d/1"}},
+		Notify:  []bot.Mention{{ID: "UOPS1"}, {ID: "not an id <&>"}},
+	}
+	for _, tables := range []bool{true, false} {
+		blocks, text := render(m, tables)
+		raw := marshalUnescaped(t, map[string]any{"text": text, "blocks": blocks})
+		checkNoEntityShown(t, fmt.Sprintf("tables=%v", tables), raw)
+		shown := slackUnescaper.Replace(unescapeJSON.Replace(string(raw)))
+		for _, want := range []string{"Header ", "Text ", "detail ", "Label ", "Value ", "Summary ", "Go ", "Confirm ", "Context ", "Link "} {
+			if !strings.Contains(shown, want+nasty) {
+				t.Errorf("tables=%v: %q is not shown as written", tables, want+nasty)
+			}
+		}
+	}
+	view := rejectDialog(&bot.ReasonRequest{Value: "approval-1", Title: "Reject " + nasty, Summary: "Summary " + nasty}, "{}")
+	raw := marshalUnescaped(t, view)
+	checkNoEntityShown(t, "rejection dialog", raw)
+	if !strings.Contains(slackUnescaper.Replace(unescapeJSON.Replace(string(raw))), "Summary "+nasty) {
+		t.Errorf("rejection dialog: %s", raw)
+	}
+}
+
+// marshalUnescaped is v as JSON without encoding/json's own HTML escaping where it can (slack-go's
+// blocks marshal themselves, with it; unescapeJSON undoes that), so that what a test reads is what
+// Slack reads.
+func marshalUnescaped(t *testing.T, v any) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// Long text is split into sections that together are the whole escaped text, byte for byte: no
+// character, entity or mention is cut in two or lost between sections.
+func TestLongTextSplitsWhole(t *testing.T) {
+	for _, unit := range []string{"a&b ", "é<ü>", "<@U1> & ", "x"} {
+		text := strings.Repeat(unit, 4000/len(unit)) // over 6,000 bytes once escaped, under the budget
+		blocks, _ := render(bot.Message{Text: text}, true)
+		var got strings.Builder
+		for _, b := range blocks {
+			s, ok := b.(*slack.SectionBlock)
+			if !ok {
+				t.Fatalf("%q: block %T", unit, b)
+			}
+			if len(s.Text.Text) > maxSectionText {
+				t.Errorf("%q: section of %d bytes", unit, len(s.Text.Text))
+			}
+			got.WriteString(s.Text.Text)
+		}
+		if got.String() != escape(text) {
+			t.Errorf("%q: the sections do not add up to the text", unit)
+		}
+	}
+}
+
+func TestCutMrkdwnKeepsMarkupWhole(t *testing.T) {
+	for _, tt := range []struct {
+		in   string
+		n    int
+		want string
+	}{
+		{"short", 10, "short"},
+		{"abc &amp; def", 8, "abc …"},       // would end in "&a"
+		{"abc &amp; def", 12, "abc &amp;…"}, // the entity fits
+		{"hi <@U123> there", 10, "hi …"},    // would end in "<@U1"
+		{"éééé", 6, "é…"},                   // never inside a character
+	} {
+		if got := cutMrkdwn(tt.in, tt.n); got != tt.want || len(got) > tt.n {
+			t.Errorf("cutMrkdwn(%q, %d) = %q, want %q", tt.in, tt.n, got, tt.want)
 		}
 	}
 }

@@ -65,13 +65,13 @@ func (h *Handler) socketEvent(ctx context.Context, sm *socketmode.Client, evt so
 }
 
 // ack answers an envelope; a reply too large for an ack is sent without its blocks.
-func (h *Handler) ack(sm *socketmode.Client, req *socketmode.Request, msg *slack.Msg) {
+func (h *Handler) ack(sm *socketmode.Client, req *socketmode.Request, msg *commandAnswer) {
 	var err error
 	if msg == nil {
 		err = sm.Ack(*req)
 	} else {
 		if raw, _ := json.Marshal(msg); len(raw) > maxAckBytes {
-			msg = &slack.Msg{ResponseType: msg.ResponseType, Text: bot.Cut(msg.Text, maxFallbackText)}
+			msg = &commandAnswer{ResponseType: msg.ResponseType, Text: bot.Cut(msg.Text, maxFallbackText)}
 		}
 		err = sm.Ack(*req, msg)
 	}

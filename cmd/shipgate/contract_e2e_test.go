@@ -6,6 +6,7 @@ import (
 
 	"github.com/shipgate/shipgate/adapters/chatfake/contract"
 	"github.com/shipgate/shipgate/adapters/discord/discordfake"
+	"github.com/shipgate/shipgate/adapters/slack/slackfake"
 )
 
 // The contract test of the end-to-end tests: every request body the fakes recorded is type-checked
@@ -22,6 +23,23 @@ func checkDiscordContract(t *testing.T, fake *discordfake.Server, want ...string
 		}
 	}
 	checkContract(t, fake.ContractPayloads(), want)
+}
+
+// checkSlackContract is checkDiscordContract for Slack, with the answers the slash commands were given in
+// the HTTP response.
+func checkSlackContract(t *testing.T, fake *slackfake.Server, answers [][]byte, want ...string) {
+	t.Helper()
+	for _, c := range fake.Calls() {
+		switch c.Error {
+		case "invalid_blocks", "invalid_arguments", "invalid_form_data", "no_text", "msg_too_long", "invalid_payload":
+			t.Errorf("the fake refused a body Slack would refuse: %s: %s %s", c.Method, c.Error, c.Detail)
+		}
+	}
+	payloads := fake.ContractPayloads()
+	for _, a := range answers {
+		payloads = append(payloads, slackfake.SlashCommandResponse(a))
+	}
+	checkContract(t, payloads, want)
 }
 
 func checkContract(t *testing.T, payloads []contract.Payload, want []string) {

@@ -404,6 +404,7 @@ func TestDiscordEndToEnd(t *testing.T) {
 // both, and an approval given with Slack's button updates the request on Discord too.
 func TestSlackAndDiscordTogether(t *testing.T) {
 	sl := slackfake.New(t)
+	sl.AddChannel(e2eChannel)
 	dc := discordfake.New(t)
 	dc.AddChannel(dcGuild, dcChannel)
 	pub, priv := discordfake.GenerateKey(t)
@@ -480,4 +481,5 @@ channels:
 		return strings.Contains(embedText(m), "Approved by "+e2eOps+" (slack)") && len(m.Components) == 0
 	})
 	checkDiscordContract(t, dc, discordfake.RouteMessageCreate, discordfake.RouteMessageEdit)
+	checkSlackContract(t, sl, nil, "chat.postMessage", "chat.update")
 }

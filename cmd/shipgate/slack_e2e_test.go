@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"net/url"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -34,6 +36,12 @@ const (
 	e2eOps     = "UOPS01"
 	e2eOut     = "UOUT01"
 	e2eWait    = 30 * time.Second
+	// e2eGroup is a Slack user group among the approvers, with e2eQA in it.
+	e2eGroup = "SREL01"
+	e2eQA    = "UQA01"
+	// e2eElsewhere is a channel that exists, bound to nothing and without the bot, where someone shared
+	// the approval request.
+	e2eElsewhere = "COTHER01"
 )
 
 const e2eShipyard = `apiVersion: spec.keptn.sh/0.2.2
@@ -109,6 +117,8 @@ type e2e struct {
 	db   string
 	seq  atomic.Int64
 	stop func() // stops serve; the test's end does too
+	// answers are the bodies of the slash commands' HTTP answers, for the contract check.
+	answers [][]byte
 }
 
 func startE2E(t *testing.T) *e2e {
@@ -116,6 +126,11 @@ func startE2E(t *testing.T) *e2e {
 	svc := startService(t)
 	prom := promtest.Start(t, promtest.Target{Job: "helloservice-fulltour-qa", Addr: svc.addr})
 	fake := slackfake.New(t)
+	fake.AddChannel(e2eChannel)
+	fake.AddMembers(e2eChannel, e2eDev, e2eOps, e2eOut, e2eQA)
+	fake.AddChannelWithoutBot(e2eElsewhere)
+	fake.AddMembers(e2eElsewhere, e2eDev, e2eOps, e2eOut, e2eQA)
+	fake.SetUserGroup(e2eGroup, e2eQA)
 	dir := t.TempDir()
 	files := map[string]string{
 		"projects/fulltour/shipyard.yaml":                    e2eShipyard,
@@ -136,11 +151,11 @@ channels:
     projects: [fulltour]
     roles:
       deployer: [%s]
-      approver: [%s, %s]
+      approver: [%s, %s, %s]
 api:
   tokens:
     - {name: ci, token: %s, projects: [fulltour]}
-`, e2eSecret, fake.APIURL(), prom.URL, e2eChannel, e2eDev, e2eOps, e2eDev, e2eToken),
+`, e2eSecret, fake.APIURL(), prom.URL, e2eChannel, e2eDev, e2eOps, e2eDev, e2eGroup, e2eToken),
 	}
 	configtest.WriteFiles(t, dir, files)
 	base, db, stop := startServe(t, filepath.Join(dir, "shipgate.yaml"))
@@ -177,13 +192,56 @@ func (e *e2e) trigger() string { return fmt.Sprintf("%d.%d.e2e", time.Now().Unix
 
 func (e *e2e) command(user, text string) (int, string) {
 	e.t.Helper()
-	return e.post("/slack/commands", e.fake.CommandForm(e2eChannel, user, text, e.trigger()), time.Now(), e2eSecret)
+	code, body := e.post("/slack/commands", e.fake.CommandForm(e2eChannel, user, text, e.trigger()), time.Now(), e2eSecret)
+	if code == http.StatusOK {
+		e.answers = append(e.answers, []byte(body))
+	}
+	return code, body
 }
 
-// clickForm is a click on the approval request's button.
-func (e *e2e) clickForm(user, action, messageTS, threadTS, value string) url.Values {
-	return slackfake.InteractionForm(e.fake.BlockActionPayload(e2eChannel, user, messageTS, threadTS, action, "approval", value, e.trigger()))
+// clickForm is a click on the approval request's button in the bound channel. It returns the form and
+// the click's trigger_id, which also names its response_url.
+func (e *e2e) clickForm(user, action, messageTS, threadTS, value string) (url.Values, string) {
+	return e.clickFormIn(e2eChannel, user, action, messageTS, threadTS, value)
 }
+
+// clickFormIn is a click on the approval request's button where it shows in channel.
+func (e *e2e) clickFormIn(channel, user, action, messageTS, threadTS, value string) (url.Values, string) {
+	trigger := e.trigger()
+	return slackfake.InteractionForm(e.fake.BlockActionPayload(channel, user, messageTS, threadTS, action, "approval", value, trigger)), trigger
+}
+
+// click sends a click and returns its trigger_id.
+func (e *e2e) click(channel, user, action, messageTS, threadTS, value string) string {
+	e.t.Helper()
+	form, trigger := e.clickFormIn(channel, user, action, messageTS, threadTS, value)
+	if code, _ := e.post("/slack/interactions", form, time.Now(), e2eSecret); code != http.StatusOK {
+		e.t.Fatalf("click = %d", code)
+	}
+	return trigger
+}
+
+// waitAnswer waits for the bot's answer to the click trigger through its response_url, saying want,
+// shown to the clicker only (ephemeral) and leaving the clicked message as it is.
+func (e *e2e) waitAnswer(trigger, want string) {
+	e.t.Helper()
+	var answer slackfake.Call
+	e.fake.WaitFor(e.t, e2eWait, fmt.Sprintf("the answer to %s saying %q", trigger, want), func([]slackfake.Call) bool {
+		for _, c := range e.fake.Responses(trigger) {
+			if c.Error == "" && strings.Contains(blocksText(c.Blocks)+c.Text, want) {
+				answer = c
+				return true
+			}
+		}
+		return false
+	})
+	if answer.ResponseType != "ephemeral" || answer.ReplaceOriginal {
+		e.t.Errorf("the answer is not private, or replaces the message:\n%s", slackfake.DumpCalls([]slackfake.Call{answer}))
+	}
+}
+
+// liveMention matches what makes Slack notify someone from a message's text.
+var liveMention = regexp.MustCompile(`<@[A-Z0-9]+>|<!subteam\^[A-Z0-9]+>|<!(channel|here|everyone)>`)
 
 // blocksText is every text in a message's blocks, for matching.
 func blocksText(raw json.RawMessage) string {
@@ -270,6 +328,32 @@ func TestSlackEndToEnd(t *testing.T) {
 	approval, _ := e.fake.Message(e2eChannel, approvalTS)
 	value := buttonValue(t, approval.Blocks)
 
+	// The approval request notifies exactly its approvers: the text of its chat.postMessage, which Slack
+	// notifies from, mentions the approver and the user group, and not the requester, who may not
+	// approve.
+	var requestText string
+	for _, c := range e.fake.CallsTo("chat.postMessage") {
+		if c.TS == approvalTS {
+			requestText = c.Text
+		}
+	}
+	mentions := liveMention.FindAllString(requestText, -1)
+	slices.Sort(mentions)
+	if want := []string{"<!subteam^" + e2eGroup + ">", "<@" + e2eOps + ">"}; !slices.Equal(mentions, want) {
+		t.Errorf("the approval request's text %q mentions %v, want %v", requestText, mentions, want)
+	}
+	if !strings.Contains(blocksText(approval.Blocks), "🔔 <@"+e2eOps+"> <!subteam^"+e2eGroup+">") {
+		t.Errorf("the approval request does not show whom it notifies: %s", blocksText(approval.Blocks))
+	}
+
+	// Shared to a channel that is not bound and where the bot is not, the request's buttons are
+	// refused, and the refusal reaches the person through the click's response_url.
+	elsewhere := e.click(e2eElsewhere, e2eOps, "deliver.approve", approvalTS, "", value)
+	e.waitAnswer(elsewhere, "approvals of project fulltour are decided in its bound channel, not here")
+	if n := e.votes(); n != 0 {
+		t.Fatalf("%d votes after a click where the bot is not", n)
+	}
+
 	// The API links the delivery to its thread with Slack's permalink; shipgate status shows it.
 	code, out, errOut := runCLI(t, "status", "1", "--server", e.base, "--token", e2eToken)
 	if want := "chat: https://fake.slack.test/archives/" + e2eChannel + "/p" + strings.ReplaceAll(rootTS, ".", ""); code != exitOK || !strings.Contains(out, want) {
@@ -278,21 +362,17 @@ func TestSlackEndToEnd(t *testing.T) {
 
 	// A non-approver and the requester are refused privately.
 	for _, tt := range []struct{ user, want string }{{e2eOut, "You need the role approver"}, {e2eDev, "You triggered this delivery"}} {
-		if code, _ := e.post("/slack/interactions", e.clickForm(tt.user, "deliver.approve", approvalTS, rootTS, value), time.Now(), e2eSecret); code != http.StatusOK {
-			t.Fatalf("click = %d", code)
-		}
-		e.fake.WaitFor(t, e2eWait, "the refusal for "+tt.user, func(calls []slackfake.Call) bool {
-			for _, c := range calls {
-				if c.Method == "chat.postEphemeral" && c.User == tt.user && strings.Contains(blocksText(c.Blocks)+c.Text, tt.want) {
-					return true
-				}
-			}
-			return false
-		})
+		e.waitAnswer(e.click(e2eChannel, tt.user, "deliver.approve", approvalTS, rootTS, value), tt.want)
 	}
 
+	// Reject asks an approver why, in a dialog; closing it changes nothing.
+	e.click(e2eChannel, e2eOps, "deliver.reject", approvalTS, rootTS, value)
+	e.fake.WaitFor(t, e2eWait, "the rejection dialog", func(calls []slackfake.Call) bool {
+		return slices.ContainsFunc(calls, func(c slackfake.Call) bool { return c.Method == "views.open" && c.Error == "" })
+	})
+
 	// Forged, expired and replayed requests change nothing.
-	approve := e.clickForm(e2eOps, "deliver.approve", approvalTS, rootTS, value)
+	approve, approveTrigger := e.clickForm(e2eOps, "deliver.approve", approvalTS, rootTS, value)
 	if code, _ := e.post("/slack/interactions", approve, time.Now(), "not-the-secret"); code != http.StatusUnauthorized {
 		t.Errorf("forged signature = %d, want 401", code)
 	}
@@ -318,23 +398,20 @@ func TestSlackEndToEnd(t *testing.T) {
 		m, _ := e.fake.Message(e2eChannel, approvalTS)
 		return strings.Contains(blocksText(m.Blocks), "Approved by <@"+e2eOps+">") && !hasBlockType(m.Blocks, "actions")
 	})
+	e.waitAnswer(approveTrigger, "Your approval counted")
 	// A second, new click on the decided approval is refused privately and changes nothing.
-	e.post("/slack/interactions", e.clickForm(e2eOps, "deliver.approve", approvalTS, rootTS, value), time.Now(), e2eSecret)
-	e.fake.WaitFor(t, e2eWait, "the refusal of a click on a decided approval", func(calls []slackfake.Call) bool {
-		for _, c := range calls {
-			if c.Method == "chat.postEphemeral" && c.User == e2eOps && strings.Contains(blocksText(c.Blocks)+c.Text, "already approved") {
-				return true
-			}
-		}
-		return false
-	})
+	e.waitAnswer(e.click(e2eChannel, e2eOps, "deliver.approve", approvalTS, rootTS, value), "already approved")
 	if n := e.votes(); n != 1 {
 		t.Errorf("%d votes, want the one", n)
 	}
-	for _, c := range e.fake.CallsTo("chat.postEphemeral") {
-		if c.User == e2eOps && strings.Contains(blocksText(c.Blocks)+c.Text, "already voted") {
+	for _, c := range e.fake.Responses(approveTrigger) {
+		if strings.Contains(blocksText(c.Blocks)+c.Text, "already voted") {
 			t.Error("the replayed click was applied again")
 		}
+	}
+	// Every answer went through a response_url: chat.postEphemeral needs the bot in the channel.
+	if calls := e.fake.CallsTo("chat.postEphemeral"); len(calls) != 0 {
+		t.Errorf("chat.postEphemeral was used:\n%s", slackfake.DumpCalls(calls))
 	}
 
 	// A slow build fails the qa evaluation: the table says why, production never starts.
@@ -362,6 +439,7 @@ func TestSlackEndToEnd(t *testing.T) {
 		t.Error("no failing score table with the measured 950 ms")
 	}
 	e.stop()
+	checkSlackContract(t, e.fake, e.answers, "chat.postMessage", "chat.update", "response_url", "views.open", "slash_command.response")
 	st, err := store.Open(context.Background(), e.db)
 	if err != nil {
 		t.Fatal(err)

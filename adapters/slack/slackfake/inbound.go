@@ -49,7 +49,7 @@ func SignedRequest(t testing.TB, url, secret string, at time.Time, form url.Valu
 }
 
 // CommandForm is the form Slack posts when user types "/deliver text" in channel. Its
-// response_url is s.ResponseURL(triggerID), so the answers posted there are recorded.
+// response_url is s.ResponseURL(triggerID), issued now, so the answers posted there are recorded.
 func (s *Server) CommandForm(channel, user, text, triggerID string) url.Values {
 	return url.Values{
 		"token":        {VerificationToken},
@@ -98,7 +98,7 @@ func teamJSON() map[string]any { return map[string]any{"id": TeamID, "domain": T
 // actionID (in block blockID, with value) of the message messageTS in channel; threadTS is the
 // thread the message is in, "" for a top-level message. When the fake holds that message, the
 // payload's message carries its current text and blocks, as Slack's does. response_url is
-// s.ResponseURL(triggerID).
+// s.ResponseURL(triggerID), issued now.
 func (s *Server) BlockActionPayload(channel, user, messageTS, threadTS, actionID, blockID, value, triggerID string) map[string]any {
 	msg := map[string]any{"type": "message", "ts": messageTS, "text": "", "user": BotUserID, "bot_id": BotID, "team": TeamID}
 	s.mu.Lock()

@@ -5,9 +5,11 @@
 //	api := slack.New("xoxb-test", slack.OptionAPIURL(fake.APIURL()))
 //
 // The fake records every call, keeps the current state of every posted message, enforces the
-// Block Kit and message limits Slack enforces, fails calls on request (429 with Retry-After, 5xx,
-// ok:false error codes), serves Socket Mode over a WebSocket, and builds and signs inbound
-// requests (slash commands, interactions) exactly as Slack does.
+// Block Kit and message limits Slack enforces, knows which channels exist and which the bot is in
+// (AddChannel, AddChannelWithoutBot, AddMembers), honours response_urls only as Slack does (issued,
+// 5 uses, 30 minutes), fails calls on request (429 with Retry-After, 5xx, ok:false error codes),
+// serves Socket Mode over a WebSocket, and builds and signs inbound requests (slash commands,
+// interactions) exactly as Slack does.
 package slackfake
 
 import (
@@ -53,6 +55,7 @@ type Server struct {
 	botToken     string
 	appToken     string
 	pingInterval time.Duration
+	now          func() time.Time
 
 	mu sync.Mutex
 	// changed is closed and replaced whenever calls, acks or the Socket Mode connection
@@ -68,6 +71,8 @@ type Server struct {
 	failures     map[string][]Failure
 	rejectTables bool
 	groups       map[string][]string
+	channels     map[string]*channel
+	responses    map[string]*issuedURL // response_urls issued, by id
 
 	// Socket Mode state, guarded by mu.
 	ws       *wsConn
@@ -94,6 +99,10 @@ func WithAppToken(tok string) Option { return func(s *Server) { s.appToken = tok
 // OptionPingInterval (30s by default), so a test that lowers that must lower this too.
 func WithPingInterval(d time.Duration) Option { return func(s *Server) { s.pingInterval = d } }
 
+// WithClock sets the clock response_urls age by (default time.Now), so a test can pass their 30
+// minutes without waiting.
+func WithClock(now func() time.Time) Option { return func(s *Server) { s.now = now } }
+
 // New starts a fake Slack on 127.0.0.1 and closes it in t.Cleanup.
 func New(t testing.TB, opts ...Option) *Server {
 	t.Helper()
@@ -101,11 +110,14 @@ func New(t testing.TB, opts ...Option) *Server {
 		botToken:     "xoxb-test",
 		appToken:     "xapp-test",
 		pingInterval: 5 * time.Second,
+		now:          time.Now,
 		changed:      make(chan struct{}),
 		messages:     map[string][]*Message{},
 		byTS:         map[msgKey]*Message{},
 		failures:     map[string][]Failure{},
 		groups:       map[string][]string{},
+		channels:     map[string]*channel{},
+		responses:    map[string]*issuedURL{},
 		acks:         map[string]json.RawMessage{},
 	}
 	for _, o := range opts {
@@ -140,10 +152,6 @@ func (s *Server) close() {
 // directly, so it ends in a slash.
 func (s *Server) APIURL() string { return s.URL + "/api/" }
 
-// ResponseURL is the response_url the fake hands out for id. A POST of JSON there is recorded
-// as a Call with Method "response_url" and ResponseID id.
-func (s *Server) ResponseURL(id string) string { return s.URL + "/response/" + id }
-
 // Call is one recorded request.
 type Call struct {
 	// Method is the Web API method ("chat.postMessage", "chat.update", "chat.postEphemeral",
@@ -169,6 +177,10 @@ type Call struct {
 	Body []byte
 	// ResponseID is the {id} of /response/{id} for response_url calls.
 	ResponseID string
+	// ResponseType ("ephemeral", "in_channel"), ReplaceOriginal and DeleteOriginal are the fields of
+	// those names of a response_url call.
+	ResponseType                    string
+	ReplaceOriginal, DeleteOriginal bool
 	// Status is the HTTP status the fake answered.
 	Status int
 	// Error is the Slack error code the fake answered with ("" when ok).
@@ -224,7 +236,7 @@ func DumpCalls(calls []Call) string {
 		}
 		for _, f := range []struct{ k, v string }{
 			{"channel", c.Channel}, {"ts", c.TS}, {"thread_ts", c.ThreadTS}, {"user", c.User},
-			{"trigger_id", c.TriggerID}, {"response_id", c.ResponseID},
+			{"trigger_id", c.TriggerID}, {"response_id", c.ResponseID}, {"response_type", c.ResponseType},
 		} {
 			if f.v != "" {
 				fmt.Fprintf(&b, " %s=%s", f.k, f.v)
@@ -232,6 +244,12 @@ func DumpCalls(calls []Call) string {
 		}
 		if c.Broadcast {
 			b.WriteString(" broadcast")
+		}
+		if c.ReplaceOriginal {
+			b.WriteString(" replace_original")
+		}
+		if c.DeleteOriginal {
+			b.WriteString(" delete_original")
 		}
 		if c.Text != "" {
 			fmt.Fprintf(&b, " text=%q", clip(c.Text, 120))
@@ -643,8 +661,8 @@ func messageJSON(m *Message) map[string]any {
 
 func (s *Server) postMessage(p params, c *Call) reply {
 	channel := p.str("channel")
-	if channel == "" {
-		return errReply("channel_not_found", "")
+	if _, rep, ok := s.postable(channel); !ok {
+		return rep
 	}
 	threadTS := p.str("thread_ts")
 	if threadTS != "" {
@@ -673,6 +691,9 @@ func (s *Server) postMessage(p params, c *Call) reply {
 
 func (s *Server) updateMessage(p params) reply {
 	channel, ts := p.str("channel"), p.str("ts")
+	if rep, ok := s.updatable(channel); !ok {
+		return rep
+	}
 	m, ok := s.byTS[msgKey{channel, ts}]
 	if !ok {
 		return errReply("message_not_found", "")
@@ -702,12 +723,17 @@ func (s *Server) permalink(p params) reply {
 		"permalink": fmt.Sprintf("https://fake.slack.test/archives/%s/p%s", channel, strings.ReplaceAll(ts, ".", ""))})
 }
 
+// postEphemeral shows a message to one user in a channel. Besides the channel, the user must be in it
+// ("user_not_in_channel: Intended recipient is not in the specified channel",
+// https://docs.slack.dev/reference/methods/chat.postEphemeral): only users put there with AddMembers
+// are.
 func (s *Server) postEphemeral(p params, c *Call) reply {
-	if p.str("channel") == "" {
-		return errReply("channel_not_found", "")
+	ch, rep, ok := s.postable(p.str("channel"))
+	if !ok {
+		return rep
 	}
-	if p.str("user") == "" {
-		return errReply("user_not_in_channel", "user is required")
+	if user := p.str("user"); user == "" || !ch.members[user] {
+		return errReply("user_not_in_channel", "the user is not in the channel")
 	}
 	if rep, ok := s.checkContent(p, maxPostText, false); !ok {
 		return rep
@@ -743,51 +769,4 @@ func (s *Server) openView(p params) reply {
 		}
 	}
 	return okReply(map[string]any{"view": view})
-}
-
-func (s *Server) handleResponseURL(w http.ResponseWriter, r *http.Request) {
-	id := strings.TrimPrefix(r.URL.Path, "/response/")
-	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody))
-	c := Call{Method: "response_url", ResponseID: id, Body: body}
-	var msg map[string]json.RawMessage
-	if err == nil {
-		err = json.Unmarshal(body, &msg)
-	}
-	p := params{js: msg}
-	if err == nil {
-		c.Text, c.ThreadTS, c.Blocks = p.str("text"), p.str("thread_ts"), p.raw("blocks")
-		c.Broadcast = truthy(p.str("reply_broadcast"))
-	}
-
-	s.mu.Lock()
-	var rep reply
-	if r.Method != http.MethodPost {
-		rep = errReply("method_not_allowed", "response_url takes POST")
-		rep.status = http.StatusMethodNotAllowed
-	} else if f, failing := s.takeFailure("response_url"); failing {
-		rep = failureReply(f)
-	} else if err != nil {
-		rep = errReply("invalid_payload", err.Error())
-		rep.status = http.StatusBadRequest
-	} else {
-		rep = s.checkResponse(p)
-	}
-	c.Status, c.Error, c.Detail = rep.status, rep.code(), rep.detail()
-	s.record(c)
-	s.mu.Unlock()
-	rep.write(w)
-}
-
-// checkResponse validates a response_url message. Slack refuses a bad one with a 4xx status
-// rather than ok:false, which is also the only thing slack.PostWebhook looks at.
-func (s *Server) checkResponse(p params) reply {
-	if truthy(p.str("delete_original")) {
-		return okReply(nil)
-	}
-	rep, ok := s.checkContent(p, maxPostText, false)
-	if !ok {
-		rep.status = http.StatusBadRequest
-		return rep
-	}
-	return okReply(nil)
 }

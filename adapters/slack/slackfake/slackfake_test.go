@@ -73,6 +73,7 @@ func mustJSON(t testing.TB, v any) string {
 
 func TestPostUpdateAndThread(t *testing.T) {
 	f := New(t)
+	f.AddChannel("C1", "C2")
 	api := client(f)
 	ctx := context.Background()
 	section := slack.NewSectionBlock(slack.NewTextBlockObject(slack.MarkdownType, "*root*", false, false), nil, nil)
@@ -159,6 +160,8 @@ func TestPostUpdateAndThread(t *testing.T) {
 
 func TestTSAreMonotonicAcrossTheServer(t *testing.T) {
 	f := New(t)
+	f.AddChannel("C1", "C2")
+	f.AddMembers("C1", "U1")
 	api := client(f)
 	ctx := context.Background()
 	var got []string
@@ -189,6 +192,8 @@ func TestTSAreMonotonicAcrossTheServer(t *testing.T) {
 
 func TestEphemeral(t *testing.T) {
 	f := New(t)
+	f.AddChannel("C1")
+	f.AddMembers("C1", "U1")
 	ts, err := client(f).PostEphemeralContext(context.Background(), "C1", "U1", slack.MsgOptionText("only you", false))
 	if err != nil || ts != "1700000000.000001" {
 		t.Fatalf("ephemeral = %q %v", ts, err)
@@ -315,6 +320,8 @@ func TestAuth(t *testing.T) {
 
 func TestFailures(t *testing.T) {
 	f := New(t)
+	f.AddChannel("C1")
+	f.AddMembers("C1", "U1")
 	api := client(f)
 	ctx := context.Background()
 	post := func() error {
@@ -421,6 +428,8 @@ func dividers(n int) []any {
 
 func TestLimits(t *testing.T) {
 	f := New(t)
+	f.AddChannel("C1")
+	f.AddMembers("C1", "U1")
 	_, root, err := client(f).PostMessageContext(context.Background(), "C1", slack.MsgOptionText("root", false))
 	if err != nil {
 		t.Fatal(err)
@@ -480,6 +489,7 @@ func TestLimits(t *testing.T) {
 // The limits reach the client as the ok:false error slack-go reports, with Slack's reason.
 func TestLimitsThroughTheClient(t *testing.T) {
 	f := New(t)
+	f.AddChannel("C1")
 	long := slack.NewSectionBlock(slack.NewTextBlockObject(slack.MarkdownType, strings.Repeat("x", 3001), false, false), nil, nil)
 	_, _, err := client(f).PostMessageContext(context.Background(), "C1", slack.MsgOptionBlocks(long))
 	var se slack.SlackErrorResponse
@@ -500,6 +510,7 @@ func TestLimitsThroughTheClient(t *testing.T) {
 
 func TestRejectTableBlocks(t *testing.T) {
 	f := New(t)
+	f.AddChannel("C1")
 	table := blocksJSON(t, map[string]any{"type": "table", "rows": []any{[]any{map[string]any{"type": "raw_text", "text": "p95"}}}})
 	post := func() string {
 		_, _, body := raw(t, f, "chat.postMessage", url.Values{"channel": {"C1"}, "blocks": {table}})
@@ -529,6 +540,7 @@ func TestRejectTableBlocks(t *testing.T) {
 
 func TestWaitForWakesOnACallFromAnotherGoroutine(t *testing.T) {
 	f := New(t)
+	f.AddChannel("C1")
 	api := client(f)
 	// The post starts only once WaitFor has looked at the calls and found none, so WaitFor can
 	// succeed only by waking on the call.
@@ -562,6 +574,7 @@ func (f *fatalTB) Fatalf(format string, args ...any) { f.msg = fmt.Sprintf(forma
 
 func TestWaitForTimesOutWithTheCalls(t *testing.T) {
 	f := New(t)
+	f.AddChannel("C1")
 	if _, _, err := client(f).PostMessage("C1", slack.MsgOptionText("the only post", false)); err != nil {
 		t.Fatal(err)
 	}
@@ -843,6 +856,7 @@ func TestCommandFormParses(t *testing.T) {
 
 func TestBlockActionPayloadParses(t *testing.T) {
 	f := New(t)
+	f.AddChannel("C1")
 	api := client(f)
 	_, root, err := api.PostMessage("C1", slack.MsgOptionText("root", false))
 	if err != nil {
