@@ -507,9 +507,9 @@ func renderModal(r *bot.ReasonRequest, customID string) *interactionResponse {
 
 // renderPointer is the one line a broadcast thread reply leaves in the channel: what it is about and a
 // link to it (the message when the guild is known, else the thread). It pings the roles the reply
-// notifies: a role mention a bot posts in a thread reaches only the role's members already in the
-// thread, whereas a user mention there adds the user to the thread and notifies them, so users are
-// pinged by the reply itself and roles here, each once.
+// notifies again: a role mention a bot posts in a thread reaches only the role's members already in
+// the thread, whereas a user mention there adds the user to the thread and notifies them, so users are
+// pinged by the reply alone and roles here too (twice for members already in the thread).
 func renderPointer(m bot.Message, link string) *messageCreate {
 	what := m.Header
 	if what == "" {

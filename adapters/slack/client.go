@@ -130,11 +130,12 @@ func (c *Client) PostPrivate(ctx context.Context, channel, user string, m bot.Me
 // A response_url needs no membership in the channel and no token. Slack refuses it past 5 uses or 30
 // minutes; the answer then is lost, and the error says so.
 func (c *Client) Respond(ctx context.Context, responseURL string, m bot.Message) error {
-	blocks, text := render(m, !c.tablesRejected.Load())
 	// Sent as a webhook: a response_url takes no token, and slack-go's chat options would add keys
 	// (metadata) that do not belong to its body.
-	err := slack.PostWebhookCustomHTTPContext(ctx, responseURL, c.http, responseMessage(blocks, text))
-	if err = c.observe("response_url", err); err != nil {
+	err := c.withTables(m, func(blocks []slack.Block, text string) error {
+		return c.observe("response_url", slack.PostWebhookCustomHTTPContext(ctx, responseURL, c.http, responseMessage(blocks, text)))
+	})
+	if err != nil {
 		return fmt.Errorf("answer through response_url: %w", err)
 	}
 	return nil

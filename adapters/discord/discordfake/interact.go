@@ -71,15 +71,24 @@ func (s *Server) knownChannel(id string) Channel {
 // no such message.
 func (s *Server) channelOfMessage(messageID string) string {
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	where, ok := s.channelOf(messageID)
+	s.mu.Unlock()
+	if !ok {
+		s.tb.Helper()
+		s.tb.Fatalf("discordfake: no message %s", messageID)
+	}
+	return where
+}
+
+// channelOf returns the channel or thread the message messageID is in: ids are unique across
+// channels, as Discord's snowflakes are. The caller holds s.mu.
+func (s *Server) channelOf(messageID string) (string, bool) {
 	for k := range s.messages {
 		if k.id == messageID {
-			return k.channel
+			return k.channel, true
 		}
 	}
-	s.tb.Helper()
-	s.tb.Fatalf("discordfake: no message %s", messageID)
-	return ""
+	return "", false
 }
 
 // InteractionID returns the id of an interaction payload built here, for Callback and Original.

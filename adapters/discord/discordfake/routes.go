@@ -468,10 +468,7 @@ const (
 // its allowed_mentions.
 func (s *Server) checkBody(p payload, fields map[string]field) (reply, bool) {
 	var fe formErrors
-	checkFields(&fe, "", p.m, fields)
-	if am, ok := p.m["allowed_mentions"]; ok {
-		checkAllowedMentions(&fe, "allowed_mentions", am)
-	}
+	checkDocumented(&fe, "", p.m, fields)
 	if len(fe) > 0 {
 		return formError(fe), false
 	}
@@ -729,10 +726,7 @@ func (s *Server) callback(in *interaction, p payload, c *Call) reply {
 	var fe formErrors
 	checkFields(&fe, "", p.m, callbackFields)
 	if dataFields := callbackDataFields[typ]; dataFields != nil {
-		checkFields(&fe, "data", data.m, dataFields)
-		if am, ok := data.m["allowed_mentions"]; ok {
-			checkAllowedMentions(&fe, "data.allowed_mentions", am)
-		}
+		checkDocumented(&fe, "data", data.m, dataFields)
 	} else if p.has("data") {
 		fe.add("data", "UNKNOWN_FIELD", "This response type takes no data")
 	}
@@ -771,16 +765,15 @@ func (s *Server) callback(in *interaction, p payload, c *Call) reply {
 		if in.messageID == "" {
 			return apiError(http.StatusBadRequest, 50035, "Invalid Form Body: this response type answers a component's message, and the interaction has none")
 		}
-		if s.messages[msgKey{in.channelID, in.messageID}] == nil {
+		m := s.messages[msgKey{in.channelID, in.messageID}]
+		if m == nil {
 			return errUnknownMessage()
 		}
-		if m := s.messages[msgKey{in.channelID, in.messageID}]; m != nil {
-			in.original = &msgKey{m.channelID, m.id}
-			c.ChannelID, c.MessageID = m.channelID, m.id
-			if typ == respUpdateMessage {
-				if rep := s.editMessage(m, data, c.Time, true); rep.status != http.StatusOK {
-					return rep
-				}
+		in.original = &msgKey{m.channelID, m.id}
+		c.ChannelID, c.MessageID = m.channelID, m.id
+		if typ == respUpdateMessage {
+			if rep := s.editMessage(m, data, c.Time, true); rep.status != http.StatusOK {
+				return rep
 			}
 		}
 	}
@@ -874,12 +867,10 @@ func (s *Server) RespondInline(interaction, response []byte) error {
 	// It is refused before the interaction learns its channel from it, so that a refusal leaves nothing
 	// behind.
 	if in.Message != nil {
-		for k := range s.messages {
-			if k.id == in.Message.ID && k.channel != in.ChannelID {
-				c.Status, c.Error = http.StatusBadRequest, "interaction from the wrong channel"
-				return fmt.Errorf("discordfake: interaction %s names channel %s, but message %s is in %s: Discord sends the message's own channel (a thread's id in a thread)",
-					in.ID, in.ChannelID, in.Message.ID, k.channel)
-			}
+		if where, ok := s.channelOf(in.Message.ID); ok && where != in.ChannelID {
+			c.Status, c.Error = http.StatusBadRequest, "interaction from the wrong channel"
+			return fmt.Errorf("discordfake: interaction %s names channel %s, but message %s is in %s: Discord sends the message's own channel (a thread's id in a thread)",
+				in.ID, in.ChannelID, in.Message.ID, where)
 		}
 	}
 	if rec.channelID == "" {

@@ -105,6 +105,14 @@ var (
 // maxAllowedMentions is how many roles, and how many users, allowed_mentions may name.
 const maxAllowedMentions = 100
 
+// checkDocumented is checkFields, and checkAllowedMentions on the body's allowed_mentions.
+func checkDocumented(fe *formErrors, prefix string, body map[string]any, fields map[string]field) {
+	checkFields(fe, prefix, body, fields)
+	if am, ok := body["allowed_mentions"]; ok {
+		checkAllowedMentions(fe, join(prefix, "allowed_mentions"), am)
+	}
+}
+
 // checkFields refuses the fields of body that are not in fields, or not of their documented type.
 func checkFields(fe *formErrors, prefix string, body map[string]any, fields map[string]field) {
 	keys := make([]string, 0, len(body))
