@@ -3,50 +3,188 @@ package store
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
-// checkpointEvery is how many commits pass between WAL checkpoints. SQLite's automatic checkpoint (every
-// 1000 WAL pages) runs inside the commit that crosses the limit, fsync included, and was most of the
-// engine's 99th-percentile latency; shipgate turns it off and checkpoints on a connection of its own,
-// beside the writer, at about the same rate.
-const checkpointEvery = 100
+// SQLite's automatic checkpoint (every 1000 WAL pages) runs inside the commit that crosses the limit,
+// fsync included, and was most of the engine's 99th-percentile latency; shipgate turns it off and
+// checkpoints on a connection of its own, beside the writer.
+//
+// A PASSIVE checkpoint copies WAL frames into the database without blocking anyone, but does not make the
+// WAL smaller: SQLite writes the WAL from its start again only when a write transaction begins while every
+// frame has been copied and no reader still reads from the WAL. Under sustained load that moment does not
+// come, since the writer appends while the checkpoint copies and a reader always has a snapshot open, and
+// the WAL grew without bound (4 GB after 5,000 deliveries). So once the WAL holds walRestartBytes, the
+// checkpointer pauses the writer and runs a RESTART checkpoint, which copies the last frames and waits, for
+// at most checkpointWait, for the readers still on the WAL to finish; the next commit then writes from the
+// start of the file, and journal_size_limit cuts the file back to walSizeLimit. Once the store is idle a
+// TRUNCATE checkpoint empties the file.
+const (
+	// checkpointEvery is how many commits pass between PASSIVE checkpoints,
+	checkpointEvery = 100
+	// unless the WAL file grows by checkpointGrowth first: a few large transactions.
+	checkpointGrowth = 4 << 20
+	// walRestartBytes is how much the WAL may hold before it is restarted. With what is appended while
+	// checkpoints run it keeps the WAL at about 16-24 MB under load, within the 64 MB shipgate promises.
+	walRestartBytes = 16 << 20
+	// walSizeLimit is the writer's journal_size_limit: the size the WAL file is cut back to when it
+	// restarts.
+	walSizeLimit = 16 << 20
+	// checkpointWait bounds how long a RESTART or TRUNCATE checkpoint waits for readers while the writer is
+	// paused; one that runs out of time is tried again after the next PASSIVE one.
+	checkpointWait = 50 * time.Millisecond
+	// idleCheckpointAfter is how long the store must go without a commit before the WAL is truncated.
+	idleCheckpointAfter = 2 * time.Second
+)
 
-// checkpointer runs PASSIVE checkpoints, which copy committed WAL frames into the database without
-// blocking the writer or readers, in a goroutine of its own.
+// checkpointConfig says when to checkpoint: the constants above, which tests change.
+type checkpointConfig struct {
+	every     uint64        // PASSIVE after this many commits,
+	growth    int64         // or this much growth of the WAL file, in bytes
+	restartAt int64         // RESTART once the WAL holds this many bytes
+	wait      time.Duration // the busy_timeout of the checkpoint connection
+	idleAfter time.Duration // TRUNCATE after this long without a commit
+	// observe, when set, sees every checkpoint after it ran, on the checkpointer's goroutine.
+	observe func(checkpointRun)
+}
+
+func defaultCheckpointConfig() checkpointConfig {
+	return checkpointConfig{every: checkpointEvery, growth: checkpointGrowth, restartAt: walRestartBytes,
+		wait: checkpointWait, idleAfter: idleCheckpointAfter}
+}
+
+// checkpointRun is what one checkpoint did, as PRAGMA wal_checkpoint reports it.
+type checkpointRun struct {
+	mode   string        // PASSIVE, RESTART or TRUNCATE
+	busy   bool          // it could not finish: a reader kept its snapshot for longer than the wait
+	frames int64         // frames in the WAL
+	copied int64         // frames copied into the database
+	took   time.Duration // for RESTART and TRUNCATE, how long the writer was paused
+	err    error
+}
+
+// checkpointer checkpoints the WAL in a goroutine of its own, woken by every commit.
 type checkpointer struct {
-	db      *sql.DB
-	log     func(err error)
-	commits atomic.Uint64
-	wake    chan struct{}
-	done    sync.WaitGroup
-	closing sync.Once
+	db        *sql.DB // its own connection, whose busy_timeout is cfg.wait
+	writer    *sql.DB // the store's one writer connection, held to pause the writer
+	path      string  // absolute path of the database file
+	cfg       checkpointConfig
+	frameSize int64 // bytes a page takes in the WAL
+	log       func(err error)
+	commits   atomic.Uint64
+	wake      chan struct{}
+	done      sync.WaitGroup
+	closing   sync.Once
 }
 
-func newCheckpointer(db *sql.DB, log func(error)) *checkpointer {
-	c := &checkpointer{db: db, log: log, wake: make(chan struct{}, 1)}
-	c.done.Go(c.loop)
-	return c
-}
-
-// committed counts a commit and wakes the goroutine every checkpointEvery commits. It never blocks.
-func (c *checkpointer) committed() {
-	if c.commits.Add(1)%checkpointEvery != 0 {
-		return
+// newCheckpointer opens a checkpoint connection to the database at path, an absolute path, and starts the
+// checkpointer's goroutine.
+func newCheckpointer(ctx context.Context, path string, writer *sql.DB, cfg checkpointConfig, log func(error)) (*checkpointer, error) {
+	db, err := sql.Open("sqlite", dsn(path, fmt.Sprintf("_pragma=busy_timeout(%d)", cfg.wait.Milliseconds())))
+	if err != nil {
+		return nil, err
 	}
+	db.SetMaxOpenConns(1)
+	var pageSize int64
+	if err := db.QueryRowContext(ctx, "PRAGMA page_size").Scan(&pageSize); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("read page_size: %w", err)
+	}
+	c := &checkpointer{db: db, writer: writer, path: path, cfg: cfg, frameSize: pageSize + walFrameHeader,
+		log: log, wake: make(chan struct{}, 1)}
+	c.done.Go(c.loop)
+	return c, nil
+}
+
+// committed counts a commit and wakes the goroutine, which decides what is due. It never blocks.
+func (c *checkpointer) committed() {
+	c.commits.Add(1)
 	select {
 	case c.wake <- struct{}{}:
-	default: // one is already due
+	default: // a wake-up is pending already
 	}
 }
 
 func (c *checkpointer) loop() {
-	for range c.wake {
-		if _, err := c.db.ExecContext(context.Background(), "PRAGMA wal_checkpoint(PASSIVE)"); err != nil {
-			c.log(err)
+	ctx := context.Background()
+	// dirty: there were commits since the WAL was last truncated. It starts true so that a WAL an earlier
+	// run left behind is truncated too.
+	dirty := true
+	idle := time.NewTimer(c.cfg.idleAfter)
+	defer idle.Stop()
+	lastCommits, lastSize := uint64(0), c.walBytes()
+	for {
+		select {
+		case _, ok := <-c.wake:
+			if !ok {
+				return
+			}
+			dirty = true
+			idle.Reset(c.cfg.idleAfter)
+			n := c.commits.Load()
+			if n-lastCommits < c.cfg.every && c.walBytes()-lastSize < c.cfg.growth {
+				continue
+			}
+			lastCommits = n
+			if run := c.checkpoint(ctx, "PASSIVE"); run.err == nil && run.frames*c.frameSize >= c.cfg.restartAt {
+				c.checkpoint(ctx, "RESTART")
+			}
+			lastSize = c.walBytes()
+		case <-idle.C:
+			if !dirty {
+				continue
+			}
+			// PASSIVE first, so that TRUNCATE, which pauses the writer, has little left to copy.
+			if run := c.checkpoint(ctx, "PASSIVE"); run.err == nil {
+				if run := c.checkpoint(ctx, "TRUNCATE"); run.err == nil && !run.busy {
+					dirty, lastSize = false, 0
+					continue
+				}
+			}
+			idle.Reset(c.cfg.idleAfter) // a reader was in the way; try again
 		}
 	}
+}
+
+// checkpoint runs one checkpoint and reports it.
+func (c *checkpointer) checkpoint(ctx context.Context, mode string) checkpointRun {
+	run := c.run(ctx, mode)
+	if run.err != nil {
+		c.log(run.err)
+	}
+	if c.cfg.observe != nil {
+		c.cfg.observe(run)
+	}
+	return run
+}
+
+// run runs one checkpoint. RESTART and TRUNCATE need the write lock and hold it until the readers have
+// left the WAL, so they pause the writer by holding its only connection: Update then waits on
+// database/sql and starts as soon as the checkpoint is done, where the two would otherwise poll SQLite's
+// write lock for each other. The checkpoint waits for readers for at most cfg.wait.
+func (c *checkpointer) run(ctx context.Context, mode string) (run checkpointRun) {
+	run.mode = mode
+	if mode != "PASSIVE" {
+		w, err := c.writer.Conn(ctx)
+		if err != nil {
+			run.err = fmt.Errorf("pause the writer for a %s checkpoint: %w", mode, err)
+			return run
+		}
+		paused := time.Now()
+		defer func() {
+			w.Close()
+			run.took = time.Since(paused)
+		}()
+	}
+	var busy int
+	if err := c.db.QueryRowContext(ctx, "PRAGMA wal_checkpoint("+mode+")").Scan(&busy, &run.frames, &run.copied); err != nil {
+		run.err = fmt.Errorf("%s checkpoint: %w", mode, err)
+	}
+	run.busy = busy != 0
+	return run
 }
 
 // close stops the goroutine; closing the last connection then checkpoints what is left. Closing twice

@@ -2,12 +2,47 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"testing/synctest"
+	"time"
 )
+
+// openBubbled opens a store for a synctest bubble, with the checkpointer configured by cfg, whose observe
+// it sets to record into the returned log.
+func openBubbled(t *testing.T, cfg checkpointConfig) (*Store, *checkpointLog) {
+	t.Helper()
+	s, err := Open(t.Context(), filepath.Join(t.TempDir(), "shipgate.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	ckpts := newCheckpointLog()
+	cfg.observe = ckpts.observe
+	useCheckpointer(t, s, cfg)
+	return s, ckpts
+}
+
+// audit commits one audit entry with a reason of the given size.
+func audit(t *testing.T, s *Store, reasonBytes int) {
+	t.Helper()
+	reason := strings.Repeat("x", reasonBytes)
+	update(t, s, func(tx *Tx) error {
+		return tx.AppendAudit(t.Context(), &AuditEntry{Actor: "U1", Action: "test.commit", Allowed: true, Reason: reason})
+	})
+}
+
+func walBytes(t *testing.T, s *Store) int64 {
+	t.Helper()
+	n, err := s.WALBytes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
 
 // With SQLite's automatic checkpoint off, the checkpointer must keep the WAL from growing with every
 // commit. Each commit here writes about six 4 KB pages, so without checkpoints the WAL would grow by
@@ -45,6 +80,109 @@ func TestCheckpointerBoundsTheWAL(t *testing.T) {
 		}
 		if sizes[2]-sizes[0] > 1<<20 || sizes[2] > 8<<20 {
 			t.Errorf("WAL sizes after 1,000, 2,000 and 3,000 commits: %v; want it to stop growing, under 8 MB", sizes)
+		}
+	})
+}
+
+// Once no commit has come for idleCheckpointAfter, the WAL is truncated to nothing; each commit starts the
+// delay again.
+func TestIdleStoreTruncatesTheWAL(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s, ckpts := openBubbled(t, defaultCheckpointConfig())
+		audit(t, s, 100)
+		synctest.Wait()
+		if walBytes(t, s) == 0 {
+			t.Fatal("the commit left no WAL to truncate")
+		}
+
+		time.Sleep(idleCheckpointAfter - time.Millisecond)
+		synctest.Wait()
+		if walBytes(t, s) == 0 {
+			t.Fatal("the WAL was truncated before the store was idle for idleCheckpointAfter")
+		}
+		audit(t, s, 100)
+		time.Sleep(idleCheckpointAfter - time.Millisecond)
+		synctest.Wait()
+		if walBytes(t, s) == 0 {
+			t.Fatal("a commit did not start the idle delay again")
+		}
+		time.Sleep(time.Millisecond)
+		synctest.Wait()
+		if n := walBytes(t, s); n != 0 {
+			t.Fatalf("WAL is %d bytes after the store was idle for idleCheckpointAfter, want 0", n)
+		}
+
+		// Nothing more to do until the next commit, which is truncated in turn.
+		time.Sleep(10 * idleCheckpointAfter)
+		synctest.Wait()
+		if got := ckpts.count("TRUNCATE"); got != 1 {
+			t.Errorf("%d TRUNCATE checkpoints with no commit to truncate, want 1", got)
+		}
+		audit(t, s, 100)
+		time.Sleep(idleCheckpointAfter)
+		synctest.Wait()
+		if n := walBytes(t, s); n != 0 || ckpts.count("TRUNCATE") != 2 {
+			t.Errorf("after a second idle period the WAL is %d bytes after %d TRUNCATE checkpoints, want 0 after 2",
+				n, ckpts.count("TRUNCATE"))
+		}
+	})
+}
+
+// A few large transactions get a checkpoint before checkpointEvery commits.
+func TestLargeTransactionsAreCheckpointedByWALGrowth(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s, ckpts := openBubbled(t, defaultCheckpointConfig())
+		const commits = 20 // of 300 KB each, 6 MB, more than checkpointGrowth
+		for range commits {
+			audit(t, s, 300<<10)
+			synctest.Wait()
+		}
+		if ckpts.count("PASSIVE") == 0 {
+			t.Errorf("no checkpoint after %d commits that grew the WAL by %d MB", commits, walBytes(t, s)>>20)
+		}
+	})
+}
+
+// A reader that keeps its snapshot stops the WAL from restarting, and the writer then waits for each
+// RESTART attempt for no longer than checkpointWait; once the reader lets go, the WAL restarts.
+func TestCheckpointWaitsForReadersOnlyBriefly(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		cfg := defaultCheckpointConfig()
+		cfg.restartAt = 1 << 20 // reached in about 40 commits
+		s, ckpts := openBubbled(t, cfg)
+		audit(t, s, 1000)
+
+		reader, err := s.reader.BeginTx(t.Context(), &sql.TxOptions{ReadOnly: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var n int
+		if err := reader.QueryRowContext(t.Context(), "SELECT count(*) FROM audit_log").Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		var slowest time.Duration
+		for i := 1; i <= 3*checkpointEvery; i++ {
+			began := time.Now() // the bubble's clock: only the checkpointer's waits move it
+			audit(t, s, 1000)
+			slowest = max(slowest, time.Since(began))
+		}
+		synctest.Wait()
+		if ckpts.count("RESTART busy") == 0 || ckpts.count("RESTART") != 0 {
+			t.Fatalf("checkpoints while a reader kept its snapshot: %v; want RESTART tried and refused", ckpts)
+		}
+		if slowest > cfg.wait {
+			t.Errorf("a commit waited %v for a RESTART checkpoint, want at most the checkpoint's wait, %v", slowest, cfg.wait)
+		}
+
+		if err := reader.Rollback(); err != nil {
+			t.Fatal(err)
+		}
+		for range checkpointEvery {
+			audit(t, s, 1000)
+		}
+		synctest.Wait()
+		if ckpts.count("RESTART") == 0 {
+			t.Errorf("checkpoints after the reader ended: %v; want a RESTART", ckpts)
 		}
 	})
 }

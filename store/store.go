@@ -90,7 +90,8 @@ func (s *Store) open(ctx context.Context) (err error) {
 		"_pragma=journal_mode(WAL)",
 		"_pragma=synchronous(NORMAL)",
 		"_pragma=foreign_keys(1)",
-		"_pragma=wal_autocheckpoint(0)")) // see checkpointer
+		"_pragma=wal_autocheckpoint(0)", // see checkpointer
+		fmt.Sprintf("_pragma=journal_size_limit(%d)", walSizeLimit)))
 	if err != nil {
 		return err
 	}
@@ -113,12 +114,11 @@ func (s *Store) open(ctx context.Context) (err error) {
 	}
 	s.reader.SetMaxOpenConns(readConns)
 	s.reader.SetMaxIdleConns(readConns)
-	ckptDB, err := sql.Open("sqlite", dsn(abs, "_pragma=busy_timeout(5000)"))
+	s.checkpoints, err = newCheckpointer(ctx, abs, s.writer, defaultCheckpointConfig(),
+		func(err error) { s.log.Warn("checkpoint store", "err", err) })
 	if err != nil {
 		return err
 	}
-	ckptDB.SetMaxOpenConns(1)
-	s.checkpoints = newCheckpointer(ckptDB, func(err error) { s.log.Warn("checkpoint store", "err", err) })
 	s.writerStmts, s.readerStmts = newStmtCache(s.writer), newStmtCache(s.reader)
 	s.queries = queries{q: cachedQuerier{cache: s.readerStmts}}
 	return s.Ping(ctx)
