@@ -40,6 +40,8 @@ type Store struct {
 	readerStmts *stmtCache
 	now         func() time.Time
 	log         *slog.Logger
+	health      writeHealth   // outcome of the last writes, for readiness
+	busyTimeout time.Duration // how long a write waits for a lock another process holds
 }
 
 // Option configures Open.
@@ -55,10 +57,20 @@ func WithLogger(log *slog.Logger) Option {
 	return func(s *Store) { s.log = log }
 }
 
+// DefaultBusyTimeout is how long a write waits for the write lock while another process (a backup,
+// sqlite3 run by hand) holds it, before it fails with SQLITE_BUSY.
+const DefaultBusyTimeout = 5 * time.Second
+
+// WithBusyTimeout sets how long a write waits for a lock another process holds; the default is
+// DefaultBusyTimeout. Tests rehearsing a held lock shorten it.
+func WithBusyTimeout(d time.Duration) Option {
+	return func(s *Store) { s.busyTimeout = d }
+}
+
 // Open opens, and creates if needed, the database file at path and its parent directory, and applies the
 // migrations it does not have yet. It refuses a database written by a newer shipgate (ErrSchemaTooNew).
 func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
-	s := &Store{path: path, now: time.Now, log: slog.New(slog.DiscardHandler)}
+	s := &Store{path: path, now: time.Now, log: slog.New(slog.DiscardHandler), busyTimeout: DefaultBusyTimeout}
 	for _, opt := range opts {
 		opt(s)
 	}
@@ -85,8 +97,9 @@ func (s *Store) open(ctx context.Context) (err error) {
 	// busy_timeout comes first so the pragmas after it wait for another process instead of failing.
 	// _txlock=immediate makes every write transaction take the write lock at BEGIN: a deferred one
 	// that reads first and then writes could fail with SQLITE_BUSY halfway through.
+	busy := fmt.Sprintf("_pragma=busy_timeout(%d)", s.busyTimeout.Milliseconds())
 	s.writer, err = sql.Open("sqlite", dsn(abs, "_txlock=immediate",
-		"_pragma=busy_timeout(5000)",
+		busy,
 		"_pragma=journal_mode(WAL)",
 		"_pragma=synchronous(NORMAL)",
 		"_pragma=foreign_keys(1)",
@@ -155,11 +168,10 @@ func (s *Store) checkWriter(ctx context.Context) error {
 	return nil
 }
 
-// Ping checks that both the writer and the read pool can reach the database; /readyz uses it.
+// Ping checks that the database can be read; /readyz uses it, and [Store.CheckWritable] for writes. It
+// does not wait for the writer's one connection, which a long transaction, or one waiting for a lock
+// another process holds, may keep busy: that says nothing about whether the file answers.
 func (s *Store) Ping(ctx context.Context) error {
-	if err := s.writer.PingContext(ctx); err != nil {
-		return fmt.Errorf("ping store writer: %w", err)
-	}
 	if err := s.reader.PingContext(ctx); err != nil {
 		return fmt.Errorf("ping store readers: %w", err)
 	}

@@ -40,7 +40,16 @@ func (tx *Tx) Now() time.Time { return tx.now }
 // Writes are serialised: Update waits for the transaction before it to finish, so fn should not wait on
 // anything slow, such as a chat API or an executor. fn must not call Update itself, which would wait for
 // ever for the connection fn holds.
+//
+// Every outcome is remembered for [Store.CheckWritable]: a failure of the database itself (disk full, I/O
+// error, write lock held elsewhere; see [IsTransient]) makes the store unwritable until a write commits.
 func (s *Store) Update(ctx context.Context, fn func(tx *Tx) error) error {
+	err := s.update(ctx, fn)
+	s.health.record(time.Now(), err)
+	return err
+}
+
+func (s *Store) update(ctx context.Context, fn func(tx *Tx) error) error {
 	sqlTx, err := s.writer.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin write transaction: %w", err)
