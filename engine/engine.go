@@ -5,6 +5,7 @@
 package engine
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -36,7 +37,13 @@ type Options struct {
 	// KeepWaitingApprovals keeps an older delivery waiting for approval when a newer one of the same
 	// service is triggered in the same stage. By default the older one is superseded.
 	KeepWaitingApprovals bool
-	Logger               *slog.Logger
+	// RetryInterval bounds the wait between tries of a transition the database refused (a task's result
+	// while the disk is full or another process holds the write lock); 0 means DefaultRetryInterval.
+	RetryInterval time.Duration
+	// ReconcileInterval is how often started tasks past their deadline with nothing running them are
+	// timed out; 0 means DefaultReconcileInterval.
+	ReconcileInterval time.Duration
+	Logger            *slog.Logger
 }
 
 // Engine runs deliveries. Create it with New, recover and start it with Start, stop it with Close.
@@ -49,8 +56,10 @@ type Engine struct {
 	supersede bool
 	log       *slog.Logger
 
-	// mu serialises transitions, so that events are published in the order they were committed.
-	mu sync.Mutex
+	// turn serialises transitions, so that events are published in the order they were committed. It is
+	// a channel of one rather than a mutex so that transitions queued behind one that waits on the
+	// database (a lock held elsewhere) count as blocked in testing/synctest, whose clock then moves on.
+	turn chan struct{}
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -60,6 +69,12 @@ type Engine struct {
 	running map[int64]context.CancelFunc
 	timers  map[string]*time.Timer
 	closed  bool
+	owed    map[string]*owed // transitions the database refused, by key; see reconcile
+	owedSeq uint64
+
+	retryInterval     time.Duration
+	reconcileInterval time.Duration
+	reconcileWake     chan struct{}
 
 	pub *publisher
 }
@@ -91,6 +106,12 @@ func New(opts Options) (*Engine, error) {
 		log:       opts.Logger,
 		running:   map[int64]context.CancelFunc{},
 		timers:    map[string]*time.Timer{},
+		owed:      map[string]*owed{},
+		turn:      make(chan struct{}, 1),
+
+		retryInterval:     cmp.Or(opts.RetryInterval, DefaultRetryInterval),
+		reconcileInterval: cmp.Or(opts.ReconcileInterval, DefaultReconcileInterval),
+		reconcileWake:     make(chan struct{}, 1),
 	}
 	if e.timeout <= 0 {
 		e.timeout = DefaultTaskTimeout
@@ -130,11 +151,16 @@ func New(opts Options) (*Engine, error) {
 	return e, nil
 }
 
-// Start recovers what a previous process left (see recover) and starts timers. Deliveries keep moving
-// until Close.
+// Start recovers what a previous process left (see recover), starts timers and the reconciler, which
+// records what the database refused until it takes it. Deliveries keep moving until Close.
 func (e *Engine) Start(ctx context.Context) error {
 	if err := e.recover(ctx); err != nil {
 		return fmt.Errorf("engine: recover: %w", err)
+	}
+	e.stateMu.Lock()
+	defer e.stateMu.Unlock()
+	if !e.closed {
+		e.wg.Go(e.reconcile)
 	}
 	return nil
 }
@@ -150,6 +176,7 @@ func (e *Engine) Close() error {
 	e.stateMu.Unlock()
 	e.cancel()
 	e.wg.Wait()
+	e.logUnrecorded()
 	e.pub.close()
 	return nil
 }
@@ -227,8 +254,8 @@ func checkConfig(r runner, task string) error {
 // executors, setting timers, cancelling executors and publishing events. Nothing outside the database
 // happens before the state that explains it is committed.
 func (e *Engine) transition(ctx context.Context, fn func(t *txn) error) error {
-	e.mu.Lock()
-	defer e.mu.Unlock()
+	e.turn <- struct{}{}
+	defer func() { <-e.turn }()
 	var t *txn
 	err := e.store.Update(ctx, func(tx *store.Tx) error {
 		t = &txn{Tx: tx, e: e, ctx: ctx}
@@ -293,7 +320,13 @@ func (e *Engine) setTimerLocked(tm timer) {
 		e.wg.Add(1)
 		e.stateMu.Unlock()
 		defer e.wg.Done()
-		if err := e.transition(e.ctx, func(t *txn) error { return tm.fn(e.ctx, t) }); err != nil && e.ctx.Err() == nil {
+		fn := func(t *txn) error { return tm.fn(e.ctx, t) }
+		err := e.transition(e.ctx, fn)
+		switch {
+		case err == nil || e.ctx.Err() != nil:
+		case store.IsTransient(err):
+			e.owe(&owed{key: "timer/" + tm.key, what: "timer " + tm.key, fn: fn}, err)
+		default:
 			e.log.Error("timer", "timer", tm.key, "err", err)
 		}
 	})
@@ -327,13 +360,16 @@ func (e *Engine) runTask(j job) {
 	if err != nil {
 		res = Result{Result: store.ResultFail, Status: store.StatusErrored, Message: err.Error()}
 	}
-	err = e.transition(e.ctx, func(t *txn) error {
-		if timedOut {
-			return t.timeoutTask(id, j.task.Attempt, j.runner.timeout)
-		}
-		return t.finishTask(id, j.task.Attempt, res)
+	attempt := j.task.Attempt
+	// The result exists only here until it is committed: settle keeps it for the reconciler when the
+	// database refuses it, so that a full disk or a held write lock delays the delivery, never strands it.
+	e.settle(&owed{key: resultKey(id, attempt), what: fmt.Sprintf("result of task run %d", id),
+		fn: func(t *txn) error {
+			if timedOut {
+				return t.timeoutTask(id, attempt, j.runner.timeout)
+			}
+			return t.finishTask(id, attempt, res)
+		},
+		fallback: recordResultFallback(id, attempt),
 	})
-	if err != nil && e.ctx.Err() == nil {
-		e.log.Error("finish task", "task_run", id, "err", err)
-	}
 }

@@ -90,6 +90,7 @@ type fixture struct {
 	opts     Options
 	// evaluator, when set, runs evaluation tasks on the fixture's store.
 	evaluator *Evaluator
+	storeOpts []store.Option
 	st        *store.Store
 	e         *Engine
 
@@ -130,7 +131,7 @@ func newFixture(t *testing.T, shipyard, executors string, services ...string) *f
 
 func (f *fixture) start() {
 	f.t.Helper()
-	st, err := store.Open(context.Background(), f.dbPath)
+	st, err := store.Open(context.Background(), f.dbPath, f.storeOpts...)
 	if err != nil {
 		f.t.Fatal(err)
 	}

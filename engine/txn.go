@@ -304,6 +304,9 @@ func (t *txn) markStarted(d *store.Delivery, run *store.SequenceRun, tr *store.T
 func (t *txn) deadlineTimer(tr *store.TaskRun, at time.Time, timeout time.Duration) {
 	attempt := tr.Attempt
 	t.fx.timers = append(t.fx.timers, timer{key: fmt.Sprintf("deadline/%d", tr.ID), at: at, fn: func(_ context.Context, t *txn) error {
+		if t.e.hasOwedResult(tr.ID, attempt) {
+			return nil // the executor answered in time; its result waits for the database
+		}
 		return t.timeoutTask(tr.ID, attempt, timeout)
 	}})
 }
