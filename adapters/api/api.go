@@ -240,8 +240,15 @@ func (a *API) write(w http.ResponseWriter, rt route, rep reply) {
 	}
 }
 
-// internal answers a failure inside shipgate: logged in full, answered with no detail.
+// internal answers a failure inside shipgate: logged in full, answered with no detail. When the
+// database refused the write (a full disk, the write lock held elsewhere), it answers 503 with
+// Retry-After instead: nothing was recorded, and the same request will succeed once the fault clears.
 func (a *API) internal(c *call, what string, err error) reply {
+	if store.IsTransient(err) {
+		a.log.Warn(what, "caller", c.caller.name, "path", c.r.URL.Path, "err", err)
+		return reply{status: http.StatusServiceUnavailable, outcome: outcomeError, header: http.Header{"Retry-After": {"5"}},
+			body: errorBody{"the database is not taking writes right now; nothing was recorded; retry later"}}
+	}
 	a.log.Error(what, "caller", c.caller.name, "path", c.r.URL.Path, "err", err)
 	return reply{status: http.StatusInternalServerError, outcome: outcomeError, body: errorBody{"internal error; the cause is in shipgate's log"}}
 }

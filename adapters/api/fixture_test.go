@@ -98,13 +98,14 @@ func (slis) GetSLIs(context.Context, engine.SLIRequest) ([]engine.SLIValue, erro
 // fixture is the API on a real HTTP server, over a real engine and bot on a real SQLite file, with two
 // projects: fulltour (helloservice, orders) and shop (carts).
 type fixture struct {
-	t    testing.TB
-	st   *store.Store
-	eng  *engine.Engine
-	api  *API
-	srv  *httptest.Server
-	reg  *prometheus.Registry
-	logs *syncBuffer
+	t      testing.TB
+	st     *store.Store
+	dbPath string
+	eng    *engine.Engine
+	api    *API
+	srv    *httptest.Server
+	reg    *prometheus.Registry
+	logs   *syncBuffer
 
 	mu     sync.Mutex
 	now    time.Time
@@ -147,7 +148,9 @@ func newFixtureWith(t testing.TB, shipyard string) *fixture {
 	cfg.Channels = []config.ChannelBinding{{Platform: "slack", Channel: "CREL1", Projects: []string{"fulltour"},
 		Roles: map[string][]string{bot.RoleApprover: {opsUser}, bot.RoleDeployer: {opsUser}}}}
 
-	st, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "shipgate.db"))
+	// Nothing else writes to this database, except a test that holds the write lock to see writes refused.
+	dbPath := filepath.Join(t.TempDir(), "shipgate.db")
+	st, err := store.Open(context.Background(), dbPath, store.WithBusyTimeout(100*time.Millisecond))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -160,7 +163,7 @@ func newFixtureWith(t testing.TB, shipyard string) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &fixture{t: t, st: st, eng: eng, reg: prometheus.NewRegistry(), logs: &syncBuffer{}, now: time.Now(), seen: make(chan struct{}, 1)}
+	f := &fixture{t: t, st: st, dbPath: dbPath, eng: eng, reg: prometheus.NewRegistry(), logs: &syncBuffer{}, now: time.Now(), seen: make(chan struct{}, 1)}
 	unsubscribe := eng.Subscribe(f.record)
 	if err := eng.Start(context.Background()); err != nil {
 		t.Fatal(err)

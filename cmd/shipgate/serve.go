@@ -17,6 +17,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/shipgate/shipgate/adapters/api"
@@ -187,6 +188,9 @@ func serve(ctx context.Context, cfg *config.Config, projects []*config.Project, 
 		}
 	}()
 	reg := prometheus.NewRegistry()
+	// Go's and the process's own metrics (go_goroutines, process_resident_memory_bytes, ...).
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	metrics.RegisterHealth(reg, st, eng)
 	chat.countCalls(metrics.NewChatCalls(reg))
 	// The metrics and the bot subscribe before the engine recovers, so that what recovery causes is
 	// counted and posted.
@@ -251,9 +255,10 @@ func withWebConsole(o web.Options) serveOption {
 	return func(so *serveOptions) { so.web = o }
 }
 
-// pinger is what readiness needs of the store.
+// pinger is what readiness needs of the store: that it answers, and that it takes writes.
 type pinger interface {
 	Ping(ctx context.Context) error
+	CheckWritable(ctx context.Context) error
 }
 
 // readyTimeout keeps /readyz answering quickly even when the database is stuck, so that a load balancer's
@@ -267,7 +272,9 @@ type platformCheck struct {
 }
 
 // readiness is what /readyz answers: the database decides ready or not (503), since the API and the
-// engine need it; each chat platform is reported beside it, ok or unavailable, without failing readiness,
+// engine need it — "unavailable" when it does not answer, "unwritable" when it answers but refuses writes
+// (a full disk, an I/O error, the write lock held by another process), which comes back by itself once
+// a write commits; each chat platform is reported beside it, ok or unavailable, without failing readiness,
 // so that a chat outage does not take CI's API and the running deliveries out of a load balancer.
 type readiness struct {
 	Status    string            `json:"status"`
@@ -288,6 +295,9 @@ func newHandler(db pinger, logger *slog.Logger, platforms ...platformCheck) *htt
 		if err := db.Ping(ctx); err != nil {
 			logger.Warn("not ready", "error", err)
 			ready.Status, ready.Database, code = "database unavailable", "unavailable", http.StatusServiceUnavailable
+		} else if err := db.CheckWritable(ctx); err != nil {
+			logger.Warn("not ready", "error", err)
+			ready.Status, ready.Database, code = "database unwritable", "unwritable", http.StatusServiceUnavailable
 		}
 		for _, p := range platforms {
 			if ready.Platforms == nil {

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -20,6 +21,7 @@ import (
 
 	"github.com/shipgate/shipgate/config"
 	"github.com/shipgate/shipgate/config/configtest"
+	"github.com/shipgate/shipgate/store"
 )
 
 func get(t *testing.T, url string) (int, string) {
@@ -66,6 +68,26 @@ func TestServeAnswersHealthAndStops(t *testing.T) {
 type failingPinger struct{}
 
 func (failingPinger) Ping(context.Context) error { return errors.New("disk I/O error") }
+
+func (failingPinger) CheckWritable(context.Context) error { return nil }
+
+// unwritableDB answers, but refuses writes, as a database on a full disk does.
+type unwritableDB struct{}
+
+func (unwritableDB) Ping(context.Context) error { return nil }
+
+func (unwritableDB) CheckWritable(context.Context) error {
+	return fmt.Errorf("%w: database or disk is full (13)", store.ErrUnwritable)
+}
+
+func TestReadyzReportsAnUnwritableDatabase(t *testing.T) {
+	rec := httptest.NewRecorder()
+	newHandler(unwritableDB{}, slog.New(slog.DiscardHandler)).ServeHTTP(rec, httptest.NewRequest("GET", "/readyz", nil))
+	want := `{"status":"database unwritable","database":"unwritable"}` + "\n"
+	if rec.Code != http.StatusServiceUnavailable || rec.Body.String() != want {
+		t.Fatalf("/readyz = %d %q, want 503 %q", rec.Code, rec.Body.String(), want)
+	}
+}
 
 func TestReadyzReportsDatabaseFailure(t *testing.T) {
 	rec := httptest.NewRecorder()
@@ -213,3 +235,5 @@ func TestReadyzReportsPlatforms(t *testing.T) {
 type okPinger struct{}
 
 func (okPinger) Ping(context.Context) error { return nil }
+
+func (okPinger) CheckWritable(context.Context) error { return nil }
