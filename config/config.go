@@ -41,6 +41,8 @@ type Config struct {
 	Prometheus *PrometheusConfig `yaml:"prometheus,omitempty"`
 	Helm       HelmConfig        `yaml:"helm"`
 	API        APIConfig         `yaml:"api"`
+	// HTTP bounds the listener's connections: timeouts, header size, unverified bodies read at once.
+	HTTP HTTPConfig `yaml:"http"`
 }
 
 // HelmConfig is how the helm executor reaches the cluster when executors.yaml does not say. With neither
@@ -218,6 +220,7 @@ func Defaults() *Config {
 		ShutdownTimeout: 10 * time.Second,
 		Engine:          EngineConfig{TaskTimeout: time.Hour},
 		Log:             LogConfig{Level: "info", Format: "text"},
+		HTTP:            DefaultHTTP(),
 	}
 }
 
@@ -373,6 +376,7 @@ func (c *Config) validate(d diagnoser) {
 			checkURL(d, dc.LineOf("api_url"), "discord.api_url", dc.APIURL)
 		}
 	}
+	c.HTTP.validate(d)
 	c.validateChannels(d)
 	c.Prometheus.validate(d)
 	c.validateTokens(d)

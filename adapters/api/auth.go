@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -12,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/shipgate/shipgate/adapters/bodylimit"
 	"github.com/shipgate/shipgate/config"
 )
 
@@ -95,24 +97,60 @@ func newAuthenticator(cfg config.APIConfig, now func() time.Time) (*authenticato
 
 // authenticate returns the request's caller, or nil and why not (for the log and the audit trail,
 // never for the answer). A bearer token is tried first, then, on Keptn's route, the x-token header,
-// then a body signature; a credential that is present and wrong is not followed by the next kind.
+// then a body signature; a credential that is present and wrong is not followed by the next kind. What
+// the headers settle was settled by the guard, before the body was read, and is taken from the request's
+// context; only a signature is checked here, over the body.
 func (au *authenticator) authenticate(r *http.Request, body []byte, keptn bool) (*caller, string) {
+	v, ok := r.Context().Value(verdictKey{}).(verdict)
+	if !ok || v.keptn != keptn {
+		v = au.fromHeaders(r, keptn)
+	}
+	if v.signature == nil {
+		return v.caller, v.why
+	}
+	if !hmac.Equal(v.signature, Sign(au.secret, v.timestamp, body)) {
+		return nil, "signature does not match"
+	}
+	return &caller{name: WebhookCaller, all: true, webhook: true}, ""
+}
+
+// verdict is what a request's headers say of its sender: a caller, or a refusal and why, or a signature
+// still to be checked over the body.
+type verdict struct {
+	caller    *caller
+	why       string
+	signature []byte // the HMAC the body must have; nil when the headers settle it
+	timestamp string // what the signature covers with the body
+	keptn     bool   // judged as Keptn's route, which also takes x-token
+}
+
+type verdictKey struct{}
+
+// fromHeaders judges a request by its headers alone.
+func (au *authenticator) fromHeaders(r *http.Request, keptn bool) verdict {
+	v := verdict{keptn: keptn}
 	if h := r.Header.Get("Authorization"); h != "" {
 		scheme, value, _ := strings.Cut(h, " ")
 		if !strings.EqualFold(scheme, "Bearer") {
-			return nil, "authorization is not a bearer token"
+			v.why = "authorization is not a bearer token"
+			return v
 		}
-		return au.byToken(strings.TrimSpace(value))
+		v.caller, v.why = au.byToken(strings.TrimSpace(value))
+		return v
 	}
 	if keptn {
-		if v := r.Header.Get(KeptnTokenHeader); v != "" {
-			return au.byToken(v)
+		if t := r.Header.Get(KeptnTokenHeader); t != "" {
+			v.caller, v.why = au.byToken(t)
+			return v
 		}
 	}
 	if r.Header.Get(SignatureHeader) != "" || r.Header.Get(TimestampHeader) != "" {
-		return au.bySignature(r.Header.Get(SignatureHeader), r.Header.Get(TimestampHeader), body)
+		v.signature, v.why = au.signatureHeaders(r.Header.Get(SignatureHeader), r.Header.Get(TimestampHeader))
+		v.timestamp = r.Header.Get(TimestampHeader)
+		return v
 	}
-	return nil, "no credentials"
+	v.why = "no credentials"
+	return v
 }
 
 // byToken finds the token presented. Every configured token is compared, in constant time, so the
@@ -134,8 +172,10 @@ func (au *authenticator) byToken(presented string) (*caller, string) {
 	return found, ""
 }
 
-// bySignature checks an HMAC-SHA256 signature of timestamp + "." + body.
-func (au *authenticator) bySignature(signature, timestamp string, body []byte) (*caller, string) {
+// signatureHeaders checks what can be checked of a signed request before its body is read: that
+// signatures are configured, that both headers are well formed, and that the timestamp is recent. It
+// returns the signature the body must have, or why the request is refused.
+func (au *authenticator) signatureHeaders(signature, timestamp string) ([]byte, string) {
 	if au.secret == nil {
 		return nil, "signed request, but api.webhook_secret is not set"
 	}
@@ -153,10 +193,7 @@ func (au *authenticator) bySignature(signature, timestamp string, body []byte) (
 	if secs < now-limit || secs > now+limit {
 		return nil, fmt.Sprintf("signature timestamp %d is more than %s away from shipgate's clock (%d)", secs, MaxSignatureAge, now)
 	}
-	if !hmac.Equal(got, Sign(au.secret, timestamp, body)) {
-		return nil, "signature does not match"
-	}
-	return &caller{name: WebhookCaller, all: true, webhook: true}, ""
+	return got, ""
 }
 
 // Sign returns the HMAC-SHA256 a signed request carries in X-Shipgate-Signature-256 (after "sha256=",
@@ -167,4 +204,39 @@ func Sign(secret []byte, timestamp string, body []byte) []byte {
 	mac.Write([]byte("."))
 	mac.Write(body)
 	return mac.Sum(nil)
+}
+
+// keptnPath is Keptn's route, on which the token may also come in x-token.
+const keptnPath = "/api/v1/event"
+
+// Guard judges every request under /api/v1/ by its headers before a byte of its body is read; it must
+// wrap the handler the API is registered on. A request with a good token goes on as it came. A request
+// with no credential or a wrong one goes on to its route with an empty body, which answers 401 and
+// audits the refusal; what the client still sends of the body is left unread, and the connection closes
+// after the answer (bodylimit.LeaveUnread). A signed request's body must be read for its signature to be
+// checked: it is read in a slot of the server's bodylimit.Limiter, and answered 503 at once when every
+// slot is taken. Anything outside /api/v1/ goes on untouched.
+func (a *API) Guard(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !strings.HasPrefix(r.URL.Path, "/api/v1/") {
+			next.ServeHTTP(w, r)
+			return
+		}
+		v := a.auth.fromHeaders(r, r.URL.Path == keptnPath)
+		r = r.WithContext(context.WithValue(r.Context(), verdictKey{}, v))
+		switch {
+		case v.signature != nil:
+			release, ok := bodylimit.Admit(w, r)
+			if !ok {
+				a.log.Debug("api request refused: too many unverified bodies being read", "path", r.URL.Path, "remote", r.RemoteAddr)
+				bodylimit.Refuse(w, r)
+				return
+			}
+			defer release()
+		case v.caller == nil:
+			bodylimit.LeaveUnread(w, r)
+			r.Body = http.NoBody
+		}
+		next.ServeHTTP(w, r)
+	})
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/bwmarrin/discordgo"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/shipgate/shipgate/adapters/bodylimit"
 	"github.com/shipgate/shipgate/bot"
 	"github.com/shipgate/shipgate/store"
 )
@@ -137,11 +138,16 @@ func (h *Handler) Check(context.Context) error {
 
 // verified reads the body and checks Discord's Ed25519 signature and the timestamp's freshness before
 // anything else looks at the request; on failure it answers 401 (Discord probes this with bad
-// signatures on purpose) or 413.
+// signatures on purpose), 413, or 503 when too many unverified bodies are being read already.
 func (h *Handler) verified(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+	body, err := bodylimit.Read(w, r, MaxBodyBytes)
 	if err != nil {
 		var tooBig *http.MaxBytesError
+		if errors.Is(err, bodylimit.ErrBusy) {
+			h.metrics.request("busy")
+			bodylimit.Refuse(w, r)
+			return nil, false
+		}
 		if errors.As(err, &tooBig) {
 			h.metrics.request("too_large")
 			http.Error(w, "request body too large", http.StatusRequestEntityTooLarge)
@@ -397,7 +403,7 @@ func writeJSON(w http.ResponseWriter, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
-// metrics count Discord interactions by outcome (ok, duplicate, unauthorized, too_large, bad_request)
+// metrics count Discord interactions by outcome (ok, duplicate, unauthorized, too_large, bad_request, busy)
 // and time the answers by interaction type.
 type metrics struct {
 	requests *prometheus.CounterVec
@@ -407,7 +413,7 @@ type metrics struct {
 func newMetrics(reg prometheus.Registerer) *metrics {
 	m := &metrics{
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "shipgate_discord_requests_total",
-			Help: "Interactions from Discord by outcome (ok, duplicate, unauthorized, too_large, bad_request)."}, []string{"outcome"}),
+			Help: "Interactions from Discord by outcome (ok, duplicate, unauthorized, too_large, bad_request, busy)."}, []string{"outcome"}),
 		acks: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "shipgate_discord_ack_seconds",
 			Help:    "Time from a verified Discord interaction to its answer, by interaction type.",
 			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 3}}, []string{"type"}),

@@ -16,6 +16,7 @@ import (
 	"github.com/slack-go/slack"
 	"github.com/slack-go/slack/slackevents"
 
+	"github.com/shipgate/shipgate/adapters/bodylimit"
 	"github.com/shipgate/shipgate/bot"
 	"github.com/shipgate/shipgate/store"
 )
@@ -78,11 +79,17 @@ func (h *Handler) Register(mux *http.ServeMux) {
 func (h *Handler) Wait() { h.wg.Wait() }
 
 // verified reads a request's body and checks Slack's signature over it before anything else looks at
-// the request. On failure it answers 401 (413 for an oversized body), counts it, and returns false.
+// the request. On failure it answers 401 (413 for an oversized body, 503 when too many unverified
+// bodies are being read already), counts it, and returns false.
 func (h *Handler) verified(w http.ResponseWriter, r *http.Request, endpoint string) ([]byte, bool) {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+	body, err := bodylimit.Read(w, r, MaxBodyBytes)
 	if err != nil {
 		var tooBig *http.MaxBytesError
+		if errors.Is(err, bodylimit.ErrBusy) {
+			h.metrics.request(endpoint, "busy")
+			bodylimit.Refuse(w, r)
+			return nil, false
+		}
 		if errors.As(err, &tooBig) {
 			h.metrics.request(endpoint, "too_large")
 			http.Error(w, "request body too large", http.StatusRequestEntityTooLarge)
@@ -340,7 +347,7 @@ func writeJSON(w http.ResponseWriter, v any) {
 }
 
 // metrics count Slack requests by endpoint and outcome (ok, duplicate, unauthorized, too_large,
-// bad_request) and time the answers.
+// bad_request, busy) and time the answers.
 type metrics struct {
 	requests *prometheus.CounterVec
 	acks     *prometheus.HistogramVec
@@ -349,7 +356,7 @@ type metrics struct {
 func newMetrics(reg prometheus.Registerer) *metrics {
 	m := &metrics{
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "shipgate_slack_requests_total",
-			Help: "Requests from Slack by endpoint and outcome (ok, duplicate, unauthorized, too_large, bad_request)."}, []string{"endpoint", "outcome"}),
+			Help: "Requests from Slack by endpoint and outcome (ok, duplicate, unauthorized, too_large, bad_request, busy)."}, []string{"endpoint", "outcome"}),
 		acks: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "shipgate_slack_ack_seconds",
 			Help:    "Time from a verified Slack request to its answer.",
 			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 3}}, []string{"endpoint"}),

@@ -12,6 +12,10 @@ import (
 // whose network went away is noticed.
 const heartbeat = 15 * time.Second
 
+// writeTimeout bounds each write to an event stream: each event and heartbeat must leave within it, so
+// that a page that stopped reading is dropped rather than holding its handler and connection forever.
+const writeTimeout = 2 * heartbeat
+
 // userOut is a person as the page shows them.
 type userOut struct {
 	ID   string `json:"id"`
@@ -78,8 +82,9 @@ func (c *Console) serveEvents(w http.ResponseWriter, r *http.Request) {
 		return
 	default:
 	}
+	// The stream outlives the server's write timeout, which bounds a whole answer: send gives each
+	// chunk a deadline of its own instead.
 	rc := http.NewResponseController(w)
-	_ = rc.SetWriteDeadline(time.Time{}) // a stream outlives any server write timeout
 	s := b.subscribe(c.streamUser(r))
 	defer b.unsubscribe(s)
 
@@ -88,7 +93,7 @@ func (c *Console) serveEvents(w http.ResponseWriter, r *http.Request) {
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Accel-Buffering", "no") // nginx would otherwise hold events back
 	w.WriteHeader(http.StatusOK)
-	if _, err := io.WriteString(w, "retry: 2000\n\n"); err != nil || rc.Flush() != nil {
+	if !send(w, rc, "retry: 2000\n\n") {
 		return
 	}
 	tick := time.NewTicker(heartbeat)
@@ -107,8 +112,18 @@ func (c *Console) serveEvents(w http.ResponseWriter, r *http.Request) {
 		case <-tick.C:
 			chunk = ": ping\n\n"
 		}
-		if _, err := io.WriteString(w, chunk); err != nil || rc.Flush() != nil {
+		if !send(w, rc, chunk) {
 			return
 		}
 	}
+}
+
+// send writes one chunk of a stream within writeTimeout and reports whether the page took it.
+func send(w http.ResponseWriter, rc *http.ResponseController, chunk string) bool {
+	// Without a deadline of its own, the write would keep the server's, long past by now.
+	_ = rc.SetWriteDeadline(time.Now().Add(writeTimeout))
+	if _, err := io.WriteString(w, chunk); err != nil {
+		return false
+	}
+	return rc.Flush() == nil
 }

@@ -215,11 +215,8 @@ func serve(ctx context.Context, cfg *config.Config, projects []*config.Project, 
 	}
 	defer chat.wait()
 
-	srv := &http.Server{
-		Handler:           mux,
-		ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
-	}
+	// The API's guard judges credentials before any body is read; it passes everything else through.
+	srv := newHTTPServer(cfg.HTTP, apiSrv.Guard(mux), reg, logger)
 	logger.Info("listening", "addr", ln.Addr().String(), "database", cfg.Database)
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
