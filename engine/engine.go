@@ -348,6 +348,7 @@ func (e *Engine) runTask(j job) {
 	e.running[id] = cancel
 	e.stateMu.Unlock()
 
+	j.task.ProcessStarted = e.processRecorder(j.task)
 	res, err := execute(ctx, j.runner.executor, j.task)
 
 	e.stateMu.Lock()

@@ -61,6 +61,13 @@ type Task struct {
 	// TriggeredEventID is the id of the <task>.triggered event of this attempt.
 	TriggeredEventID string
 	Deadline         time.Time
+	// ProcessStarted, set by the engine, is how an executor that runs the task in a process group of its
+	// own reports the group's id as soon as the group exists. The engine records it with the task run;
+	// after a crash, recovery kills what is left of the group before the task runs again or fails. The
+	// group's processes must carry TaskRunEnv(RunID, Attempt) in their environment: recovery kills only a
+	// group that still holds such a process, never one whose id has since gone to someone else. It must
+	// not be called after Execute returned.
+	ProcessStarted func(pgid int)
 }
 
 // Result is what an executor reports. An empty Result counts as fail and an empty Status as succeeded,

@@ -16,10 +16,15 @@ const interruptedMessage = "interrupted by restart: the executor does not declar
 //   - started tasks were running, or about to be handed to their executor, when it stopped: an idempotent
 //     executor runs them again as a new attempt
 //     with a new .triggered event, any other fails them with interruptedMessage; nothing is lost, and
-//     nothing runs twice without the executor knowing;
+//     nothing runs twice without the executor knowing. First, before the transition, whatever is left of
+//     the process groups they recorded is killed (stopLeftovers), so that a re-run never runs beside the
+//     copy the crash left, and a failed task's command does not keep running after it was failed;
 //   - approvals keep waiting, and one that expired while the process was down expires now;
 //   - queued sequences start where nothing holds their queue.
 func (e *Engine) recover(ctx context.Context) error {
+	if err := e.stopLeftovers(ctx); err != nil {
+		return err
+	}
 	return e.transition(ctx, func(t *txn) error {
 		tasks, err := t.ListTaskRuns(t.ctx, store.TaskRunQuery{States: []store.TaskState{store.TaskTriggered, store.TaskScheduled, store.TaskStarted}})
 		if err != nil {

@@ -28,20 +28,26 @@ type TaskRun struct {
 	TriggeredAt      time.Time
 	StartedAt        *time.Time // set when State first becomes TaskStarted
 	FinishedAt       *time.Time // set when State becomes terminal
+	// ProcessGroup is the process group of the command the started task runs (the exec executor's), 0
+	// when none is recorded. It is set by SetTaskProcessGroup once the command started and cleared when
+	// the task ends or is retried, so that after a crash recovery knows which group to make sure is gone.
+	ProcessGroup int
 }
 
 const taskRunColumns = `id, sequence_run_id, delivery_id, position, name, executor, state, result, status,
-	message, data, triggered_event_id, attempt, scheduled_for, triggered_at, started_at, finished_at`
+	message, data, triggered_event_id, attempt, scheduled_for, triggered_at, started_at, finished_at, process_group`
 
 func scanTaskRun(row scanner) (*TaskRun, error) {
 	var t TaskRun
+	var pgid sql.Null[int64]
 	err := row.Scan(&t.ID, &t.SequenceRunID, &t.DeliveryID, &t.Position, &t.Name, &t.Executor, &t.State,
 		&t.Result, &t.Status, &t.Message, rawColumn{&t.Data}, &t.TriggeredEventID, &t.Attempt,
 		nullTimeColumn{&t.ScheduledFor}, timeColumn{&t.TriggeredAt}, nullTimeColumn{&t.StartedAt},
-		nullTimeColumn{&t.FinishedAt})
+		nullTimeColumn{&t.FinishedAt}, &pgid)
 	if err != nil {
 		return nil, err
 	}
+	t.ProcessGroup = int(pgid.V)
 	return &t, nil
 }
 
@@ -87,6 +93,7 @@ type TaskRunUpdate struct {
 // UpdateTaskRun applies u to task run id and returns the updated run. Its timestamps follow the state:
 // TaskStarted sets StartedAt the first time; a terminal state sets FinishedAt the first time; going back
 // to TaskTriggered or TaskScheduled is a retry, which sets TriggeredAt and clears StartedAt and FinishedAt.
+// A terminal state and a retry both clear ProcessGroup: the attempt that recorded it is over.
 func (tx *Tx) UpdateTaskRun(ctx context.Context, id int64, u TaskRunUpdate) (*TaskRun, error) {
 	var retry, start, finish bool
 	if u.State != nil {
@@ -107,7 +114,8 @@ func (tx *Tx) UpdateTaskRun(ctx context.Context, id int64, u TaskRunUpdate) (*Ta
 			scheduled_for = COALESCE(:scheduled_for, scheduled_for),
 			triggered_at = CASE WHEN :retry THEN :now ELSE triggered_at END,
 			started_at = CASE WHEN :retry THEN NULL WHEN :start THEN COALESCE(started_at, :now) ELSE started_at END,
-			finished_at = CASE WHEN :retry THEN NULL WHEN :finish THEN COALESCE(finished_at, :now) ELSE finished_at END
+			finished_at = CASE WHEN :retry THEN NULL WHEN :finish THEN COALESCE(finished_at, :now) ELSE finished_at END,
+			process_group = CASE WHEN :retry OR :finish THEN NULL ELSE process_group END
 		WHERE id = :id
 		RETURNING `+taskRunColumns,
 		sql.Named("state", u.State), sql.Named("result", u.Result), sql.Named("status", u.Status),
@@ -120,6 +128,25 @@ func (tx *Tx) UpdateTaskRun(ctx context.Context, id int64, u TaskRunUpdate) (*Ta
 		return nil, fmt.Errorf("update task run %d: %w", id, classify(err))
 	}
 	return t, nil
+}
+
+// SetTaskProcessGroup records the process group that attempt of task run id runs, if that attempt is still
+// the started one, and reports whether it did. A task that ended, or was retried, in the meantime keeps no
+// group: whatever ended it has stopped the command, or will. It returns ErrNotFound when the task run
+// does not exist.
+func (tx *Tx) SetTaskProcessGroup(ctx context.Context, id int64, attempt, pgid int) (bool, error) {
+	if pgid <= 0 {
+		return false, fmt.Errorf("set process group of task run %d: invalid process group %d", id, pgid)
+	}
+	var state TaskState
+	var cur int
+	err := tx.q.QueryRowContext(ctx, `
+		UPDATE task_runs SET process_group = CASE WHEN state = ? AND attempt = ? THEN ? ELSE process_group END
+		WHERE id = ? RETURNING state, attempt`, TaskStarted, attempt, pgid, id).Scan(&state, &cur)
+	if err != nil {
+		return false, fmt.Errorf("set process group of task run %d: %w", id, classify(err))
+	}
+	return state == TaskStarted && cur == attempt, nil
 }
 
 // GetTaskRun returns task run id, or ErrNotFound.

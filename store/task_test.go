@@ -215,3 +215,94 @@ func TestListTaskRuns(t *testing.T) {
 		})
 	}
 }
+
+// A started attempt records its process group; the group goes when the attempt ends or is retried, and a
+// late report for an attempt that is over records nothing.
+func TestTaskProcessGroup(t *testing.T) {
+	s, _ := newStore(t)
+	_, _, tr := seedTask(t, s)
+	set := func(t *testing.T, attempt, pgid int) bool {
+		t.Helper()
+		var ok bool
+		update(t, s, func(tx *Tx) error {
+			var err error
+			ok, err = tx.SetTaskProcessGroup(t.Context(), tr.ID, attempt, pgid)
+			return err
+		})
+		return ok
+	}
+	change := func(t *testing.T, u TaskRunUpdate) {
+		t.Helper()
+		update(t, s, func(tx *Tx) error { _, err := tx.UpdateTaskRun(t.Context(), tr.ID, u); return err })
+	}
+	group := func(t *testing.T) int {
+		t.Helper()
+		got, err := s.GetTaskRun(t.Context(), tr.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		listed, err := s.ListTaskRuns(t.Context(), TaskRunQuery{SequenceRunID: tr.SequenceRunID})
+		if err != nil || len(listed) != 1 || listed[0].ProcessGroup != got.ProcessGroup {
+			t.Fatalf("ListTaskRuns = %v, %v; want the group GetTaskRun reads, %d", listed, err, got.ProcessGroup)
+		}
+		return got.ProcessGroup
+	}
+
+	steps := []struct {
+		name   string
+		do     func(t *testing.T) bool // whether a group was recorded
+		record bool
+		wantPG int
+	}{
+		{"before the task started", func(t *testing.T) bool { return set(t, 1, 4242) }, false, 0},
+		{"once started", func(t *testing.T) bool { change(t, TaskRunUpdate{State: new(TaskStarted)}); return set(t, 1, 4242) }, true, 4242},
+		{"for another attempt", func(t *testing.T) bool { return set(t, 2, 5151) }, false, 4242},
+		{"an update that does not end the task", func(t *testing.T) bool { change(t, TaskRunUpdate{Message: new("still going")}); return false }, false, 4242},
+		{"retried after a restart", func(t *testing.T) bool {
+			change(t, TaskRunUpdate{State: new(TaskTriggered), Attempt: new(2)})
+			return false
+		}, false, 0},
+		{"the second attempt started", func(t *testing.T) bool { change(t, TaskRunUpdate{State: new(TaskStarted)}); return set(t, 2, 5151) }, true, 5151},
+		{"finished", func(t *testing.T) bool {
+			change(t, TaskRunUpdate{State: new(TaskFinished), Result: new(ResultPass)})
+			return false
+		}, false, 0},
+		{"a late report of the finished attempt", func(t *testing.T) bool { return set(t, 2, 5151) }, false, 0},
+	}
+	for _, st := range steps {
+		t.Run(st.name, func(t *testing.T) {
+			if got := st.do(t); got != st.record {
+				t.Errorf("recorded = %v, want %v", got, st.record)
+			}
+			if got := group(t); got != st.wantPG {
+				t.Errorf("ProcessGroup = %d, want %d", got, st.wantPG)
+			}
+		})
+	}
+}
+
+func TestSetTaskProcessGroupRefuses(t *testing.T) {
+	s, _ := newStore(t)
+	_, _, tr := seedTask(t, s)
+	tests := []struct {
+		name    string
+		id      int64
+		pgid    int
+		wantErr error // nil: any error
+	}{
+		{"a missing task run", 99, 4242, ErrNotFound},
+		{"no process group", tr.ID, 0, nil},
+		{"a negative process group", tr.ID, -4242, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := s.Update(t.Context(), func(tx *Tx) error {
+				_, err := tx.SetTaskProcessGroup(t.Context(), tt.id, 1, tt.pgid)
+				return err
+			})
+			if err == nil || tt.wantErr != nil && !errors.Is(err, tt.wantErr) {
+				t.Errorf("SetTaskProcessGroup = %v, want %v", err, tt.wantErr)
+			}
+		})
+	}
+}

@@ -25,11 +25,16 @@
 //
 // The command runs in a process group of its own. When the task is stopped, or the timeout setting
 // passes, the whole group gets SIGTERM and, kill_grace later, SIGKILL; processes the command leaves
-// running when it exits are stopped the same way. Exit status 0 passes; anything else fails the task, and
-// a timeout, a program that is not found or cannot start errors it. The chat message is a summary line
-// and the last lines of the output; the output itself, stdout and stderr interleaved and bounded by
-// max_output (keeping its head and tail), goes in the result data under the task's name with the run's
-// start and end, which an evaluation after a test uses as its window:
+// running when it exits are stopped the same way. The group dies with shipgate, even with kill -9: it is
+// led by a guard (Executor.Guard, RunGuard) that kills it when shipgate dies. The group is reported to
+// the engine (engine.Task.ProcessStarted), and its processes carry SHIPGATE_TASK_RUN=<run>/<attempt>
+// (engine.TaskRunEnv), so that recovery can kill a group that survived anyway.
+//
+// Exit status 0 passes; anything else fails the task, and a timeout, a program that is not found or
+// cannot start errors it. The chat message is a summary line and the last lines of the output; the
+// output itself, stdout and stderr interleaved and bounded by max_output (keeping its head and tail),
+// goes in the result data under the task's name with the run's start and end, which an evaluation after
+// a test uses as its window:
 //
 //	{"test": {"start": "2024-05-01T10:00:00Z", "end": "2024-05-01T10:05:00Z", "exitCode": 0,
 //	          "output": "…", "outputTruncated": false}}
@@ -66,6 +71,11 @@ type Executor struct {
 	// Env is the environment every command starts from, as KEY=value entries; nil means PATH, HOME, LANG
 	// and TMPDIR from shipgate's own environment, and nothing else of it.
 	Env []string
+	// Guard is the command that runs RunGuard, without the guard's own arguments: shipgate sets it to
+	// itself and its hidden exec-guard subcommand (GuardCommand). The guard leads each command's process
+	// group and kills the whole group when shipgate dies, grandchildren included. Nil: the command leads
+	// its group itself and dies with shipgate, but what it started may outlive shipgate.
+	Guard []string
 
 	limits copyLimits // zero means the defaults; tests lower them
 }
@@ -126,7 +136,8 @@ func (x *Executor) Execute(ctx context.Context, t engine.Task) (engine.Result, e
 		return errored(err.Error()), nil
 	}
 	started := time.Now()
-	env := slices.Concat(x.baseEnv(), taskEnv(t, started, dir.sli.path()), settingsEnv)
+	// The marker comes last, so that nothing overrides it: recovery kills only processes that carry it.
+	env := slices.Concat(x.baseEnv(), taskEnv(t, started, dir.sli.path()), settingsEnv, []string{engine.TaskRunEnv(t.RunID, t.Attempt)})
 	path, err := program(s, dir.work, env)
 	if err != nil {
 		return errored(err.Error()), nil
@@ -135,7 +146,7 @@ func (x *Executor) Execute(ctx context.Context, t engine.Task) (engine.Result, e
 	out := newOutput(s.maxOutput)
 	log.Debug("running", "command", s.display(), "dir", dir.work)
 	o, err := process{path: path, argv: s.argv, dir: dir.work, env: env, out: out,
-		timeout: s.timeout, grace: s.killGrace, start: started, log: log}.run(ctx)
+		timeout: s.timeout, grace: s.killGrace, start: started, log: log, guard: x.Guard, started: t.ProcessStarted}.run(ctx)
 	if err != nil {
 		return errored(fmt.Sprintf("cannot start %s: %v", s.argv[0], err)), nil
 	}

@@ -25,9 +25,10 @@ func newTask(cfg map[string]any) engine.Task {
 }
 
 // testExecutor runs commands with only PATH from the test's environment, in a run directory under a
-// temporary directory of the test.
+// temporary directory of the test, under the guard, as shipgate does. Tests that build an Executor
+// themselves run without it.
 func testExecutor(t testing.TB) *Executor {
-	return &Executor{TempDir: t.TempDir(), Env: []string{"PATH=" + os.Getenv("PATH")}}
+	return &Executor{TempDir: t.TempDir(), Env: []string{"PATH=" + os.Getenv("PATH")}, Guard: testGuard(t)}
 }
 
 // execute runs the task and fails the test on an error, which only shipgate's own failures cause.

@@ -3,10 +3,13 @@ package exec
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	osexec "os/exec"
+	"runtime"
+	"slices"
 	"sync"
 	"syscall"
 	"time"
@@ -26,6 +29,10 @@ type process struct {
 	grace   time.Duration
 	start   time.Time // reported as the run's start, as the command was told
 	log     *slog.Logger
+	// guard runs the guard (see RunGuard) that leads the command's group; nil: the command leads it.
+	guard []string
+	// started, when set, is told the group's id as soon as the group exists.
+	started func(pgid int)
 }
 
 // outcome is how a run ended.
@@ -40,7 +47,8 @@ type outcome struct {
 // run runs the command in a process group of its own and stops the whole group, so that a shell's or a
 // test runner's children go too. When ctx ends or the timeout passes, the group gets SIGTERM, and SIGKILL
 // after the grace period; whatever the command leaves running when it exits is stopped the same way. The
-// error says the command could not be started.
+// group also dies with shipgate: its leader, the guard or else the command, has a parent-death signal.
+// The error says the command could not be started.
 func (p process) run(ctx context.Context) (outcome, error) {
 	runCtx, cancel := ctx, context.CancelFunc(func() {})
 	if p.timeout > 0 {
@@ -54,21 +62,60 @@ func (p process) run(ctx context.Context) (outcome, error) {
 		return o, nil
 	}
 
-	cmd := osexec.CommandContext(runCtx, p.path, p.argv[1:]...)
-	cmd.Args = p.argv
-	cmd.Dir = p.dir
+	var cmd *osexec.Cmd
+	var status *os.File // the guard's report of the command's start
+	if p.guard != nil {
+		ga := guardArgs{parent: os.Getpid(), dir: p.dir, path: p.path, argv: p.argv}
+		cmd = osexec.CommandContext(runCtx, p.guard[0], append(slices.Clone(p.guard[1:]), ga.args()...)...)
+		r, w, err := os.Pipe()
+		if err != nil {
+			return o, fmt.Errorf("status pipe for the guard: %w", err)
+		}
+		defer r.Close()
+		defer w.Close()
+		status, cmd.ExtraFiles = r, []*os.File{w} // descriptor 3 in the guard
+		// SIGTERM, not SIGKILL, so that the guard can kill the whole group before it goes.
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
+	} else {
+		cmd = osexec.CommandContext(runCtx, p.path, p.argv[1:]...)
+		cmd.Args = p.argv
+		// Only the command gets it; what it starts may outlive shipgate. Executor.Guard closes that gap.
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+		cmd.Dir = p.dir
+	}
 	cmd.Env = append([]string{}, p.env...) // never nil: nil would hand over shipgate's environment
 	// One writer for both makes os/exec use one pipe, so stdout and stderr interleave as they were written.
 	cmd.Stdout, cmd.Stderr = p.out, p.out
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	g := &group{grace: p.grace}
 	cmd.Cancel = func() error { return g.cancel(cmd.Process.Pid) }
 	// After the grace period Wait kills the command itself if it is still running, and stops waiting for
 	// children that keep the output pipe open (a server started with &), instead of hanging until they end.
 	cmd.WaitDelay = p.grace
 
+	// The parent-death signal is sent when the thread that started the child ends, not the process
+	// (golang/go#27505). Go ends a thread only when a goroutine exits while locked to it with
+	// runtime.LockOSThread; any goroutine may do that on any thread, and a caller's goroutine may be
+	// locked already. Holding this goroutine on its thread from Start until Wait returns keeps the thread
+	// alive as long as the group's leader: no other goroutine runs on it, so none can end it, and this
+	// one unlocks only after the leader is gone. It costs a thread per running command, which Wait's
+	// system call holds most of the time anyway.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
 	if err := cmd.Start(); err != nil {
 		return o, err
+	}
+	if p.started != nil {
+		p.started(cmd.Process.Pid)
+	}
+	if status != nil {
+		cmd.ExtraFiles[0].Close() // the guard holds its own copy
+		// The guard closes the pipe once the command started, or writes why it could not and exits; a
+		// guard killed before that closes it too, and Wait reports how it ended.
+		if msg, _ := io.ReadAll(status); len(msg) > 0 {
+			_ = cmd.Wait()
+			g.finish(cmd.Process.Pid, p.log)
+			return o, errors.New(string(msg))
+		}
 	}
 	err := cmd.Wait()
 	o.end = time.Now()

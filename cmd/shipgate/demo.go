@@ -149,9 +149,9 @@ func runDemo(ctx context.Context, out, errOut io.Writer, listen, dataDir string,
 }
 
 // writeDemoProject writes the embedded project into the data folder, with an executors.yaml whose
-// tasks run this binary's demo-service, and returns the projects folder. Through Prometheus, the services
-// listen on fixed ports, each test waits until Prometheus has scraped its figures, and the evaluation
-// looks at the last minute.
+// tasks run this binary's demo-service for this process, and returns the projects folder. Through
+// Prometheus, the services listen on fixed ports, each test waits until Prometheus has scraped its
+// figures, and the evaluation looks at the last minute.
 func writeDemoProject(dataDir string, prom demoPrometheus) (string, error) {
 	projects := filepath.Join(dataDir, "projects")
 	dest := filepath.Join(projects, "fulltour")
@@ -193,7 +193,9 @@ func writeDemoProject(dataDir string, prom demoPrometheus) (string, error) {
 		for i, a := range args {
 			quoted[i] = fmt.Sprintf("%q", a)
 		}
-		return fmt.Sprintf("{type: exec, timeout: 3m, with: {command: [%s], env: {%s: %q}}}", strings.Join(quoted, ", "), envDemoDir, dataDir)
+		// The services a deployment starts outlive its task on purpose, and stop with this process.
+		return fmt.Sprintf("{type: exec, timeout: 3m, with: {command: [%s], env: {%s: %q, %s: \"%d\"}}}", strings.Join(quoted, ", "),
+			envDemoDir, dataDir, envDemoPID, os.Getpid())
 	}
 	port := fmt.Sprint(basePort)
 	executors := fmt.Sprintf(`# Written by shipgate demo: the tutorial's tasks run this binary's demo service.

@@ -18,6 +18,7 @@ import (
 	"sync"
 	"syscall"
 	"time"
+	"unsafe"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -31,6 +32,10 @@ import (
 // envDemoDir names the folder where the demo keeps each stage's running service (pid, URL, version).
 const envDemoDir = "HELLOSERVICE_DEMO_DIR"
 
+// envDemoPID is the pid of the `shipgate demo` whose tasks deploy the services: they stop when it ends,
+// however it ends.
+const envDemoPID = "HELLOSERVICE_DEMO_PID"
+
 // slowVersion is the tutorial's slow build: about a second per request.
 const slowVersion = "v0.1.2"
 
@@ -42,18 +47,36 @@ func newDemoServiceCmd() *cobra.Command {
 		Args:   cobra.NoArgs,
 	}
 	var version, listen, portFile string
+	var owner int
 	run := &cobra.Command{
-		Use:  "run --version V [--listen ADDR] [--port-file F]",
+		Use:  "run --version V [--listen ADDR] [--port-file F] [--owner PID]",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
+			if owner > 0 {
+				var cancel context.CancelFunc
+				ctx, cancel = context.WithCancel(ctx)
+				defer cancel()
+				gone, err := processGone(owner)
+				if err != nil {
+					return fmt.Errorf("watching the demo (pid %d): %w", owner, err)
+				}
+				go func() {
+					select {
+					case <-gone:
+						cancel()
+					case <-ctx.Done():
+					}
+				}()
+			}
 			return runDemoService(ctx, version, listen, portFile)
 		},
 	}
 	run.Flags().StringVar(&version, "version", "", "the version to behave as (v0.1.2 is slow)")
 	run.Flags().StringVar(&listen, "listen", "127.0.0.1:0", "address to listen on")
 	run.Flags().StringVar(&portFile, "port-file", "", "write the address here once listening")
+	run.Flags().IntVar(&owner, "owner", 0, "stop when this process ends (the demo)")
 	var requests, concurrency int
 	var settle time.Duration
 	test := &cobra.Command{
@@ -87,11 +110,15 @@ func newDemoServiceCmd() *cobra.Command {
 	test.Flags().IntVar(&concurrency, "concurrency", 4, "requests at once")
 	test.Flags().DurationVar(&settle, "settle", 0, "wait this long after the burst (for Prometheus to scrape)")
 	var basePort int
+	// The task is stopped with SIGTERM (the demo's shutdown, an abort): deploy and rollback see it
+	// between steps, so that they never die between starting a service and recording it.
 	deploy := &cobra.Command{
 		Use:  "deploy",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return demoDeploy(cmd.OutOrStdout(), os.Getenv("SHIPGATE_STAGE"), versionOf(os.Getenv("SHIPGATE_TAG")), basePort, false)
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			return demoDeploy(ctx, cmd.OutOrStdout(), os.Getenv("SHIPGATE_STAGE"), versionOf(os.Getenv("SHIPGATE_TAG")), basePort, false)
 		},
 	}
 	deploy.Flags().IntVar(&basePort, "base-port", 0, "first stage's port, the next stages' after it (0: any free port)")
@@ -99,7 +126,9 @@ func newDemoServiceCmd() *cobra.Command {
 		Use:  "rollback",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return demoDeploy(cmd.OutOrStdout(), os.Getenv("SHIPGATE_STAGE"), "", basePort, true)
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			return demoDeploy(ctx, cmd.OutOrStdout(), os.Getenv("SHIPGATE_STAGE"), "", basePort, true)
 		},
 	}
 	rollback.Flags().IntVar(&basePort, "base-port", 0, "as for deploy")
@@ -196,8 +225,13 @@ func writeFileAtomic(path, value string) error {
 
 // demoDeploy replaces a stage's service with version (or, for a rollback, with the version it replaced)
 // and prints where it runs. The service runs in a session of its own, so that it outlives the task's
-// process group; shipgate demo stops every stage's service when it ends.
-func demoDeploy(out io.Writer, stage, version string, basePort int, rollback bool) error {
+// process group; shipgate demo stops every stage's service when it ends, and a service whose demo is
+// gone (--owner) stops by itself.
+//
+// When ctx ends (the task is stopped) it stops what it is doing: before it starts the new service, or
+// by killing the service it started and has not recorded yet. A deploy stopped half-way once left a
+// service that no pid file named, and so nothing stopped.
+func demoDeploy(ctx context.Context, out io.Writer, stage, version string, basePort int, rollback bool) error {
 	s, err := demoStage(stage)
 	if err != nil {
 		return err
@@ -211,6 +245,9 @@ func demoDeploy(out io.Writer, stage, version string, basePort int, rollback boo
 		}
 	}
 	stopDemoService(s.read("pid"))
+	if ctx.Err() != nil {
+		return fmt.Errorf("stopped before helloservice %s started: %w", version, context.Cause(ctx))
+	}
 	listen := "127.0.0.1:0"
 	if basePort > 0 {
 		listen = fmt.Sprintf("127.0.0.1:%d", basePort+stageIndex(stage))
@@ -226,15 +263,21 @@ func demoDeploy(out io.Writer, stage, version string, basePort int, rollback boo
 		return err
 	}
 	defer logf.Close()
-	cmd := exec.Command(self, "demo-service", "run", "--version", version, "--listen", listen, "--port-file", portFile)
+	args := []string{"demo-service", "run", "--version", version, "--listen", listen, "--port-file", portFile}
+	if owner, err := strconv.Atoi(os.Getenv(envDemoPID)); err == nil && owner > 0 {
+		args = append(args, "--owner", strconv.Itoa(owner))
+	}
+	cmd := exec.Command(self, args...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("starting helloservice %s: %w", version, err)
 	}
-	addr, err := waitForFile(portFile, 10*time.Second)
+	addr, err := waitForFile(ctx, portFile, 10*time.Second)
 	if err != nil {
+		// Not recorded anywhere yet: if it stayed, nothing would stop it.
 		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
 		return fmt.Errorf("helloservice %s did not start listening: %w", version, err)
 	}
 	if current != "" && current != version && !rollback {
@@ -275,9 +318,9 @@ func stageIndex(stage string) int {
 	return 2
 }
 
-// waitForFile waits until a file exists and returns its content. The service writes it once it listens;
-// there is no event to wait for across processes.
-func waitForFile(path string, timeout time.Duration) (string, error) {
+// waitForFile waits until a file exists and returns its content, or until ctx ends. The service writes it
+// once it listens; there is no event to wait for across processes.
+func waitForFile(ctx context.Context, path string, timeout time.Duration) (string, error) {
 	deadline := time.Now().Add(timeout)
 	for {
 		if data, err := os.ReadFile(path); err == nil && len(strings.TrimSpace(string(data))) > 0 {
@@ -286,7 +329,11 @@ func waitForFile(path string, timeout time.Duration) (string, error) {
 		if time.Now().After(deadline) {
 			return "", fmt.Errorf("no %s after %s", filepath.Base(path), timeout)
 		}
-		time.Sleep(20 * time.Millisecond)
+		select {
+		case <-ctx.Done():
+			return "", fmt.Errorf("stopped: %w", context.Cause(ctx))
+		case <-time.After(20 * time.Millisecond):
+		}
 	}
 }
 
@@ -402,3 +449,35 @@ func demoTest(ctx context.Context, out io.Writer, requests, concurrency int) err
 }
 
 func round2(v float64) float64 { return float64(int64(v*100+0.5)) / 100 }
+
+// sysPidfdOpen is pidfd_open(2), the same number on every Linux architecture (5.3 and later).
+const sysPidfdOpen = 434
+
+// processGone returns a channel that is closed when process pid ends. It holds a pidfd, which stands for
+// that very process, so a pid taken by another process later does not count; an error means pid does
+// not run now. The demo's services are not its children, and may not be anyone's it knows, so a
+// parent-death signal cannot do this.
+func processGone(pid int) (<-chan struct{}, error) {
+	fd, _, errno := syscall.Syscall(sysPidfdOpen, uintptr(pid), 0, 0)
+	if errno != 0 {
+		return nil, errno
+	}
+	gone := make(chan struct{})
+	go func() {
+		defer syscall.Close(int(fd))
+		defer close(gone)
+		// A pidfd becomes readable when its process ends.
+		pfd := struct {
+			fd             int32
+			events, revent int16
+		}{fd: int32(fd), events: 0x1} // POLLIN
+		for {
+			n, _, errno := syscall.Syscall6(syscall.SYS_PPOLL, uintptr(unsafe.Pointer(&pfd)), 1, 0, 0, 0, 0)
+			if errno == syscall.EINTR || errno == 0 && n == 0 {
+				continue
+			}
+			return // readable, or polling failed: either way, stop rather than run on unwatched
+		}
+	}()
+	return gone, nil
+}

@@ -18,7 +18,7 @@ import (
 func executors(cfg *config.Config, logger *slog.Logger) map[string]engine.Executor {
 	return map[string]engine.Executor{
 		"noop":    engine.Noop{},
-		"exec":    &exec.Executor{Logger: logger},
+		"exec":    &exec.Executor{Logger: logger, Guard: execGuard()},
 		"helm":    &helm.Executor{Kubeconfig: cfg.Helm.Kubeconfig, Context: cfg.Helm.Context, CacheDir: cfg.Helm.CacheDir, Logger: logger},
 		"webhook": &webhook.Executor{Logger: logger},
 	}
