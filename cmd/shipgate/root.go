@@ -50,6 +50,6 @@ gates promotions on SLO evaluations and approvals in Slack or Discord, and recor
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.AddCommand(newVersionCmd(), newValidateCmd(), newServeCmd(), newEvaluateCmd(), newAuditCmd(), newTriggerCmd(), newStatusCmd(), newDemoCmd(), newDemoServiceCmd(), newGuardCmd())
+	root.AddCommand(newVersionCmd(), newValidateCmd(), newServeCmd(), newEvaluateCmd(), newAuditCmd(), newBackupCmd(), newTriggerCmd(), newStatusCmd(), newDemoCmd(), newDemoServiceCmd(), newGuardCmd())
 	return root
 }

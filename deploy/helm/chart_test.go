@@ -74,6 +74,7 @@ func TestLint(t *testing.T) {
 		{"defaults", nil},
 		{"full", fullValues(t)},
 		{"cluster-wide", values(t, "rbac: {clusterWide: true}\npersistence: {enabled: false}")},
+		{"backups", values(t, backupValues)},
 	} {
 		for _, kube := range []*chartutil.KubeVersion{kubeFloor, kubeRecent} {
 			t.Run(tc.name+"/"+kube.Version, func(t *testing.T) {
@@ -819,6 +820,12 @@ func TestRefusedValues(t *testing.T) {
 		{"both project sources", "projects: {configMaps: [fulltour], volume: {emptyDir: {}}}", "either configMaps or volume"},
 		{"project twice", "projects: {configMaps: [fulltour, {name: other, project: fulltour}]}", `project "fulltour" is listed twice`},
 		{"invalid project", "projects: {configMaps: [{name: x, project: Full_Tour}]}", "'Full_Tour' does not match"},
+		{"backups too often", "backup: {enabled: true, every: 30s}", "/backup/every"},
+		{"backups kept", "backup: {keep: -1}", "/backup/keep"},
+		{"backup claim switched off", "backup: {persistence: {enabled: false}}", "'enabled' not allowed"},
+		{"Litestream's old replicas list", "backup: {litestream: {enabled: true, replicas: [{url: s3://b/p}]}}", "'replicas' not allowed"},
+		{"Litestream without a replica", "backup: {litestream: {enabled: true}}", "backup.litestream.replica is required"},
+		{"backup of a database off /data", "backup: {enabled: true}\nconfig: {database: shipgate.db}", "config.database is /etc/shipgate/shipgate.db; backups read it through the /data volume"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := renderErr(values(t, tc.vals), kubeRecent)

@@ -126,3 +126,26 @@ project, which defaults to its name.
 {{- .project | default .name }}
 {{- end }}
 {{- end }}
+
+{{/*
+The database file as shipgate opens it: config.database, made absolute against the config file's folder
+as shipgate does. The backup sidecar and Litestream reach it through the same /data volume, so it must be
+there.
+*/}}
+{{- define "shipgate.databasePath" -}}
+{{- $db := .Values.config.database | toString }}
+{{- if not (isAbs $db) }}
+{{- $db = printf "/etc/shipgate/%s" $db | clean }}
+{{- end }}
+{{- if and (or .Values.backup.enabled .Values.backup.litestream.enabled) (not (hasPrefix "/data/" $db)) }}
+{{- fail (printf "backup: config.database is %s; backups read it through the /data volume, so it must be in /data" $db) }}
+{{- end }}
+{{- $db }}
+{{- end }}
+
+{{/*
+The claim backups are written to.
+*/}}
+{{- define "shipgate.backupClaimName" -}}
+{{- default (printf "%s-backup" (include "shipgate.fullname" .)) .Values.backup.persistence.existingClaim }}
+{{- end }}
