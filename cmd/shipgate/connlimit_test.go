@@ -17,27 +17,48 @@ func TestHTTPServerMakesRoomByClosingIdleConnections(t *testing.T) {
 	hc := shortHTTP()
 	hc.IdleTimeout = time.Hour // only the cap can close them
 	hc.MaxConnections = 8
-	addr := startHTTP(t, hc, newHandler(okPinger{}, slog.New(slog.DiscardHandler)))
+	srv := newHTTPServer(hc, newHandler(okPinger{}, slog.New(slog.DiscardHandler)), nil, slog.New(slog.DiscardHandler))
+	// The client reads its answer a moment before the server marks the connection idle; wait for that,
+	// so that which connections are idle, and so which go first, is certain.
+	idled := make(chan struct{}, 64)
+	track := srv.ConnState
+	srv.ConnState = func(c net.Conn, s http.ConnState) {
+		track(c, s)
+		if s == http.StateIdle {
+			idled <- struct{}{}
+		}
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	addr := ln.Addr().String()
 
-	var idle []*rawconn.Conn
-	for range 40 {
-		c := rawconn.Dial(t, addr)
+	var conns []*rawconn.Conn
+	get := func(c *rawconn.Conn) {
+		t.Helper()
 		c.Send("GET /healthz HTTP/1.1\r\nHost: shipgate\r\n\r\n")
 		if res, _, err := c.Response(httpBound); err != nil || res.StatusCode != http.StatusOK {
-			t.Fatalf("/healthz with %d idle connections open: %v, %v", len(idle), res, err)
+			t.Fatalf("/healthz with %d idle connections open: %v, %v", len(conns), res, err)
 		}
-		idle = append(idle, c)
+		<-idled
 	}
-	// The oldest were closed to make room: at most max_connections are still open.
-	closed := 0
-	for _, c := range idle[:len(idle)-hc.MaxConnections] {
+	for range 40 {
+		c := rawconn.Dial(t, addr)
+		get(c)
+		conns = append(conns, c)
+	}
+	// The oldest were closed to make room, the newest max_connections kept.
+	for i, c := range conns[:len(conns)-hc.MaxConnections] {
 		if _, err := c.WaitClosed(httpBound); err != nil {
-			t.Errorf("an old idle connection is still open with %d newer ones: %v", len(idle), err)
-			continue
+			t.Fatalf("idle connection %d of %d is still open: %v", i+1, len(conns), err)
 		}
-		closed++
 	}
-	t.Logf("%d of %d idle connections closed to keep %d open", closed, len(idle), hc.MaxConnections)
+	for _, c := range conns[len(conns)-hc.MaxConnections:] {
+		get(c) // still served
+	}
 }
 
 func TestConnLimitClosesANewConnectionWhenNoneIsIdle(t *testing.T) {
