@@ -56,6 +56,14 @@ func TestServeAnswersHealthAndStops(t *testing.T) {
 	if code, _ := get(t, base+"/nope"); code != http.StatusNotFound {
 		t.Errorf("/nope = %d, want 404", code)
 	}
+	// Go's and the process's own metrics, and the store's health, beside shipgate's.
+	code, metrics := get(t, base+"/metrics")
+	for _, name := range []string{"go_goroutines", "process_resident_memory_bytes", "shipgate_store_write_errors_total",
+		"shipgate_engine_unrecorded_transitions", "shipgate_store_wal_bytes", "shipgate_http_connections_open"} {
+		if code != http.StatusOK || !regexp.MustCompile(`(?m)^` + name + ` `).MatchString(metrics) {
+			t.Errorf("/metrics (%d) lacks %s", code, name)
+		}
+	}
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatalf("serve returned %v after cancel", err)
