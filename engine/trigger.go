@@ -36,10 +36,26 @@ const idempotencyScope = "trigger"
 // Trigger validates a request and queues the delivery's first sequence; it returns the delivery id.
 // Invalid requests return an error wrapping ErrInvalid whose message tells the caller what exists.
 func (e *Engine) Trigger(ctx context.Context, req Request) (int64, error) {
+	tr, err := e.TriggerOnce(ctx, req)
+	return tr.ID, err
+}
+
+// Triggered is what TriggerOnce did: the delivery, and whether an earlier request with the same
+// idempotency key had created it.
+type Triggered struct {
+	ID       int64
+	Replayed bool
+}
+
+// TriggerOnce is Trigger that also says whether the request was a replay. The key is claimed in the
+// transaction that creates the delivery, so there is no moment, crash included, at which the delivery
+// exists and a retry with its key would not find it.
+func (e *Engine) TriggerOnce(ctx context.Context, req Request) (Triggered, error) {
 	if err := e.validate(&req); err != nil {
-		return 0, err
+		return Triggered{}, err
 	}
 	var id int64
+	replayed := false
 	err := e.transition(ctx, func(t *txn) error {
 		if req.IdempotencyKey != "" {
 			rec, claimed, err := t.ClaimIdempotencyKey(t.ctx, idempotencyScope, req.IdempotencyKey)
@@ -47,7 +63,7 @@ func (e *Engine) Trigger(ctx context.Context, req Request) (int64, error) {
 				return err
 			}
 			if !claimed {
-				id = rec.DeliveryID
+				id, replayed = rec.DeliveryID, true
 				return nil
 			}
 		}
@@ -77,7 +93,10 @@ func (e *Engine) Trigger(ctx context.Context, req Request) (int64, error) {
 		data["configurationChange"] = map[string]any{"values": values}
 		return t.triggerSequence(d, req.Stage, req.Sequence, data)
 	})
-	return id, err
+	if err != nil {
+		return Triggered{}, err
+	}
+	return Triggered{ID: id, Replayed: replayed}, nil
 }
 
 // validate fills in defaults and checks that everything the request names exists.

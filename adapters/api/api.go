@@ -61,7 +61,6 @@ type API struct {
 	links     Linker
 	auth      *authenticator
 	metrics   *metrics
-	keys      *keyLocks
 	publicURL string
 	log       *slog.Logger
 }
@@ -84,7 +83,7 @@ func New(opts Options) (*API, error) {
 		return nil, fmt.Errorf("api: %w", err)
 	}
 	a := &API{eng: opts.Engine, st: opts.Store, projects: map[string]*config.Project{}, approver: opts.Approver, links: opts.Links, auth: auth,
-		metrics: m, keys: newKeyLocks(), publicURL: strings.TrimRight(opts.Config.PublicURL, "/"), log: opts.Logger}
+		metrics: m, publicURL: strings.TrimRight(opts.Config.PublicURL, "/"), log: opts.Logger}
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)
 	}

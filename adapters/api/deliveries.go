@@ -55,20 +55,18 @@ func (a *API) createDelivery(c *call) reply {
 	if key != "" {
 		key = c.caller.idempotencyKey("deliveries:" + key)
 	}
-	id, replayed, err := a.once(c.ctx, key, func(engineKey string) (int64, error) {
-		return a.eng.Trigger(c.ctx, engine.Request{Project: req.Project, Service: req.Service, Stage: req.Stage, Sequence: req.Sequence,
-			Image: req.Image, Labels: req.Labels, Values: req.Values, Actor: c.caller.name, Source: string(store.PlatformAPI), IdempotencyKey: engineKey})
-	})
+	tr, err := a.eng.TriggerOnce(c.ctx, engine.Request{Project: req.Project, Service: req.Service, Stage: req.Stage, Sequence: req.Sequence,
+		Image: req.Image, Labels: req.Labels, Values: req.Values, Actor: c.caller.name, Source: string(store.PlatformAPI), IdempotencyKey: key})
 	if err != nil {
 		return a.engineReply(c, target, "trigger delivery", err)
 	}
-	d, err := a.st.GetDelivery(c.ctx, id)
+	d, err := a.st.GetDelivery(c.ctx, tr.ID)
 	if err != nil {
 		return a.internal(c, "read triggered delivery", err)
 	}
 	rep := ok(http.StatusAccepted, triggered{ID: d.ID, KeptnContext: d.KeptnContext, URL: a.deliveryURL(d.ID)})
 	rep.header = http.Header{"Location": {a.deliveryURL(d.ID)}}
-	if replayed {
+	if tr.Replayed {
 		rep.status, rep.outcome = http.StatusOK, outcomeDuplicate
 		rep.header.Set(ReplayedHeader, "true")
 	}

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/shipgate/shipgate/engine"
 	"github.com/shipgate/shipgate/store"
 )
 
@@ -315,5 +316,29 @@ func TestListDeliveries(t *testing.T) {
 		if r.status != tt.status || r.errorText(t) != tt.want {
 			t.Errorf("%s: %d %s, want %d %q", tt.name, r.status, r.body, tt.status, tt.want)
 		}
+	}
+}
+
+// The key is claimed in the transaction that creates the delivery, so there is no moment at which the
+// delivery exists and its key is unknown: a retry after shipgate committed the delivery but died before
+// answering (here: the engine committed it, and the API never answered) is a replay, 200 with
+// Idempotent-Replayed, never a second delivery or a 202.
+func TestIdempotentTriggerAfterTheAnswerWasLost(t *testing.T) {
+	f := newFixture(t)
+	const key = "build-77/attempt-1"
+	committed, err := f.eng.TriggerOnce(context.Background(), engine.Request{Project: "fulltour", Service: "helloservice",
+		Image: helloImage, Actor: tokCI, Source: "api", IdempotencyKey: (&caller{name: tokCI}).idempotencyKey("deliveries:" + key)})
+	if err != nil || committed.Replayed {
+		t.Fatalf("first trigger: %+v %v", committed, err)
+	}
+
+	r := f.as(tokCI, "POST", "/api/v1/deliveries", hello(), IdempotencyHeader, key)
+	var tr triggered
+	r.decode(t, &tr)
+	if r.status != http.StatusOK || tr.ID != committed.ID || r.header.Get(ReplayedHeader) != "true" {
+		t.Errorf("retry: %d %s %v; want 200, delivery %d, %s: true", r.status, r.body, r.header, committed.ID, ReplayedHeader)
+	}
+	if ds, err := f.st.ListDeliveries(context.Background(), store.DeliveryQuery{}); err != nil || len(ds) != 1 {
+		t.Errorf("%d deliveries (%v), want the one", len(ds), err)
 	}
 }

@@ -107,19 +107,17 @@ func (a *API) keptnEvent(c *call) reply {
 		}
 		key = c.caller.idempotencyKey("event:" + ev.ID)
 	}
-	id, replayed, err := a.once(c.ctx, key, func(engineKey string) (int64, error) {
-		return a.eng.Trigger(c.ctx, engine.Request{Project: data.Project, Service: data.Service, Stage: stage, Sequence: sequence, Image: image,
-			Labels: data.Labels, Values: extra, Actor: c.caller.name, Source: string(store.PlatformAPI), IdempotencyKey: engineKey})
-	})
+	tr, err := a.eng.TriggerOnce(c.ctx, engine.Request{Project: data.Project, Service: data.Service, Stage: stage, Sequence: sequence, Image: image,
+		Labels: data.Labels, Values: extra, Actor: c.caller.name, Source: string(store.PlatformAPI), IdempotencyKey: key})
 	if err != nil {
 		return a.engineReply(c, target, "trigger from keptn event", err)
 	}
-	d, err := a.st.GetDelivery(c.ctx, id)
+	d, err := a.st.GetDelivery(c.ctx, tr.ID)
 	if err != nil {
 		return a.internal(c, "read triggered delivery", err)
 	}
 	rep := ok(http.StatusOK, keptnContext{KeptnContext: d.KeptnContext})
-	if replayed {
+	if tr.Replayed {
 		rep.outcome = outcomeDuplicate
 		rep.header = http.Header{ReplayedHeader: {"true"}}
 	}
