@@ -60,7 +60,7 @@ func TestServeAnswersHealthAndStops(t *testing.T) {
 	code, metrics := get(t, base+"/metrics")
 	for _, name := range []string{"go_goroutines", "process_resident_memory_bytes", "shipgate_store_write_errors_total",
 		"shipgate_engine_unrecorded_transitions", "shipgate_store_wal_bytes", "shipgate_http_connections_open"} {
-		if code != http.StatusOK || !regexp.MustCompile(`(?m)^` + name + ` `).MatchString(metrics) {
+		if code != http.StatusOK || !regexp.MustCompile(`(?m)^`+name+` `).MatchString(metrics) {
 			t.Errorf("/metrics (%d) lacks %s", code, name)
 		}
 	}
