@@ -12,6 +12,7 @@ import (
 	"github.com/shipgate/shipgate/config"
 	"github.com/shipgate/shipgate/engine/slo"
 	"github.com/shipgate/shipgate/store"
+	"github.com/shipgate/shipgate/truncate"
 )
 
 // RoleAuditor may read the audit trail in chat (/deliver audit).
@@ -79,7 +80,7 @@ func auditLine(e *store.AuditEntry, ch *config.ChannelBinding) string {
 		line += " " + e.Target
 	}
 	if e.Reason != "" {
-		line += ": " + Cut(e.Reason, 200)
+		line += ": " + truncate.Bytes(e.Reason, 200)
 	}
 	return line
 }

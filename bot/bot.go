@@ -68,7 +68,8 @@ type Options struct {
 	Posters map[store.Platform]Poster
 	// Directories resolve platform groups in role member lists, by platform.
 	Directories map[store.Platform]Directory
-	// GroupTTL is how long resolved group members are cached; 0 means DefaultGroupTTL.
+	// GroupTTL is how long fetched group members count as fresh; they are fetched again before it ends
+	// (see groups.go). 0 means DefaultGroupTTL.
 	GroupTTL time.Duration
 	// EditInterval is the least time between two edits of one message; 0 means DefaultEditInterval.
 	EditInterval time.Duration
@@ -119,7 +120,7 @@ func New(opts Options) (*Bot, error) {
 	if ttl <= 0 {
 		ttl = DefaultGroupTTL
 	}
-	b.groups = &groupCache{ttl: ttl, now: b.now, m: map[string]groupEntry{}}
+	b.groups = newGroupCache(ttl, b.now, b.dirs, b.log)
 	for _, p := range opts.Projects {
 		b.projects[p.Name] = p
 	}
@@ -133,8 +134,10 @@ func New(opts Options) (*Bot, error) {
 }
 
 // Start subscribes to the engine's events and brings the cards of live deliveries up to date, in case
-// the previous process stopped between a transition and its message.
+// the previous process stopped between a transition and its message. It also starts fetching, in the
+// background, the members of every platform group the channel bindings name, and keeps them fresh.
 func (b *Bot) Start(ctx context.Context) error {
+	b.groups.start(b.boundGroups)
 	b.notifier.start()
 	return b.notifier.catchUp(ctx)
 }
@@ -146,6 +149,7 @@ func (b *Bot) Close(ctx context.Context) error {
 	b.stopOnce.Do(func() {
 		b.notifier.stop()
 		err = b.outbox.close(ctx)
+		b.groups.close()
 	})
 	return err
 }

@@ -8,6 +8,8 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/shipgate/shipgate/truncate"
 )
 
 // CommandKind names what a /deliver command asks for.
@@ -345,7 +347,7 @@ func (c *Command) parseFlags(sc subcommand, words []string) ([]string, error) {
 
 // flagError says that flag name cannot be used with sc, and which flags can.
 func flagError(sc subcommand, name string, known bool, f flagID) error {
-	shown := fmt.Sprintf("%q", clipEcho(name))
+	shown := fmt.Sprintf("%q", truncate.Excerpt(name, maxEcho))
 	if known {
 		shown = cmdFlagLong[f]
 	}
@@ -395,14 +397,14 @@ func (c *Command) setFlag(sc subcommand, f flagID, value string) error {
 		k = strings.TrimSpace(k)
 		switch {
 		case !ok:
-			return usageError(sc.kind, "--label needs key=value, not %q", clipEcho(value))
+			return usageError(sc.kind, "--label needs key=value, not %q", truncate.Excerpt(value, maxEcho))
 		case k == "":
-			return usageError(sc.kind, "--label %q has no key before the =", clipEcho(value))
+			return usageError(sc.kind, "--label %q has no key before the =", truncate.Excerpt(value, maxEcho))
 		case strings.ContainsFunc(k, func(r rune) bool { return !isLabelKeyRune(r) }):
-			return usageError(sc.kind, "label key %q may have only letters, digits and . _ - /", clipEcho(k))
+			return usageError(sc.kind, "label key %q may have only letters, digits and . _ - /", truncate.Excerpt(k, maxEcho))
 		}
 		if _, dup := c.Labels[k]; dup {
-			return usageError(sc.kind, "label %q is given twice", clipEcho(k))
+			return usageError(sc.kind, "label %q is given twice", truncate.Excerpt(k, maxEcho))
 		}
 		if c.Labels == nil {
 			c.Labels = map[string]string{}
@@ -443,9 +445,9 @@ func (c *Command) parseArgs(sc subcommand, args []string) error {
 	}
 	if len(args) > len(names) {
 		if len(names) == 0 {
-			return usageError(sc.kind, "unexpected %q: /deliver %s takes no arguments", clipEcho(args[len(names)]), sc.kind)
+			return usageError(sc.kind, "unexpected %q: /deliver %s takes no arguments", truncate.Excerpt(args[len(names)], maxEcho), sc.kind)
 		}
-		return usageError(sc.kind, "unexpected %q: %s takes %s", clipEcho(args[len(names)]), sc.usage, countWord(len(names)))
+		return usageError(sc.kind, "unexpected %q: %s takes %s", truncate.Excerpt(args[len(names)], maxEcho), sc.usage, countWord(len(names)))
 	}
 	if missing := names[len(args):]; len(missing) > optional {
 		missing = missing[:len(missing)-optional]
@@ -488,7 +490,7 @@ func checkName(kind CommandKind, what, name string) error {
 		return nil
 	}
 	return usageError(kind, "invalid %s name %q: use lowercase letters, digits and dashes, starting and ending with a letter or digit, at most %d characters",
-		what, clipEcho(name), maxNameLen)
+		what, truncate.Excerpt(name, maxEcho), maxNameLen)
 }
 
 // checkImage does the checks that need no knowledge of image references; the engine parses it.
@@ -497,9 +499,9 @@ func checkImage(image string) error {
 	case image == "":
 		return usageError(CmdDeliver, "IMAGE is empty: /deliver SERVICE IMAGE")
 	case len(image) > maxImageLen:
-		return usageError(CmdDeliver, "image %q is too long: at most %d characters", clipEcho(image), maxImageLen)
+		return usageError(CmdDeliver, "image %q is too long: at most %d characters", truncate.Excerpt(image, maxEcho), maxImageLen)
 	case strings.ContainsFunc(image, unicode.IsSpace):
-		return usageError(CmdDeliver, "image %q has a space in it", clipEcho(image))
+		return usageError(CmdDeliver, "image %q has a space in it", truncate.Excerpt(image, maxEcho))
 	}
 	return nil
 }
@@ -512,7 +514,7 @@ func parseDeliveryID(kind CommandKind, s string) (int64, error) {
 			return id, nil
 		}
 	}
-	return 0, usageError(kind, "delivery id must be a number such as 42, not %q", clipEcho(s))
+	return 0, usageError(kind, "delivery id must be a number such as 42, not %q", truncate.Excerpt(s, maxEcho))
 }
 
 func parseTopic(s string) (CommandKind, error) {
@@ -524,19 +526,7 @@ func parseTopic(s string) (CommandKind, error) {
 	for i, sc := range subcommands {
 		names[i] = string(sc.kind)
 	}
-	return "", usageError(CmdHelp, "unknown subcommand %q: ask about one of %s", clipEcho(s), strings.Join(names, ", "))
-}
-
-// clipEcho shortens a user's token for an error message, so that a huge one is not echoed back whole.
-func clipEcho(s string) string {
-	if len(s) <= maxEcho {
-		return s
-	}
-	n := maxEcho
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n] + "…"
+	return "", usageError(CmdHelp, "unknown subcommand %q: ask about one of %s", truncate.Excerpt(s, maxEcho), strings.Join(names, ", "))
 }
 
 // String renders c in canonical form, which ParseCommand reads back to an equal Command: the

@@ -12,6 +12,7 @@ import (
 	"github.com/shipgate/shipgate/config"
 	"github.com/shipgate/shipgate/engine"
 	"github.com/shipgate/shipgate/store"
+	"github.com/shipgate/shipgate/truncate"
 )
 
 // CommandRequest is a /deliver command as an adapter received it.
@@ -193,7 +194,7 @@ func refuse(format string, args ...any) error { return &refusal{reason: fmt.Spri
 
 // command runs one command: parse, find the channel's binding, authorize, act, audit.
 func (b *Bot) command(ctx context.Context, req CommandRequest, au *auditTrail) (Reply, error) {
-	details := map[string]any{"text": Cut(req.Text, 500)}
+	details := map[string]any{"text": truncate.Bytes(req.Text, 500)}
 	if req.Thread != "" {
 		details["thread"] = req.Thread
 	}
@@ -242,8 +243,18 @@ func (b *Bot) run(ctx context.Context, req CommandRequest, cmd Command) (string,
 	if ch == nil {
 		return "", Reply{}, refuse("this channel is not bound to a shipgate project; add it to channels in shipgate.yaml (platform %s, channel %s)", req.Actor.Platform, req.Channel)
 	}
-	roles := b.rolesOf(ctx, ch, req.Actor)
 	needsDeployer := map[CommandKind]bool{CmdDeliver: true, CmdAbort: true, CmdPause: true, CmdResume: true, CmdRollback: true}
+	var need []string
+	switch {
+	case needsDeployer[cmd.Kind]:
+		need = []string{RoleDeployer}
+	case cmd.Kind == CmdAudit:
+		need = []string{RoleAuditor}
+	}
+	roles, err := b.rolesFor(ctx, ch, req.Actor, need...)
+	if err != nil {
+		return "", Reply{}, err
+	}
 	if needsDeployer[cmd.Kind] && !slices.Contains(roles, RoleDeployer) {
 		return "", Reply{}, refuse("you need the role %s in this channel to %s", RoleDeployer, cmd.Kind)
 	}
@@ -308,11 +319,7 @@ func (b *Bot) projectNamed(name string) (*config.Project, error) {
 
 // engineRefusal turns the engine's errors meant for the caller into refusals, with usage.
 func engineRefusal(err error, kind CommandKind) error {
-	if errors.Is(err, engine.ErrInvalid) || errors.Is(err, engine.ErrRefused) || errors.Is(err, engine.ErrNotFound) {
-		msg := err.Error()
-		for _, prefix := range []string{engine.ErrInvalid.Error() + ": ", engine.ErrRefused.Error() + ": ", engine.ErrNotFound.Error() + ": "} {
-			msg = strings.TrimPrefix(msg, prefix)
-		}
+	if msg, ok := engine.Reason(err); ok {
 		return &refusal{reason: msg, usage: Help(kind)}
 	}
 	return err
@@ -552,13 +559,13 @@ func (b *Bot) click(ctx context.Context, req ClickRequest, au *auditTrail) (Clic
 	case ActionReject:
 		decision = store.DecisionReject
 	default:
-		au.add(req.Actor, req.Channel, "click.unknown", "", false, "not a shipgate button", map[string]any{"action": Cut(req.ActionID, 100)})
+		au.add(req.Actor, req.Channel, "click.unknown", "", false, "not a shipgate button", map[string]any{"action": truncate.Bytes(req.ActionID, 100)})
 		return private("⚠️ That button is not one of shipgate's.")
 	}
 	action := "approval." + string(decision)
 	id, ok := parseApprovalValue(req.Value)
 	if !ok {
-		au.add(req.Actor, req.Channel, action, "", false, "malformed button value", map[string]any{"value": Cut(req.Value, 100)})
+		au.add(req.Actor, req.Channel, action, "", false, "malformed button value", map[string]any{"value": truncate.Bytes(req.Value, 100)})
 		return private("⚠️ That button is not one of shipgate's.")
 	}
 	target := fmt.Sprintf("approval:%d", id)
@@ -588,11 +595,21 @@ func (b *Bot) click(ctx context.Context, req ClickRequest, au *auditTrail) (Clic
 		}
 		if root == nil || root.ThreadID != req.Thread {
 			reason := fmt.Sprintf("this is not the thread of delivery #%d; its approval is decided in that delivery's own thread", d.ID)
-			au.add(req.Actor, req.Channel, action, target, false, reason, map[string]any{"delivery": d.ID, "thread": Cut(req.Thread, 100)})
+			au.add(req.Actor, req.Channel, action, target, false, reason, map[string]any{"delivery": d.ID, "thread": truncate.Bytes(req.Thread, 100)})
 			return private("⛔ " + capitalize(reason) + ".")
 		}
 	}
-	v := engine.Vote{ApprovalID: id, Actor: req.Actor.ID, Roles: b.rolesOf(ctx, ch, req.Actor), Decision: decision, Reason: req.Reason,
+	roles, err := b.rolesFor(ctx, ch, req.Actor, a.Roles...)
+	if err != nil {
+		var rf *refusal
+		if !errors.As(err, &rf) {
+			return internal("click", err)
+		}
+		// The roles cannot be told in time (a user group still loading): refused, and audited, here.
+		au.add(req.Actor, req.Channel, action, target, false, rf.reason, map[string]any{"delivery": d.ID})
+		return private("⏳ " + capitalize(rf.reason) + ".")
+	}
+	v := engine.Vote{ApprovalID: id, Actor: req.Actor.ID, Roles: roles, Decision: decision, Reason: req.Reason,
 		Platform: req.Actor.Platform, Channel: req.Channel}
 	if decision == store.DecisionReject && !req.ReasonGiven {
 		out, err := b.eng.CheckVote(ctx, v)

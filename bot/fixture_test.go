@@ -18,33 +18,13 @@ import (
 	"github.com/shipgate/shipgate/store"
 )
 
-// The tutorial's shape: qa deploys, tests and evaluates; production waits for approval first.
-const testShipyard = `apiVersion: spec.keptn.sh/0.2.2
-kind: Shipyard
-spec:
-  stages:
-    - name: qa
-      sequences:
-        - name: delivery
-          tasks:
-            - name: deployment
-            - name: test
-            - name: evaluation
-        - name: rollback
-          triggeredOn: [{event: qa.delivery.finished, selector: {match: {result: fail}}}]
-          tasks: [{name: rollback}]
-    - name: production
-      sequences:
-        - name: delivery
-          triggeredOn: [{event: qa.delivery.finished}]
-          tasks:
-            - name: approval
-              properties: {pass: manual, warning: manual, approvers: [approver, release-managers], required: 2, timeout: 1h}
-            - name: deployment
-            - name: release
-        - name: rollback
-          tasks: [{name: rollback}]
-`
+// testShipyard is the tutorial's shipyard with production's approval needing two people from approver or
+// release-managers within an hour, and a rollback sequence in production too.
+var testShipyard = configtest.Variant(configtest.TutorialShipyard,
+	"properties: {pass: manual, warning: manual}",
+	"properties: {pass: manual, warning: manual, approvers: [approver, release-managers], required: 2, timeout: 1h}",
+	"            - name: release\n",
+	"            - name: release\n        - name: rollback\n          tasks: [{name: rollback}]\n")
 
 const testExecutors = `tasks:
   deployment: {type: noop}

@@ -1,9 +1,6 @@
 package bot
 
-import (
-	"strings"
-	"unicode/utf8"
-)
+import "strings"
 
 // Message is a chat message in no platform's format: the Slack, Discord and web adapters each render it.
 // Text may hold user mentions written <@ID>, which Slack and Discord both understand, and `code`
@@ -174,17 +171,4 @@ func (m Message) Fallback() string {
 		parts = append(parts, m.Table.Summary)
 	}
 	return strings.Join(parts, "\n")
-}
-
-// Cut shortens s to at most n bytes on a character boundary, ending it with "…" when it had to cut, for
-// platforms' length limits and for quoting long results.
-func Cut(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	n -= len("…")
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:max(n, 0)] + "…"
 }

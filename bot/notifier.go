@@ -9,6 +9,7 @@ import (
 	"github.com/shipgate/shipgate/config"
 	"github.com/shipgate/shipgate/engine"
 	"github.com/shipgate/shipgate/store"
+	"github.com/shipgate/shipgate/truncate"
 )
 
 // notifier turns engine events into messages in every channel bound to the delivery's project. It runs
@@ -69,7 +70,7 @@ func (n *notifier) handle(ev engine.Event) {
 		case ev.Task == "" && kind == "finished" && ev.Sequence != "" && ev.Type != engine.EventDeliveryFinished:
 			text := fmt.Sprintf("%s · %s `%s` finished", ev.Stage, sequenceMark(ev).Emoji(), ev.Sequence)
 			if ev.Status == store.StatusAborted || ev.Result != store.ResultPass {
-				text += ": " + Cut(ev.Message, maxResultText)
+				text += ": " + truncate.Bytes(ev.Message, maxResultText)
 			}
 			ob.post(ch, postOp{key: thread(ev), msg: renderNote(strings.TrimSuffix(text, ": "))})
 			// An abort or a newer delivery closes a pending approval without a vote: show how it ended.
@@ -130,7 +131,7 @@ func (n *notifier) touchApprovals(ctx context.Context, ch *config.ChannelBinding
 // catchUp brings the root cards and approval requests of live deliveries up to date after a start: a
 // previous process may have stopped between committing a transition and sending its message.
 func (n *notifier) catchUp(ctx context.Context) error {
-	for _, state := range []store.SequenceState{store.StateTriggered, store.StateStarted, store.StateWaiting, store.StateWaitingForApproval, store.StatePaused} {
+	for _, state := range store.LiveSequenceStates() {
 		ds, err := n.b.st.ListDeliveries(ctx, store.DeliveryQuery{State: state})
 		if err != nil {
 			return fmt.Errorf("bot: catch up: %w", err)

@@ -12,6 +12,7 @@ import (
 	"github.com/shipgate/shipgate/engine"
 	"github.com/shipgate/shipgate/engine/slo"
 	"github.com/shipgate/shipgate/store"
+	"github.com/shipgate/shipgate/truncate"
 )
 
 // maxResultText bounds the result a task reply quotes; the whole message is in the event log.
@@ -149,7 +150,7 @@ func (b *Bot) renderRoot(ctx context.Context, ch *config.ChannelBinding, deliver
 		},
 	}
 	if d.State.Terminal() && d.Message != "" && d.Result != store.ResultPass {
-		m.Text = Cut(d.Message, maxResultText)
+		m.Text = truncate.Bytes(d.Message, maxResultText)
 	}
 	ctxLine := "started " + clock(d.CreatedAt)
 	if d.FinishedAt != nil {
@@ -253,7 +254,7 @@ func renderTaskFinished(ev engine.Event, tr *store.TaskRun) Message {
 		text += " in " + duration(tr.FinishedAt.Sub(*tr.StartedAt))
 	}
 	if ev.Message != "" {
-		text += ": " + Cut(ev.Message, maxResultText)
+		text += ": " + truncate.Bytes(ev.Message, maxResultText)
 	}
 	return Message{Text: text}
 }
@@ -438,7 +439,7 @@ func decisionLine(a *store.Approval, votes []*store.Vote, ch *config.ChannelBind
 		line := fmt.Sprintf("❌ Rejected by %s%s", voterList(votes, store.DecisionReject, ch), at)
 		for _, v := range votes {
 			if v.Decision == store.DecisionReject && v.Reason != "" {
-				line += ": " + Cut(v.Reason, maxResultText)
+				line += ": " + truncate.Bytes(v.Reason, maxResultText)
 			}
 		}
 		return line

@@ -2,10 +2,9 @@ package bot
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"strings"
-	"sync"
-	"time"
 
 	"github.com/shipgate/shipgate/config"
 	"github.com/shipgate/shipgate/store"
@@ -36,44 +35,6 @@ type Directory interface {
 	GroupMembers(ctx context.Context, groupID string) ([]string, error)
 }
 
-// DefaultGroupTTL is how long resolved group members are trusted before they are asked for again.
-const DefaultGroupTTL = 5 * time.Minute
-
-// groupCache remembers group members for a while, so that a burst of clicks costs one lookup.
-type groupCache struct {
-	ttl time.Duration
-	now func() time.Time
-	mu  sync.Mutex
-	m   map[string]groupEntry
-}
-
-type groupEntry struct {
-	members []string
-	at      time.Time
-}
-
-func (c *groupCache) members(ctx context.Context, platform store.Platform, dir Directory, group string) ([]string, error) {
-	key := string(platform) + "/" + group
-	c.mu.Lock()
-	e, ok := c.m[key]
-	c.mu.Unlock()
-	if ok && c.now().Sub(e.at) < c.ttl {
-		return e.members, nil
-	}
-	members, err := dir.GroupMembers(ctx, group)
-	if err != nil {
-		if ok {
-			// A stale answer beats refusing everybody while the platform is unreachable.
-			return e.members, nil
-		}
-		return nil, err
-	}
-	c.mu.Lock()
-	c.m[key] = groupEntry{members: members, at: c.now()}
-	c.mu.Unlock()
-	return members, nil
-}
-
 // binding returns the channel binding of a platform's channel, or nil.
 func (b *Bot) binding(platform store.Platform, channel string) *config.ChannelBinding {
 	for i := range b.cfg.Channels {
@@ -98,42 +59,93 @@ func (b *Bot) bindingsOf(project string) []*config.ChannelBinding {
 }
 
 // rolesOf returns the roles a person holds in a bound channel: roles that list the person's id, a
-// group the platform says they are in, or a group the platform's directory says holds them.
+// group the platform says they are in, or a group the platform's directory says holds them. Groups are
+// read from the cache the refresher keeps (groups.go); one whose members are not known yet is waited for
+// at most groupFetchBudget, and else counts for nobody.
 func (b *Bot) rolesOf(ctx context.Context, ch *config.ChannelBinding, a Actor) []string {
-	var roles []string
-	for role, members := range ch.Roles {
-		if b.holds(ctx, a, members) {
-			roles = append(roles, role)
-		}
-	}
-	slices.Sort(roles)
+	roles, _ := b.rolesFor(ctx, ch, a)
 	return roles
 }
 
-func (b *Bot) holds(ctx context.Context, a Actor, members []string) bool {
+// rolesFor is rolesOf for a decision that needs one of the roles need: when the person holds none of
+// them, and a group that would give one has members shipgate does not know in time (never fetched yet,
+// or failing to be), it also returns a *refusal that says so and asks to try again. Telling a member of
+// that group that they lack the role would be wrong, and an answer cannot wait for the platform.
+func (b *Bot) rolesFor(ctx context.Context, ch *config.ChannelBinding, a Actor, need ...string) ([]string, error) {
+	// One budget for all the groups, so that several unknown groups cost no more than one.
+	ctx, cancel := context.WithTimeout(ctx, groupFetchBudget)
+	defer cancel()
+	var roles []string
+	var unknown *groupUnknownError
+	unknownRole := ""
+	for role, members := range ch.Roles {
+		held, err := b.holds(ctx, a, members)
+		if held {
+			roles = append(roles, role)
+			continue
+		}
+		var ge *groupUnknownError
+		if errors.As(err, &ge) && slices.Contains(need, role) && (unknown == nil || role < unknownRole) {
+			unknown, unknownRole = ge, role
+		}
+	}
+	slices.Sort(roles)
+	if unknown != nil && !slices.ContainsFunc(need, func(r string) bool { return slices.Contains(roles, r) }) {
+		return roles, &refusal{reason: unknown.reason(unknownRole)}
+	}
+	return roles, nil
+}
+
+// holds reports whether a person is among members. When they are not, the error is the first group of
+// members whose members are not known, if any.
+func (b *Bot) holds(ctx context.Context, a Actor, members []string) (bool, error) {
 	dir := b.dirs[a.Platform]
 	for _, m := range members {
 		if m == a.ID || slices.Contains(a.Groups, m) {
-			return true
+			return true, nil
 		}
 	}
 	if dir == nil {
-		return false
+		return false, nil
 	}
+	var unknown error
 	for _, m := range members {
 		if !dir.IsGroup(m) {
 			continue
 		}
-		users, err := b.groups.members(ctx, a.Platform, dir, m)
+		users, err := b.groups.members(ctx, a.Platform, m)
 		if err != nil {
-			b.log.Warn("resolve group members", "platform", a.Platform, "group", m, "err", err)
+			b.log.Warn("resolve group members", "platform", a.Platform, "group", m, "user", a.ID, "err", err)
+			if unknown == nil {
+				unknown = err
+			}
 			continue
 		}
 		if slices.Contains(users, a.ID) {
-			return true
+			return true, nil
 		}
 	}
-	return false
+	return false, unknown
+}
+
+// boundGroups lists the groups named in the channel bindings' roles, on platforms with a directory.
+func (b *Bot) boundGroups() []groupKey {
+	var out []groupKey
+	for _, ch := range b.cfg.Channels {
+		p := store.Platform(ch.Platform)
+		dir := b.dirs[p]
+		if dir == nil {
+			continue
+		}
+		for _, members := range ch.Roles {
+			for _, m := range members {
+				if k := (groupKey{p, m}); dir.IsGroup(m) && !slices.Contains(out, k) {
+					out = append(out, k)
+				}
+			}
+		}
+	}
+	return out
 }
 
 // GroupMentioner is implemented by Directories whose groups have a mention of their own, such as
@@ -148,12 +160,13 @@ type GroupMentioner interface {
 func (b *Bot) approverMentions(ctx context.Context, ch *config.ChannelBinding, roles []string) []string {
 	var users, groups []string
 	dir := b.dirs[store.Platform(ch.Platform)]
+	// Not on an answer's path (cards are posted in the background): a group not fetched yet is waited for.
 	for _, role := range roles {
 		for _, m := range ch.Roles[role] {
 			if dir != nil && dir.IsGroup(m) {
 				gm, mentionable := dir.(GroupMentioner)
 				// A platform that mentions groups may not list their members (Discord does not).
-				if members, err := b.groups.members(ctx, store.Platform(ch.Platform), dir, m); err == nil && (len(members) > 0 || !mentionable) {
+				if members, err := b.groups.members(ctx, store.Platform(ch.Platform), m); err == nil && (len(members) > 0 || !mentionable) {
 					users = append(users, members...)
 					continue
 				}

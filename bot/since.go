@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/shipgate/shipgate/truncate"
 )
 
 // maxSince bounds how far back --since may look; the audit trail and DORA windows are read whole.
@@ -21,13 +23,13 @@ func ParseSince(s string) (time.Duration, error) {
 			return 0, fmt.Errorf("--since looks back at most %dd", int(maxSince.Hours()/24))
 		}
 		if err != nil {
-			return 0, fmt.Errorf("--since %q is not a number of days such as 7d, or a duration such as 12h", clipEcho(s))
+			return 0, fmt.Errorf("--since %q is not a number of days such as 7d, or a duration such as 12h", truncate.Excerpt(s, maxEcho))
 		}
 		d = time.Duration(n) * 24 * time.Hour
 	} else {
 		var err error
 		if d, err = time.ParseDuration(s); err != nil {
-			return 0, fmt.Errorf("--since %q is not a number of days such as 7d, or a duration such as 12h", clipEcho(s))
+			return 0, fmt.Errorf("--since %q is not a number of days such as 7d, or a duration such as 12h", truncate.Excerpt(s, maxEcho))
 		}
 	}
 	switch {

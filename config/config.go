@@ -101,8 +101,9 @@ type SlackConfig struct {
 	// APIURL points the client at another Web API base URL, such as a local fake in tests. It must end
 	// in a slash, as slack-go appends method names to it.
 	APIURL string `yaml:"api_url,omitempty"`
-	// GroupCacheTTL is how long the members of a user group named in roles are trusted before
-	// usergroups.users.list is asked again; absent means DefaultGroupCacheTTL.
+	// GroupCacheTTL is how long the members of a user group named in roles count as fresh; the bot
+	// fetches them again at 80% of it, and uses stale members up to 10 times it while fetching fails.
+	// Absent means DefaultGroupCacheTTL.
 	GroupCacheTTL time.Duration `yaml:"group_cache_ttl,omitempty"`
 }
 

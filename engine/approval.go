@@ -205,7 +205,7 @@ const alreadyVoted = "you have already voted on this approval"
 func (t *txn) decide(v Vote, check bool) (VoteOutcome, error) {
 	a, err := t.GetApproval(t.ctx, v.ApprovalID)
 	if errors.Is(err, store.ErrNotFound) {
-		return VoteOutcome{}, fmt.Errorf("%w: approval %d", ErrNotFound, v.ApprovalID)
+		return VoteOutcome{}, notFoundf("approval %d", v.ApprovalID)
 	}
 	if err != nil {
 		return VoteOutcome{}, err

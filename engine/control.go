@@ -3,7 +3,6 @@ package engine
 import (
 	"context"
 	"fmt"
-	"slices"
 
 	"github.com/shipgate/shipgate/store"
 )
@@ -22,7 +21,7 @@ type Control struct {
 // waitingForApproval.
 func (e *Engine) Pause(ctx context.Context, c Control) error {
 	return e.control(ctx, c, "pause", func(t *txn, d *store.Delivery, r *store.SequenceRun) (bool, error) {
-		if !slices.Contains([]store.SequenceState{store.StateStarted, store.StateWaiting, store.StateTriggered, store.StateWaitingForApproval}, r.State) {
+		if !store.CanTransition(r.State, store.StatePaused) {
 			return false, nil
 		}
 		prev := r.State
@@ -89,7 +88,7 @@ func (e *Engine) Abort(ctx context.Context, c Control) error {
 // abortSequence ends a live sequence run as aborted, with its running task and pending approval.
 func (t *txn) abortSequence(d *store.Delivery, r *store.SequenceRun, msg string, approvalState store.ApprovalState) error {
 	tasks, err := t.ListTaskRuns(t.ctx, store.TaskRunQuery{SequenceRunID: r.ID,
-		States: []store.TaskState{store.TaskTriggered, store.TaskScheduled, store.TaskStarted}})
+		States: store.LiveTaskStates()})
 	if err != nil {
 		return err
 	}
@@ -141,7 +140,7 @@ func (e *Engine) control(ctx context.Context, c Control, action string, fn func(
 			if c.Stage != "" {
 				where = " in stage " + c.Stage
 			}
-			return fmt.Errorf("%w: delivery %d has nothing to %s%s (it is %s)", ErrRefused, d.ID, action, where, d.State)
+			return refusedf("delivery %d has nothing to %s%s (it is %s)", d.ID, action, where, d.State)
 		}
 		if err := t.AppendAudit(t.ctx, &store.AuditEntry{Actor: c.Actor, Platform: c.Platform, Channel: c.Channel, Action: "delivery." + action,
 			Target: fmt.Sprintf("delivery:%d", d.ID), Allowed: true, Details: mustJSON(map[string]any{"stage": c.Stage})}); err != nil {

@@ -197,7 +197,7 @@ func (e *Engine) project(name string) (*config.Project, error) {
 		names = append(names, n)
 	}
 	slices.Sort(names)
-	return nil, fmt.Errorf("%w: unknown project %q; projects: %s", ErrInvalid, name, strings.Join(names, ", "))
+	return nil, invalidf("unknown project %q; projects: %s", name, strings.Join(names, ", "))
 }
 
 // runner is how a task is carried out: by an executor, or by the engine itself (approval).

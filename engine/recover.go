@@ -26,7 +26,7 @@ func (e *Engine) recover(ctx context.Context) error {
 		return err
 	}
 	return e.transition(ctx, func(t *txn) error {
-		tasks, err := t.ListTaskRuns(t.ctx, store.TaskRunQuery{States: []store.TaskState{store.TaskTriggered, store.TaskScheduled, store.TaskStarted}})
+		tasks, err := t.ListTaskRuns(t.ctx, store.TaskRunQuery{States: store.LiveTaskStates()})
 		if err != nil {
 			return err
 		}

@@ -120,13 +120,13 @@ func (e *Engine) validate(req *Request) error {
 		for _, s := range st.Sequences {
 			names = append(names, s.Name)
 		}
-		return fmt.Errorf("%w: stage %s has no sequence %q; sequences: %s", ErrInvalid, st.Name, req.Sequence, strings.Join(names, ", "))
+		return invalidf("stage %s has no sequence %q; sequences: %s", st.Name, req.Sequence, strings.Join(names, ", "))
 	}
 	if req.Image == "" {
-		return fmt.Errorf("%w: an image is required, such as ghcr.io/podtato-head/podtatoserver:v0.1.1", ErrInvalid)
+		return invalidf("an image is required, such as ghcr.io/podtato-head/podtatoserver:v0.1.1")
 	}
 	if _, err := reference.ParseNormalizedNamed(req.Image); err != nil {
-		return fmt.Errorf("%w: image %q is not a valid image reference: %v", ErrInvalid, req.Image, err)
+		return invalidf("image %q is not a valid image reference: %v", req.Image, err)
 	}
 	keys := make([]string, 0, len(req.Labels))
 	for k := range req.Labels {
@@ -135,7 +135,7 @@ func (e *Engine) validate(req *Request) error {
 	slices.Sort(keys)
 	for _, k := range keys {
 		if strings.TrimSpace(k) == "" {
-			return fmt.Errorf("%w: a label has an empty name", ErrInvalid)
+			return invalidf("a label has an empty name")
 		}
 	}
 	return nil
@@ -158,11 +158,11 @@ func (e *Engine) CheckScope(project, service, stage string) error {
 
 func checkScope(p *config.Project, service, stage string) (*config.Stage, error) {
 	if !p.HasService(service) {
-		return nil, fmt.Errorf("%w: project %s has no service %q; services: %s", ErrInvalid, p.Name, service, strings.Join(p.Services, ", "))
+		return nil, invalidf("project %s has no service %q; services: %s", p.Name, service, strings.Join(p.Services, ", "))
 	}
 	st, ok := p.Shipyard.Stage(stage)
 	if !ok {
-		return nil, fmt.Errorf("%w: project %s has no stage %q; stages: %s", ErrInvalid, p.Name, stage, strings.Join(p.Shipyard.StageNames(), ", "))
+		return nil, invalidf("project %s has no stage %q; stages: %s", p.Name, stage, strings.Join(p.Shipyard.StageNames(), ", "))
 	}
 	return st, nil
 }
@@ -170,7 +170,7 @@ func checkScope(p *config.Project, service, stage string) (*config.Stage, error)
 // storeErr turns the store's not-found into the engine's, for messages to callers.
 func storeErr(err error, what string) error {
 	if errors.Is(err, store.ErrNotFound) {
-		return fmt.Errorf("%w: %s", ErrNotFound, what)
+		return notFoundf("%s", what)
 	}
 	return err
 }

@@ -17,11 +17,6 @@ type txn struct {
 	fx  effects
 }
 
-// blocking are the states in which a sequence holds its project/stage/service queue. Unlike Keptn
-// (#5259), a paused sequence and one waiting for approval hold it too: the next delivery waits instead
-// of deploying underneath them.
-var blocking = []store.SequenceState{store.StateStarted, store.StateWaiting, store.StateWaitingForApproval, store.StatePaused}
-
 // emit appends a Keptn event to the log and queues it for subscribers.
 func (t *txn) emit(d *store.Delivery, ev Event, triggeredID string) (*store.Event, error) {
 	raw, err := encodeData(ev.Data)
@@ -80,10 +75,10 @@ func (t *txn) triggerSequence(d *store.Delivery, stage, sequence string, data ma
 }
 
 // startQueued starts the oldest queued sequence run of a project, stage and service, unless another one
-// holds the queue. Other services are not affected.
+// holds the queue (store.SequenceState.HoldsQueue). Other services are not affected.
 func (t *txn) startQueued(project, stage, service string) error {
 	runs, err := t.ListSequenceRuns(t.ctx, store.SequenceRunQuery{Project: project, Stage: stage, Service: service,
-		States: append([]store.SequenceState{store.StateTriggered}, blocking...)})
+		States: append([]store.SequenceState{store.StateTriggered}, store.QueueHoldingStates()...)})
 	if err != nil {
 		return err
 	}
@@ -495,7 +490,7 @@ func (t *txn) refreshDelivery(id int64) error {
 	if err != nil {
 		return err
 	}
-	order := []store.SequenceState{store.StateWaitingForApproval, store.StateStarted, store.StatePaused, store.StateWaiting, store.StateTriggered}
+	order := store.SequenceStatesByUrgency()
 	state := store.StateFinished
 	best := len(order)
 	var lastEnd *store.SequenceRun

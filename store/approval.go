@@ -82,17 +82,18 @@ func (tx *Tx) CreateApproval(ctx context.Context, a *Approval) error {
 }
 
 // DecideApproval moves pending approval id to state, recording who decided, why, and when (the
-// transaction time), and returns the decided approval. It returns ErrConflict when the approval is no
-// longer pending, so two decisions cannot both win.
+// transaction time), and returns the decided approval. It returns ErrInvalidTransition (an ErrConflict)
+// when the approval is no longer pending, so two decisions cannot both win, or when state is no
+// decision.
 func (tx *Tx) DecideApproval(ctx context.Context, id int64, state ApprovalState, decidedBy, reason string) (*Approval, error) {
-	if state == ApprovalPending {
-		return nil, fmt.Errorf("decide approval %d: %q is not a decision", id, state)
+	if !CanTransition(ApprovalPending, state) {
+		return nil, fmt.Errorf("decide approval %d: %w: %q is not a decision", id, ErrInvalidTransition, state)
 	}
 	a, err := scanApproval(tx.q.QueryRowContext(ctx, `
 		UPDATE approvals SET state = ?, decided_by = ?, reason = ?, decided_at = ?
-		WHERE id = ? AND state = ?
+		WHERE id = ? AND state IN (SELECT value FROM json_each(?))
 		RETURNING `+approvalColumns,
-		state, decidedBy, reason, millis(tx.now), id, ApprovalPending))
+		state, decidedBy, reason, millis(tx.now), id, fromJSON(approvalMachine, &state)))
 	if err == nil {
 		return a, nil
 	}
@@ -100,7 +101,7 @@ func (tx *Tx) DecideApproval(ctx context.Context, id int64, state ApprovalState,
 	if errors.Is(err, ErrNotFound) {
 		// Tell "no such approval" from "already decided".
 		if cur, getErr := tx.GetApproval(ctx, id); getErr == nil {
-			err = fmt.Errorf("%w: approval is already %s", ErrConflict, cur.State)
+			err = fmt.Errorf("%w: approval is already %s", ErrInvalidTransition, cur.State)
 		}
 	}
 	return nil, fmt.Errorf("decide approval %d: %w", id, err)

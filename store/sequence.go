@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 )
@@ -73,7 +74,8 @@ type SequenceRunUpdate struct {
 
 // UpdateSequenceRun applies u to sequence run id and returns the updated run. StartedAt becomes the
 // transaction time the first time the state becomes StateStarted, FinishedAt the first time it becomes
-// terminal.
+// terminal. It returns ErrNotFound when the run does not exist, and ErrInvalidTransition, changing
+// nothing, when u.State may not follow the run's state (CanTransition).
 func (tx *Tx) UpdateSequenceRun(ctx context.Context, id int64, u SequenceRunUpdate) (*SequenceRun, error) {
 	var started, finished any
 	if u.State != nil && *u.State == StateStarted {
@@ -82,6 +84,7 @@ func (tx *Tx) UpdateSequenceRun(ctx context.Context, id int64, u SequenceRunUpda
 	if u.State != nil && u.State.Terminal() {
 		finished = millis(tx.now)
 	}
+	from := fromJSON(sequenceMachine, u.State)
 	r, err := scanSequenceRun(tx.q.QueryRowContext(ctx, `
 		UPDATE sequence_runs SET
 			state = COALESCE(?, state),
@@ -91,11 +94,18 @@ func (tx *Tx) UpdateSequenceRun(ctx context.Context, id int64, u SequenceRunUpda
 			message = COALESCE(?, message),
 			started_at = COALESCE(started_at, ?),
 			finished_at = COALESCE(finished_at, ?)
-		WHERE id = ?
+		WHERE id = ? AND (? IS NULL OR state IN (SELECT value FROM json_each(?)))
 		RETURNING `+sequenceRunColumns,
-		u.State, u.StateBeforePause, u.Result, u.Status, u.Message, started, finished, id))
+		u.State, u.StateBeforePause, u.Result, u.Status, u.Message, started, finished, id, from, from))
 	if err != nil {
-		return nil, fmt.Errorf("update sequence run %d: %w", id, classify(err))
+		err = classify(err)
+		if errors.Is(err, ErrNotFound) && u.State != nil {
+			// Tell "no such run" from "not in a state that may become u.State".
+			if cur, getErr := tx.GetSequenceRun(ctx, id); getErr == nil {
+				err = invalidTransition("sequence run", id, cur.State, *u.State)
+			}
+		}
+		return nil, fmt.Errorf("update sequence run %d: %w", id, err)
 	}
 	return r, nil
 }

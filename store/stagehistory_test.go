@@ -31,6 +31,9 @@ func seedHistory(t *testing.T, s *Store, c *clock, service string, runs ...histo
 		}
 		c.Advance(spec.finishAfter)
 		update(t, s, func(tx *Tx) error {
+			if _, err := tx.UpdateSequenceRun(t.Context(), out[i].ID, SequenceRunUpdate{State: new(StateStarted)}); err != nil {
+				return err // a run finishes only once it has started
+			}
 			var err error
 			out[i], err = tx.UpdateSequenceRun(t.Context(), out[i].ID, SequenceRunUpdate{State: new(StateFinished), Result: new(ResultPass)})
 			return err
@@ -101,6 +104,9 @@ func TestListStageRunsBringsTheDeliverysEarlierRuns(t *testing.T) {
 	})
 	c.Advance(time.Minute)
 	update(t, s, func(tx *Tx) error {
+		if _, err := tx.UpdateSequenceRun(t.Context(), first.ID, SequenceRunUpdate{State: new(StateStarted)}); err != nil {
+			return err
+		}
 		_, err := tx.UpdateSequenceRun(t.Context(), first.ID, SequenceRunUpdate{State: new(StateFinished)})
 		return err
 	})

@@ -1,7 +1,8 @@
 package store
 
 // The words stored in state, result and status columns. They are Keptn's (spec/keptn-compat.md section 2)
-// so that events and API answers can carry them unchanged.
+// so that events and API answers can carry them unchanged. Which states are terminal, and which may
+// follow which, is in transitions.go.
 
 // SequenceState is the state of a delivery or of one sequence run.
 type SequenceState string
@@ -18,11 +19,6 @@ const (
 	StateTimedOut           SequenceState = "timedOut"
 )
 
-// Terminal reports whether nothing more will happen in this state; reaching it sets finished_at.
-func (s SequenceState) Terminal() bool {
-	return s == StateFinished || s == StateAborted || s == StateTimedOut
-}
-
 // TaskState is the state of one task run.
 type TaskState string
 
@@ -35,11 +31,6 @@ const (
 	TaskTimedOut  TaskState = "timedOut"
 	TaskAborted   TaskState = "aborted"
 )
-
-// Terminal reports whether the task run is over; reaching it sets finished_at.
-func (s TaskState) Terminal() bool {
-	return s == TaskFinished || s == TaskTimedOut || s == TaskAborted
-}
 
 // Result is Keptn's quality verdict of a task, sequence, delivery or evaluation.
 type Result string

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 )
@@ -93,7 +94,9 @@ type TaskRunUpdate struct {
 // UpdateTaskRun applies u to task run id and returns the updated run. Its timestamps follow the state:
 // TaskStarted sets StartedAt the first time; a terminal state sets FinishedAt the first time; going back
 // to TaskTriggered or TaskScheduled is a retry, which sets TriggeredAt and clears StartedAt and FinishedAt.
-// A terminal state and a retry both clear ProcessGroup: the attempt that recorded it is over.
+// A terminal state and a retry both clear ProcessGroup: the attempt that recorded it is over. It returns
+// ErrNotFound when the run does not exist, and ErrInvalidTransition, changing nothing, when u.State may
+// not follow the run's state (CanTransition).
 func (tx *Tx) UpdateTaskRun(ctx context.Context, id int64, u TaskRunUpdate) (*TaskRun, error) {
 	var retry, start, finish bool
 	if u.State != nil {
@@ -116,16 +119,23 @@ func (tx *Tx) UpdateTaskRun(ctx context.Context, id int64, u TaskRunUpdate) (*Ta
 			started_at = CASE WHEN :retry THEN NULL WHEN :start THEN COALESCE(started_at, :now) ELSE started_at END,
 			finished_at = CASE WHEN :retry THEN NULL WHEN :finish THEN COALESCE(finished_at, :now) ELSE finished_at END,
 			process_group = CASE WHEN :retry OR :finish THEN NULL ELSE process_group END
-		WHERE id = :id
+		WHERE id = :id AND (:from IS NULL OR state IN (SELECT value FROM json_each(:from)))
 		RETURNING `+taskRunColumns,
 		sql.Named("state", u.State), sql.Named("result", u.Result), sql.Named("status", u.Status),
 		sql.Named("message", u.Message), sql.Named("data", rawJSON(u.Data)),
 		sql.Named("executor", u.Executor), sql.Named("triggered_event_id", u.TriggeredEventID),
 		sql.Named("attempt", u.Attempt), sql.Named("scheduled_for", nullMillis(u.ScheduledFor)),
 		sql.Named("retry", retry), sql.Named("start", start), sql.Named("finish", finish),
-		sql.Named("now", millis(tx.now)), sql.Named("id", id)))
+		sql.Named("now", millis(tx.now)), sql.Named("id", id), sql.Named("from", fromJSON(taskMachine, u.State))))
 	if err != nil {
-		return nil, fmt.Errorf("update task run %d: %w", id, classify(err))
+		err = classify(err)
+		if errors.Is(err, ErrNotFound) && u.State != nil {
+			// Tell "no such run" from "not in a state that may become u.State".
+			if cur, getErr := tx.GetTaskRun(ctx, id); getErr == nil {
+				err = invalidTransition("task run", id, cur.State, *u.State)
+			}
+		}
+		return nil, fmt.Errorf("update task run %d: %w", id, err)
 	}
 	return t, nil
 }

@@ -126,9 +126,9 @@ func TestUpdateTaskRunLifecycle(t *testing.T) {
 			}
 			return times{prev.triggered, now, time.Time{}}
 		}},
-		{"a second executor starting keeps the first start", TaskRunUpdate{State: new(TaskStarted)}, func(t *testing.T, got *TaskRun, now time.Time, prev times) times {
-			if when(got.StartedAt) != prev.started {
-				t.Errorf("StartedAt = %v, want %v", got.StartedAt, prev.started)
+		{"a change that keeps the state keeps the start", TaskRunUpdate{Message: new("rolling out")}, func(t *testing.T, got *TaskRun, now time.Time, prev times) times {
+			if got.State != TaskStarted || when(got.StartedAt) != prev.started || got.Message != "rolling out" {
+				t.Errorf("got %+v, want StartedAt %v", got, prev.started)
 			}
 			return prev
 		}},

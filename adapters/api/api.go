@@ -25,6 +25,7 @@ import (
 	"github.com/shipgate/shipgate/config"
 	"github.com/shipgate/shipgate/engine"
 	"github.com/shipgate/shipgate/store"
+	"github.com/shipgate/shipgate/truncate"
 )
 
 // MaxBodyBytes caps a request body; a trigger is a few hundred bytes, values included.
@@ -282,9 +283,9 @@ func (a *API) engineReply(c *call, target, what string, err error) reply {
 	default:
 		return a.internal(c, what, err)
 	}
-	msg := err.Error()
-	for _, sentinel := range []error{engine.ErrInvalid, engine.ErrNotFound, engine.ErrRefused} {
-		msg = strings.TrimPrefix(msg, sentinel.Error()+": ")
+	msg, ok := engine.Reason(err)
+	if !ok {
+		msg = err.Error()
 	}
 	return reply{status: status, outcome: outcome, target: target, body: errorBody{msg}}
 }
@@ -294,24 +295,11 @@ func pathID(c *call, what string) (int64, *reply) {
 	raw := c.r.PathValue("id")
 	id, err := strconv.ParseInt(raw, 10, 64)
 	if err != nil || id <= 0 {
-		rep := invalid("%s id %q is not a positive number", what, clip(raw, 40))
+		rep := invalid("%s id %q is not a positive number", what, truncate.Excerpt(raw, 40))
 		return 0, &rep
 	}
 	return id, nil
 }
-
-// clip shortens text a caller sent before it is echoed in an answer or the audit trail.
-func clip(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !isRuneStart(s[n]) {
-		n--
-	}
-	return s[:n] + "…"
-}
-
-func isRuneStart(b byte) bool { return b&0xC0 != 0x80 }
 
 // deliveryURL is where a delivery can be read: under public_url when set, else a path.
 func (a *API) deliveryURL(id int64) string {

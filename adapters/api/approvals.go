@@ -8,6 +8,7 @@ import (
 
 	"github.com/shipgate/shipgate/engine"
 	"github.com/shipgate/shipgate/store"
+	"github.com/shipgate/shipgate/truncate"
 )
 
 // Approver decides an approval for a token that names a person (api.tokens[].actor). The bot implements
@@ -45,7 +46,7 @@ func (a *API) decide(c *call) reply {
 		return invalid("%s", msg)
 	}
 	if req.Decision != store.DecisionApprove && req.Decision != store.DecisionReject {
-		return invalid("decision %q is not approve or reject", clip(string(req.Decision), 40))
+		return invalid("decision %q is not approve or reject", truncate.Excerpt(string(req.Decision), 40))
 	}
 	if c.caller.actor == "" {
 		msg := "this token names no actor, so it cannot vote; set actor (a chat user id) in its api.tokens entry"
@@ -72,7 +73,7 @@ func (a *API) decide(c *call) reply {
 		return reply{status: http.StatusNotImplemented, outcome: outcomeError, target: target,
 			body: errorBody{"approvals through the API are not available in this shipgate"}}
 	}
-	out, err := a.approver.DecideFromAPI(c.ctx, id, c.caller.actor, req.Decision, clip(req.Reason, maxReason), c.caller.name)
+	out, err := a.approver.DecideFromAPI(c.ctx, id, c.caller.actor, req.Decision, truncate.Excerpt(req.Reason, maxReason), c.caller.name)
 	if errors.Is(err, engine.ErrNotFound) {
 		return notFound(target, "approval %d not found", id)
 	}

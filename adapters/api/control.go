@@ -7,6 +7,7 @@ import (
 
 	"github.com/shipgate/shipgate/engine"
 	"github.com/shipgate/shipgate/store"
+	"github.com/shipgate/shipgate/truncate"
 )
 
 // controlAction is one of the engine's controls of a running delivery.
@@ -50,7 +51,7 @@ func (a *API) control(act controlAction) func(*call) reply {
 		if req.Reason != "" {
 			// The engine audits the action itself; the reason, which it has no place for, goes beside it.
 			entry := &store.AuditEntry{Actor: c.caller.name, Platform: string(store.PlatformAPI), Action: "api.deliveries." + act.name,
-				Target: target, Allowed: true, Reason: clip(req.Reason, maxReason)}
+				Target: target, Allowed: true, Reason: truncate.Excerpt(req.Reason, maxReason)}
 			if err := a.st.Update(c.ctx, func(tx *store.Tx) error { return tx.AppendAudit(c.ctx, entry) }); err != nil {
 				a.log.Error("audit reason", "delivery", d.ID, "err", err)
 			}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/shipgate/shipgate/engine"
 	"github.com/shipgate/shipgate/store"
+	"github.com/shipgate/shipgate/truncate"
 )
 
 // triggerRequest is the body of POST /api/v1/deliveries.
@@ -118,9 +119,6 @@ const (
 // listParams are the query parameters GET /api/v1/deliveries takes.
 var listParams = []string{"project", "service", "stage", "state", "limit"}
 
-var sequenceStates = []store.SequenceState{store.StateTriggered, store.StateWaiting, store.StateStarted, store.StateWaitingForApproval,
-	store.StatePaused, store.StateFinished, store.StateAborted, store.StateTimedOut}
-
 // listDeliveries answers the newest deliveries the caller may see, filtered by the query.
 func (a *API) listDeliveries(c *call) reply {
 	q := c.r.URL.Query()
@@ -129,17 +127,17 @@ func (a *API) listDeliveries(c *call) reply {
 	}
 	dq := store.DeliveryQuery{Project: q.Get("project"), Service: q.Get("service"), Stage: q.Get("stage"),
 		State: store.SequenceState(q.Get("state")), Limit: defaultListLimit}
-	if dq.State != "" && !slices.Contains(sequenceStates, dq.State) {
-		names := make([]string, len(sequenceStates))
-		for i, s := range sequenceStates {
+	if states := store.SequenceStates(); dq.State != "" && !slices.Contains(states, dq.State) {
+		names := make([]string, len(states))
+		for i, s := range states {
 			names[i] = string(s)
 		}
-		return invalid("state %q is not one of %s", clip(string(dq.State), 40), strings.Join(names, ", "))
+		return invalid("state %q is not one of %s", truncate.Excerpt(string(dq.State), 40), strings.Join(names, ", "))
 	}
 	if raw := q.Get("limit"); raw != "" {
 		n, err := strconv.Atoi(raw)
 		if err != nil || n < 1 {
-			return invalid("limit %q is not a positive number", clip(raw, 40))
+			return invalid("limit %q is not a positive number", truncate.Excerpt(raw, 40))
 		}
 		dq.Limit = min(n, maxListLimit)
 	}
@@ -167,7 +165,7 @@ func (a *API) listDeliveries(c *call) reply {
 func checkParams(q url.Values) string {
 	for k, vs := range q {
 		if !slices.Contains(listParams, k) {
-			return fmt.Sprintf("unknown parameter %q; expected %s", clip(k, 40), strings.Join(listParams, ", "))
+			return fmt.Sprintf("unknown parameter %q; expected %s", truncate.Excerpt(k, 40), strings.Join(listParams, ", "))
 		}
 		if len(vs) > 1 {
 			return fmt.Sprintf("parameter %s is given %d times", k, len(vs))

@@ -25,28 +25,11 @@ import (
 	"github.com/shipgate/shipgate/store"
 )
 
-// The tutorial's shape: qa deploys, tests and evaluates; production waits for one manual approval, then
-// deploys.
-const testShipyard = `apiVersion: spec.keptn.sh/0.2.2
-kind: Shipyard
-spec:
-  stages:
-    - name: qa
-      sequences:
-        - name: delivery
-          tasks:
-            - name: deployment
-            - name: test
-            - name: evaluation
-    - name: production
-      sequences:
-        - name: delivery
-          triggeredOn: [{event: qa.delivery.finished}]
-          tasks:
-            - name: approval
-              properties: {pass: manual, warning: manual}
-            - name: deployment
-`
+// testShipyard is the tutorial's shipyard without qa's rollback and production's release: production
+// waits for one manual approval, then deploys.
+var testShipyard = configtest.Variant(configtest.TutorialShipyard,
+	configtest.QARollback, "",
+	"            - name: release\n", "")
 
 const testExecutors = `tasks:
   deployment: {type: noop}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/shipgate/shipgate/engine"
 	"github.com/shipgate/shipgate/store"
+	"github.com/shipgate/shipgate/truncate"
 )
 
 // Keptn's API took events at POST /v1/event under its endpoint, which ended in /api; with shipgate's
@@ -64,7 +65,7 @@ func (a *API) keptnEvent(c *call) reply {
 		return invalid("%s", decodeMessage(err, &ev))
 	}
 	if ev.SpecVersion != "" && ev.SpecVersion != "1.0" {
-		return invalid("specversion %q is not 1.0", clip(ev.SpecVersion, 20))
+		return invalid("specversion %q is not 1.0", truncate.Excerpt(ev.SpecVersion, 20))
 	}
 	stage, sequence, msg := sequenceTrigger(ev.Type)
 	if msg != "" {
@@ -77,7 +78,7 @@ func (a *API) keptnEvent(c *call) reply {
 		}
 	}
 	if data.Stage != "" && data.Stage != stage {
-		return invalid("data.stage %q is not the stage %q of type %s", clip(data.Stage, 40), stage, ev.Type)
+		return invalid("data.stage %q is not the stage %q of type %s", truncate.Excerpt(data.Stage, 40), stage, ev.Type)
 	}
 	if data.Project == "" {
 		return invalid("data.project is required")
@@ -143,4 +144,4 @@ func sequenceTrigger(typ string) (stage, sequence, msg string) {
 	return parts[0], parts[1], ""
 }
 
-func quoteClip(s string) string { return `"` + clip(s, 80) + `"` }
+func quoteClip(s string) string { return `"` + truncate.Excerpt(s, 80) + `"` }

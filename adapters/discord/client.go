@@ -14,6 +14,7 @@ import (
 
 	"github.com/shipgate/shipgate/adapters/chatlimit"
 	"github.com/shipgate/shipgate/bot"
+	"github.com/shipgate/shipgate/truncate"
 )
 
 const (
@@ -249,7 +250,7 @@ func (c *Client) Post(ctx context.Context, channel string, m bot.Message, opts b
 // fails for a moment (a 5xx). A thread that already exists on the message is the one an earlier attempt
 // started, whose answer was lost: Discord gives a message's thread the message's id.
 func (c *Client) startThread(ctx context.Context, channel, messageID, name string) (string, error) {
-	name = bot.Cut(strings.TrimSpace(name), maxThreadName)
+	name = truncate.Bytes(strings.TrimSpace(name), maxThreadName)
 	if name == "" {
 		name = defaultThreadName
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/bwmarrin/discordgo"
 
 	"github.com/shipgate/shipgate/bot"
+	"github.com/shipgate/shipgate/truncate"
 )
 
 // Discord's message limits (spec/chat-platforms.md D10-D14, and Discord's embed limits). Lengths are
@@ -123,7 +124,7 @@ func notifyLine(notify []bot.Mention) (string, allowedMentions) {
 	if len(words) == 0 {
 		return "", am
 	}
-	return bot.Cut("🔔 "+strings.Join(words, " "), maxContent), am
+	return truncate.Bytes("🔔 "+strings.Join(words, " "), maxContent), am
 }
 
 // renderMessage lays a bot message out as one embed: the header as its title; the stage status line,
@@ -135,19 +136,19 @@ func notifyLine(notify []bot.Mention) (string, allowedMentions) {
 // reason in a modal, which serves as its confirmation; Approve acts at once.
 func renderMessage(m bot.Message) discordMessage {
 	e := &discordgo.MessageEmbed{Type: discordgo.EmbedTypeRich, Color: stageColour(m.Stages)}
-	e.Title = bot.Cut(escape(m.Header), maxTitle)
+	e.Title = truncate.Bytes(escape(m.Header), maxTitle)
 	if len(m.Context) > 0 {
 		// Footers show no markdown, so the context is not escaped, only kept from pinging.
-		e.Footer = &discordgo.MessageEmbedFooter{Text: bot.Cut(neutralise(strings.Join(m.Context, "\n")), maxFooter)}
+		e.Footer = &discordgo.MessageEmbedFooter{Text: truncate.Bytes(neutralise(strings.Join(m.Context, "\n")), maxFooter)}
 	}
 	budget := maxEmbedTotal - len(e.Title) - footerLen(e)
 
 	var status, summary, links string
 	if len(m.Stages) > 0 {
-		status = bot.Cut(escape(bot.StatusLine(m.Stages)), maxStatusLine)
+		status = truncate.Bytes(escape(bot.StatusLine(m.Stages)), maxStatusLine)
 	}
 	if m.Table != nil && m.Table.Summary != "" {
-		summary = "**" + bot.Cut(escape(m.Table.Summary), maxSummary-4) + "**"
+		summary = "**" + truncate.Bytes(escape(m.Table.Summary), maxSummary-4) + "**"
 	}
 	links = renderLinks(m.Links)
 	fixed := len(status) + len(summary) + len(links) + noteRoom
@@ -222,12 +223,12 @@ func footerLen(e *discordgo.MessageEmbed) int {
 // fit enforces the embed limits whatever the layout above decided: it drops fields from the end and
 // then cuts the description until the embed is within them.
 func fit(e *discordgo.MessageEmbed) {
-	e.Description = bot.Cut(e.Description, maxDescription)
+	e.Description = truncate.Bytes(e.Description, maxDescription)
 	for embedSize(e) > maxEmbedTotal && len(e.Fields) > 0 {
 		e.Fields = e.Fields[:len(e.Fields)-1]
 	}
 	if over := embedSize(e) - maxEmbedTotal; over > 0 {
-		e.Description = bot.Cut(e.Description, max(len(e.Description)-over, len("…")))
+		e.Description = truncate.Bytes(e.Description, max(len(e.Description)-over, len(truncate.Marker)))
 	}
 }
 
@@ -268,11 +269,11 @@ func stageColour(stages []bot.StageStatus) int {
 }
 
 func renderField(f bot.Field) *discordgo.MessageEmbedField {
-	name := bot.Cut(escape(f.Label), maxFieldName)
+	name := truncate.Bytes(escape(f.Label), maxFieldName)
 	if name == "" {
 		name = "\u200b" // Discord refuses empty field names and values
 	}
-	value := bot.Cut(escape(f.Value), maxFieldValue)
+	value := truncate.Bytes(escape(f.Value), maxFieldValue)
 	if value == "" {
 		value = "—"
 	}
@@ -307,10 +308,10 @@ func cutLines(text string, n int) string {
 	if len(text) <= n {
 		return text
 	}
-	if n < len("…") {
+	if n < len(truncate.Marker) {
 		return ""
 	}
-	cut := bot.Cut(text, n)
+	cut := truncate.Bytes(text, n)
 	if i := strings.LastIndex(cut, "\n"); i > n/2 {
 		return cut[:i]
 	}
@@ -336,7 +337,7 @@ func layoutTable(t *bot.Table) *tableLayout {
 		if i >= len(row) {
 			return ""
 		}
-		return cutRunes(tableCell.Replace(row[i]), maxCellWidth)
+		return truncate.Runes(tableCell.Replace(row[i]), maxCellWidth)
 	}
 	widths := make([]int, cols)
 	for i := range cols {
@@ -371,14 +372,6 @@ func layoutTable(t *bot.Table) *tableLayout {
 }
 
 var tableCell = strings.NewReplacer("`", "ˋ", "\n", " ", "\r", " ", "\t", " ")
-
-func cutRunes(s string, n int) string {
-	if utf8.RuneCountInString(s) <= n {
-		return s
-	}
-	r := []rune(s)
-	return string(r[:n-1]) + "…"
-}
 
 const codeFence = "```"
 
@@ -443,9 +436,9 @@ func renderButtons(buttons []bot.Button) ([]discordgo.MessageComponent, []string
 			continue
 		}
 		seen[id] = true
-		label := bot.Cut(b.Label, maxButtonLabel)
+		label := truncate.Bytes(b.Label, maxButtonLabel)
 		if label == "" {
-			label = bot.Cut(b.ActionID, maxButtonLabel) // Discord refuses a button without a label or an emoji
+			label = truncate.Bytes(b.ActionID, maxButtonLabel) // Discord refuses a button without a label or an emoji
 		}
 		row = append(row, discordgo.Button{Label: label, Style: buttonStyle(b), CustomID: id})
 		if len(row) == maxRowButtons {
@@ -485,15 +478,15 @@ func parseCustomID(id string) (actionID, value string, ok bool) {
 // renderModal asks for a rejection's reason: a modal with one required paragraph input. Modals show no
 // text besides their inputs, so the question goes into the input's placeholder.
 func renderModal(r *bot.ReasonRequest, customID string) *interactionResponse {
-	title := bot.Cut(r.Title, maxModalTitle)
+	title := truncate.Bytes(r.Title, maxModalTitle)
 	if title == "" {
 		title = "Reject"
 	}
 	input := discordgo.TextInput{
 		CustomID:    reasonInputID,
-		Label:       bot.Cut("Why do you reject it?", maxInputLabel),
+		Label:       truncate.Bytes("Why do you reject it?", maxInputLabel),
 		Style:       discordgo.TextInputParagraph,
-		Placeholder: bot.Cut(r.Summary, maxPlaceholder),
+		Placeholder: truncate.Bytes(r.Summary, maxPlaceholder),
 		Required:    true,
 		MinLength:   1,
 		MaxLength:   maxReasonLength,
@@ -518,7 +511,7 @@ func renderPointer(m bot.Message, link string) *messageCreate {
 	if what == "" {
 		what = "New in the thread"
 	}
-	content := "📣 " + bot.Cut(escape(what), maxContent/2) + " → " + link
+	content := "📣 " + truncate.Bytes(escape(what), maxContent/2) + " → " + link
 	var roles []bot.Mention
 	for _, n := range m.Notify {
 		if n.Group {
@@ -529,7 +522,7 @@ func renderPointer(m bot.Message, link string) *messageCreate {
 	if line != "" {
 		content += "\n" + line
 	}
-	d := discordMessage{Content: bot.Cut(content, maxContent), mentions: am}
+	d := discordMessage{Content: truncate.Bytes(content, maxContent), mentions: am}
 	return d.create()
 }
 

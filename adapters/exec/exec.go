@@ -60,6 +60,7 @@ import (
 
 	"github.com/shipgate/shipgate/engine"
 	"github.com/shipgate/shipgate/store"
+	"github.com/shipgate/shipgate/truncate"
 )
 
 // Executor runs commands for tasks. The zero value is ready to use.
@@ -189,7 +190,7 @@ func result(task string, s settings, o outcome, out *output, sli sliLocation) en
 	values, err := sli.read()
 	switch {
 	case err != nil:
-		summary += "\n" + cut(err.Error(), maxLineRunes)
+		summary += "\n" + truncate.Runes(err.Error(), maxLineRunes)
 		if res.Result == store.ResultPass {
 			res.Result, res.Status = store.ResultFail, store.StatusErrored
 		}
@@ -201,7 +202,7 @@ func result(task string, s settings, o outcome, out *output, sli sliLocation) en
 }
 
 func errored(msg string) engine.Result {
-	return engine.Result{Result: store.ResultFail, Status: store.StatusErrored, Message: cut(msg, maxMessage)}
+	return engine.Result{Result: store.ResultFail, Status: store.StatusErrored, Message: truncate.Runes(msg, maxMessage)}
 }
 
 // exitCode is the command's exit code, or -1 when it has none (not started, or ended by a signal).

@@ -4,7 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"sync"
-	"unicode/utf8"
+
+	"github.com/shipgate/shipgate/truncate"
 )
 
 // output keeps a command's combined stdout and stderr up to a limit. Beyond it, the first half and the
@@ -110,15 +111,7 @@ func tail(out string, n int) []string {
 		if j := strings.LastIndexByte(l, '\r'); j >= 0 {
 			l = l[j+1:]
 		}
-		lines[i] = cut(strings.ReplaceAll(l, fence, "`\u200b``"), maxLineRunes)
+		lines[i] = truncate.Runes(strings.ReplaceAll(l, fence, "`\u200b``"), maxLineRunes)
 	}
 	return lines
-}
-
-// cut shortens s to at most n characters, marking the cut.
-func cut(s string, n int) string {
-	if utf8.RuneCountInString(s) <= n {
-		return s
-	}
-	return string([]rune(s)[:n-1]) + "…"
 }

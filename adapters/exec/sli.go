@@ -9,6 +9,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+
+	"github.com/shipgate/shipgate/truncate"
 )
 
 // MaxSLIFile bounds the SLI results file: an object of numbers, kilobytes at most.
@@ -107,7 +109,7 @@ func parseSLIResults(data []byte) (map[string]any, error) {
 		}
 		var f float64
 		if err := json.Unmarshal(raw, &f); err != nil {
-			return nil, fmt.Errorf("%q is %s, expected a number or null", name, cut(string(raw), 60))
+			return nil, fmt.Errorf("%q is %s, expected a number or null", name, truncate.Runes(string(raw), 60))
 		}
 		values[name] = f
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/shipgate/shipgate/adapters/bodylimit"
 	"github.com/shipgate/shipgate/bot"
 	"github.com/shipgate/shipgate/store"
+	"github.com/shipgate/shipgate/truncate"
 )
 
 // MaxBodyBytes caps an inbound request. Slack's payloads are a few kilobytes; a block_actions payload
@@ -286,7 +287,7 @@ func rejectDialog(req *bot.ReasonRequest, meta string) slack.ModalViewRequest {
 	input.MaxLength = 500
 	return slack.ModalViewRequest{
 		Type:            slack.VTModal,
-		Title:           plain(bot.Cut(req.Title, 24)),
+		Title:           plain(truncate.Bytes(req.Title, 24)),
 		Submit:          plain("Reject"),
 		Close:           plain("Cancel"),
 		CallbackID:      rejectCallbackID,

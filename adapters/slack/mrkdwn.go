@@ -31,7 +31,7 @@ var rawEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
 func escapeRaw(s string) string { return rawEscaper.Replace(s) }
 
 // cutMrkdwn shortens escaped text to at most n bytes, ending it with "…" when it had to cut. Unlike
-// bot.Cut it never cuts inside an entity (&amp;) or a mention or link (<@U1>), which would show as
+// truncate.Bytes it never cuts inside an entity (&amp;) or a mention or link (<@U1>), which would show as
 // broken markup.
 func cutMrkdwn(s string, n int) string {
 	if len(s) <= n {

@@ -9,6 +9,7 @@ import (
 	"github.com/slack-go/slack"
 
 	"github.com/shipgate/shipgate/bot"
+	"github.com/shipgate/shipgate/truncate"
 )
 
 // Slack's Block Kit limits (spec/chat-platforms.md S18-S22).
@@ -38,7 +39,7 @@ func render(m bot.Message, tables bool) ([]slack.Block, string) {
 		r.add(slack.NewSectionBlock(mrkdwn(notify), nil, nil, slack.SectionBlockOptionBlockID("notify")), len(notify))
 	}
 	if m.Header != "" {
-		r.add(slack.NewHeaderBlock(plain(bot.Cut(m.Header, maxHeaderText))), len(m.Header))
+		r.add(slack.NewHeaderBlock(plain(truncate.Bytes(m.Header, maxHeaderText))), len(m.Header))
 	}
 	if len(m.Stages) > 0 {
 		r.section(escape(bot.StatusLine(m.Stages)))
@@ -184,7 +185,7 @@ func (r *renderer) tableAsFields(t *bot.Table) {
 func (r *renderer) buttons(buttons []bot.Button) {
 	var els []slack.BlockElement
 	for _, b := range buttons {
-		btn := slack.NewButtonBlockElement(b.ActionID, b.Value, plain(bot.Cut(b.Label, maxButtonText)))
+		btn := slack.NewButtonBlockElement(b.ActionID, b.Value, plain(truncate.Bytes(b.Label, maxButtonText)))
 		switch b.Style {
 		case bot.StylePrimary:
 			btn = btn.WithStyle(slack.StylePrimary)

@@ -8,7 +8,7 @@ import (
 	"github.com/slack-go/slack"
 	"github.com/slack-go/slack/socketmode"
 
-	"github.com/shipgate/shipgate/bot"
+	"github.com/shipgate/shipgate/truncate"
 )
 
 // maxAckBytes keeps a Socket Mode ack under Slack's 20 KB, past which Slack drops it silently.
@@ -71,7 +71,7 @@ func (h *Handler) ack(sm *socketmode.Client, req *socketmode.Request, msg *comma
 		err = sm.Ack(*req)
 	} else {
 		if raw, _ := json.Marshal(msg); len(raw) > maxAckBytes {
-			msg = &commandAnswer{ResponseType: msg.ResponseType, Text: bot.Cut(msg.Text, maxFallbackText)}
+			msg = &commandAnswer{ResponseType: msg.ResponseType, Text: truncate.Bytes(msg.Text, maxFallbackText)}
 		}
 		err = sm.Ack(*req, msg)
 	}

@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/shipgate/shipgate/bot"
+	"github.com/shipgate/shipgate/truncate"
 )
 
 // maxBodyBytes caps a command, click or login: each is a few hundred bytes.
@@ -104,8 +105,8 @@ func (c *Console) serveClick(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	reply := b.HandleClick(context.WithoutCancel(r.Context()), bot.ClickRequest{Actor: actor, Channel: req.Channel,
-		MessageID: bot.Cut(req.MessageID, 100), ActionID: bot.Cut(req.ActionID, 100), Value: bot.Cut(req.Value, 100),
-		Reason: bot.Cut(strings.TrimSpace(req.Reason), maxReasonBytes), ReasonGiven: req.ReasonGiven, RequestID: randomID(16)})
+		MessageID: truncate.Bytes(req.MessageID, 100), ActionID: truncate.Bytes(req.ActionID, 100), Value: truncate.Bytes(req.Value, 100),
+		Reason: truncate.Bytes(strings.TrimSpace(req.Reason), maxReasonBytes), ReasonGiven: req.ReasonGiven, RequestID: randomID(16)})
 	var out clickReply
 	if a := reply.AskReason; a != nil {
 		out.AskReason = &reasonRequest{Title: a.Title, Summary: a.Summary, Value: a.Value}

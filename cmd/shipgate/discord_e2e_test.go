@@ -28,26 +28,12 @@ const (
 	dcWait     = 30 * time.Second
 )
 
-const dcShipyard = `apiVersion: spec.keptn.sh/0.2.2
-kind: Shipyard
-metadata: {name: fulltour}
-spec:
-  stages:
-    - name: qa
-      sequences:
-        - name: delivery
-          tasks:
-            - name: deployment
-            - name: test
-    - name: production
-      sequences:
-        - name: delivery
-          triggeredOn: [{event: qa.delivery.finished}]
-          tasks:
-            - name: approval
-              properties: {pass: manual, warning: manual}
-            - name: deployment
-`
+// dcShipyard is the tutorial's shipyard without qa's evaluation (there is no Prometheus) and rollback, or
+// production's release.
+var dcShipyard = configtest.Variant(configtest.TutorialShipyard,
+	"            - name: evaluation\n", "",
+	configtest.QARollback, "",
+	"            - name: release\n", "")
 
 // dcE2E is shipgate serving a project bound to one Discord channel, talking to the fake Discord.
 type dcE2E struct {

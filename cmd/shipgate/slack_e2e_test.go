@@ -44,23 +44,10 @@ const (
 	e2eElsewhere = "COTHER01"
 )
 
-const e2eShipyard = `apiVersion: spec.keptn.sh/0.2.2
-kind: Shipyard
-spec:
-  stages:
-    - name: qa
-      sequences:
-        - name: delivery
-          tasks: [{name: deployment}, {name: test}, {name: evaluation, properties: {timeframe: 1m}}]
-        - name: rollback
-          triggeredOn: [{event: qa.delivery.finished, selector: {match: {result: fail}}}]
-          tasks: [{name: rollback}]
-    - name: production
-      sequences:
-        - name: delivery
-          triggeredOn: [{event: qa.delivery.finished}]
-          tasks: [{name: approval, properties: {pass: manual, warning: manual}}, {name: deployment}, {name: release}]
-`
+// e2eShipyard is the tutorial's shipyard with qa's evaluation over the last minute.
+var e2eShipyard = configtest.Variant(configtest.TutorialShipyard,
+	"            - name: evaluation\n",
+	"            - name: evaluation\n              properties: {timeframe: 1m}\n")
 
 const e2eSLO = `spec_version: '0.1.0'
 comparison: {compare_with: single_result, include_result_with_score: pass, number_of_comparison_results: 1, aggregate_function: avg}
@@ -307,6 +294,11 @@ func TestSlackEndToEnd(t *testing.T) {
 		return false
 	})
 	calls := e.fake.Calls()
+	// The bound user group is fetched at start, before anything is posted; then comes the root card.
+	if calls[0].Method != "usergroups.users.list" || calls[0].Form.Get("usergroup") != e2eGroup {
+		t.Errorf("first call is not the start-up fetch of the bound user group: %+v", calls[0])
+	}
+	calls = slices.DeleteFunc(calls, func(c slackfake.Call) bool { return c.Method == "usergroups.users.list" })
 	if calls[0].Method != "chat.postMessage" || calls[0].ThreadTS != "" || calls[0].Channel != e2eChannel {
 		t.Fatalf("first call is not the root card: %+v", calls[0])
 	}

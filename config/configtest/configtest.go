@@ -1,5 +1,6 @@
 // Package configtest writes Keptn project directories for tests of any package: files from a map of
-// paths to contents, copies of example projects, and the project loaded from them.
+// paths to contents, copies of example projects, and the project loaded from them; and the Keptn
+// tutorial's shipyard that tests share, with explicit variants of it.
 package configtest
 
 import (

@@ -36,6 +36,8 @@ import (
 	"time"
 	"unicode/utf16"
 	"unicode/utf8"
+
+	"github.com/shipgate/shipgate/truncate"
 )
 
 // Payload is one request body a fake recorded, with the published type it must satisfy.
@@ -379,7 +381,7 @@ func write(dir string, ts toolset, payloads []Payload) ([]written, error) {
 		}
 		var pretty bytes.Buffer
 		if err := json.Indent(&pretty, bytes.TrimSpace(p.JSON), "", "  "); err != nil {
-			return nil, fmt.Errorf("payload %d (%s) is not JSON: %v: %s", i+1, p.What, err, clip(string(p.JSON), 300))
+			return nil, fmt.Errorf("payload %d (%s) is not JSON: %v: %s", i+1, p.What, err, truncate.Excerpt(string(p.JSON), 300))
 		}
 		base := fmt.Sprintf("%0*d-%s", width, i+1, sanitize(p.What))
 		w := written{Payload: p, ts: filepath.Join(dir, base+".ts"), json: filepath.Join(dir, base+".json"), pretty: pretty.Bytes()}
@@ -485,7 +487,7 @@ func excerpt(pretty []byte, line, col, prefix int) string {
 	s := string(pretty)
 	lines := strings.Split(s, "\n")
 	if line < 1 || line > len(lines) {
-		return clip(s, excerptLen)
+		return truncate.Excerpt(s, excerptLen)
 	}
 	at := 0
 	for _, l := range lines[:line-1] {
@@ -535,11 +537,4 @@ func byteOffset(line string, units int) int {
 		n += utf16.RuneLen(r)
 	}
 	return len(line)
-}
-
-func clip(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "…"
 }

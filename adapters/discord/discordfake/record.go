@@ -13,6 +13,7 @@ import (
 	"github.com/bwmarrin/discordgo"
 
 	"github.com/shipgate/shipgate/adapters/chatfake"
+	"github.com/shipgate/shipgate/truncate"
 )
 
 // Route names, for Call.Route, CallsTo and FailNext.
@@ -135,18 +136,11 @@ func DumpCalls(calls []Call) string {
 			fmt.Fprintf(&b, " detail=%q", c.Detail)
 		}
 		if len(c.Raw) > 0 {
-			fmt.Fprintf(&b, " body=%s", clip(string(c.Raw), 200))
+			fmt.Fprintf(&b, " body=%s", truncate.Excerpt(string(c.Raw), 200))
 		}
 		b.WriteByte('\n')
 	}
 	return b.String()
-}
-
-func clip(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "…"
 }
 
 // notify wakes every waiter. The caller holds s.mu.

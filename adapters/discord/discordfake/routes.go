@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/bwmarrin/discordgo"
+	"github.com/shipgate/shipgate/truncate"
 )
 
 // auth is what a route wants as credentials.
@@ -850,7 +851,7 @@ func (s *Server) RespondInline(interaction, response []byte) error {
 	}
 	var p payload
 	if json.Unmarshal(response, &p.m) != nil || json.Unmarshal(response, &p.raw) != nil || p.m == nil {
-		return fmt.Errorf("discordfake: inline response %s is not a JSON object", clip(string(response), 200))
+		return fmt.Errorf("discordfake: inline response %s is not a JSON object", truncate.Excerpt(string(response), 200))
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -30,6 +30,7 @@ import (
 	"time"
 
 	"github.com/shipgate/shipgate/adapters/chatfake"
+	"github.com/shipgate/shipgate/truncate"
 )
 
 // Identities the fake answers with. They are fixed so tests can assert on them.
@@ -252,13 +253,13 @@ func DumpCalls(calls []Call) string {
 			b.WriteString(" delete_original")
 		}
 		if c.Text != "" {
-			fmt.Fprintf(&b, " text=%q", clip(c.Text, 120))
+			fmt.Fprintf(&b, " text=%q", truncate.Excerpt(c.Text, 120))
 		}
 		if c.Blocks != nil {
-			fmt.Fprintf(&b, " blocks=%s", clip(string(c.Blocks), 200))
+			fmt.Fprintf(&b, " blocks=%s", truncate.Excerpt(string(c.Blocks), 200))
 		}
 		if c.View != nil {
-			fmt.Fprintf(&b, " view=%s", clip(string(c.View), 200))
+			fmt.Fprintf(&b, " view=%s", truncate.Excerpt(string(c.View), 200))
 		}
 		if c.Detail != "" {
 			fmt.Fprintf(&b, " detail=%q", c.Detail)
@@ -266,13 +267,6 @@ func DumpCalls(calls []Call) string {
 		b.WriteByte('\n')
 	}
 	return b.String()
-}
-
-func clip(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "…"
 }
 
 // Message is the current state of a posted message: after chat.update, its latest text and
