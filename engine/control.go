@@ -45,12 +45,12 @@ func (e *Engine) Resume(ctx context.Context, c Control) error {
 			return false, err
 		}
 		t.publish(d, Event{Type: EventSequenceResumed, Stage: r.Stage, Sequence: r.Sequence, Message: "resumed by " + c.Actor})
-		switch run.State {
-		case store.StateTriggered:
+		if run.State == store.StateTriggered {
 			return true, t.startQueued(d.Project, run.Stage, d.Service)
-		case store.StateWaitingForApproval:
-			return true, nil
 		}
+		// Back to waitingForApproval too: an approval decided, or expired, while the run was paused has
+		// finished its task, and advance held still for the pause; the run moves on now. One still
+		// pending keeps waiting.
 		return true, t.continueAfterPause(d, run)
 	})
 }

@@ -307,3 +307,30 @@ func TestControlPerStage(t *testing.T) {
 		equal(t, "audit, newest first", actions, []string{"delivery.abort", "delivery.resume", "delivery.pause", "delivery.trigger"})
 	})
 }
+
+// An approval decided while its sequence is paused finishes the approval task; resuming must move the
+// sequence on, not put it back to waiting for an approval that no longer exists.
+func TestApprovalDecidedWhilePausedMovesOnAtResume(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := newFixture(t, approvalShipyard("{pass: manual}"), "")
+		id := f.trigger("carts", image)
+		synctest.Wait()
+		a := f.pendingApproval(id)
+		if err := f.e.Pause(context.Background(), Control{DeliveryID: id, Stage: "production", Actor: "U-ops"}); err != nil {
+			t.Fatal(err)
+		}
+		if out := f.vote(a.ID, "U-lead", store.DecisionApprove); !out.Counted {
+			t.Fatalf("vote while paused: %+v", out)
+		}
+		synctest.Wait()
+		equal(t, "paused after the approval", f.sequences(id)[1:], []string{"production.delivery=paused//"})
+		if err := f.e.Resume(context.Background(), Control{DeliveryID: id, Stage: "production", Actor: "U-ops"}); err != nil {
+			t.Fatal(err)
+		}
+		synctest.Wait()
+		equal(t, "resumed", f.sequences(id)[1:], []string{"production.delivery=finished/pass/succeeded"})
+		if d := f.delivery(id); d.State != store.StateFinished {
+			t.Errorf("delivery is %s, want finished", d.State)
+		}
+	})
+}
