@@ -320,15 +320,7 @@ func (e *Engine) setTimerLocked(tm timer) {
 		e.wg.Add(1)
 		e.stateMu.Unlock()
 		defer e.wg.Done()
-		fn := func(t *txn) error { return tm.fn(e.ctx, t) }
-		err := e.transition(e.ctx, fn)
-		switch {
-		case err == nil || e.ctx.Err() != nil:
-		case store.IsTransient(err):
-			e.owe(&owed{key: "timer/" + tm.key, what: "timer " + tm.key, fn: fn}, err)
-		default:
-			e.log.Error("timer", "timer", tm.key, "err", err)
-		}
+		e.settle(&owed{key: "timer/" + tm.key, what: "timer " + tm.key, fn: func(t *txn) error { return tm.fn(e.ctx, t) }})
 	})
 }
 

@@ -50,15 +50,18 @@ func retryDelay(n int, max time.Duration) time.Duration {
 	return min(d, max)
 }
 
-// settle runs a transition the engine must not lose (o.fn) and, when the database refuses it, keeps it
-// for the reconciler. It reports whether the transition is recorded.
-func (e *Engine) settle(o *owed) bool {
+// settle runs a transition the engine must not lose (o.fn): a task's result, a fired timer. When the
+// database refuses it, or when it fails otherwise but has a fallback to record, it is kept for the
+// reconciler; any other failure (a bug, which retrying would not cure) is logged.
+func (e *Engine) settle(o *owed) {
 	err := e.transition(e.ctx, o.fn)
-	if err == nil || e.ctx.Err() != nil {
-		return err == nil
+	switch {
+	case err == nil || e.ctx.Err() != nil:
+	case store.IsTransient(err) || o.fallback != nil:
+		e.owe(o, err)
+	default:
+		e.log.Error("transition failed", "transition", o.what, "err", err)
 	}
-	e.owe(o, err)
-	return false
 }
 
 // owe keeps o to be tried again after err.

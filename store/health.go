@@ -63,6 +63,15 @@ func (h *writeHealth) record(at time.Time, err error) {
 	}
 }
 
+// failure is the error of the last write when it failed after the last one that committed, or nil.
+// Call it with mu held.
+func (h *writeHealth) failure() error {
+	if h.fail != nil && h.failAt.After(h.okAt) {
+		return h.fail
+	}
+	return nil
+}
+
 // WriteErrors is how many write transactions have failed since Open because the database did not take
 // them (disk full, I/O error, write lock held elsewhere): shipgate_store_write_errors_total.
 func (s *Store) WriteErrors() uint64 { return s.health.errors.Load() }
@@ -75,13 +84,12 @@ func (s *Store) CheckWritable(ctx context.Context) error {
 	h := &s.health
 	now := time.Now()
 	h.mu.Lock()
-	failed := h.fail != nil && h.failAt.After(h.okAt)
+	failed := h.failure()
 	switch {
-	case failed && now.Sub(h.failAt) < probeAfter:
-		err := h.fail
+	case failed != nil && now.Sub(h.failAt) < probeAfter:
 		h.mu.Unlock()
-		return fmt.Errorf("%w: %w", ErrUnwritable, err)
-	case !failed && now.Sub(h.okAt) < probeAfter:
+		return fmt.Errorf("%w: %w", ErrUnwritable, failed)
+	case failed == nil && now.Sub(h.okAt) < probeAfter:
 		h.mu.Unlock()
 		return nil
 	}
@@ -100,8 +108,8 @@ func (s *Store) CheckWritable(ctx context.Context) error {
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if h.fail != nil && h.failAt.After(h.okAt) {
-		return fmt.Errorf("%w: %w", ErrUnwritable, h.fail)
+	if err := h.failure(); err != nil {
+		return fmt.Errorf("%w: %w", ErrUnwritable, err)
 	}
 	return nil
 }
