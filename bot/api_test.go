@@ -2,7 +2,6 @@ package bot
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -30,7 +29,7 @@ func TestDecideFromAPI(t *testing.T) {
 			reason   string // part of the refusal
 		}{
 			{"requester", developer, store.DecisionApprove, false, "you triggered this delivery"},
-			{"no role", outsider, store.DecisionApprove, false, "you need the role approver or release-managers in a channel bound to project fulltour"},
+			{"no role", outsider, store.DecisionApprove, false, "you need the role approver or release-managers to decide this approval"},
 			{"not a decision", ops, "maybe", false, `"maybe" is not a decision`},
 			{"approver", ops, store.DecisionApprove, true, ""},
 			{"twice", ops, store.DecisionApprove, false, "already voted"},
@@ -38,7 +37,7 @@ func TestDecideFromAPI(t *testing.T) {
 			{"after the decision", outsider, store.DecisionReject, false, "already approved"},
 		}
 		for _, tt := range tests {
-			out, err := f.bot.DecideFromAPI(ctx, a.ID, tt.actor, tt.decision, "ok from CI", "release")
+			out, err := f.bot.DecideFromAPI(ctx, a.ID, "fulltour", tt.actor, tt.decision, "ok from CI", "release")
 			if err != nil {
 				t.Fatalf("%s: %v", tt.name, err)
 			}
@@ -67,8 +66,8 @@ func TestDecideFromAPI(t *testing.T) {
 			t.Errorf("audited %d counted and %d refused votes, want 2 and 5", counted, refused)
 		}
 
-		if _, err := f.bot.DecideFromAPI(ctx, 999, ops, store.DecisionApprove, "", "release"); !errors.Is(err, engine.ErrNotFound) {
-			t.Errorf("unknown approval: %v, want ErrNotFound", err)
+		if out, err := f.bot.DecideFromAPI(ctx, 999, "fulltour", ops, store.DecisionApprove, "", "release"); err != nil || out.Refusal == nil || out.Refusal.Code != engine.RefusedNotFound {
+			t.Errorf("unknown approval: %+v %v, want refused as not found", out, err)
 		}
 		if es := f.audit("approval:999"); len(es) != 1 || es[0].Allowed || es[0].Reason != "no such approval" {
 			t.Errorf("unknown approval audited as %+v", es)
@@ -89,7 +88,7 @@ func TestDecideFromAPITokenRequester(t *testing.T) {
 		}
 		settle()
 		a := f.pendingApproval(id)
-		out, err := f.bot.DecideFromAPI(ctx, a.ID, ops, store.DecisionApprove, "", "release")
+		out, err := f.bot.DecideFromAPI(ctx, a.ID, "fulltour", ops, store.DecisionApprove, "", "release")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -100,10 +99,10 @@ func TestDecideFromAPITokenRequester(t *testing.T) {
 			t.Errorf("refusal carries approval %+v", out.Approval)
 		}
 		// Another token may approve as the same person, and the triggering token may still reject.
-		if out, err := f.bot.DecideFromAPI(ctx, a.ID, ops, store.DecisionApprove, "", "other"); err != nil || !out.Counted {
+		if out, err := f.bot.DecideFromAPI(ctx, a.ID, "fulltour", ops, store.DecisionApprove, "", "other"); err != nil || !out.Counted {
 			t.Errorf("approval by another token: %+v %v", out, err)
 		}
-		if out, err := f.bot.DecideFromAPI(ctx, a.ID, qaLead, store.DecisionReject, "too slow", "release"); err != nil || !out.Counted {
+		if out, err := f.bot.DecideFromAPI(ctx, a.ID, "fulltour", qaLead, store.DecisionReject, "too slow", "release"); err != nil || !out.Counted {
 			t.Errorf("rejection by the triggering token: %+v %v", out, err)
 		}
 		refusals := 0

@@ -71,87 +71,86 @@ type ReasonRequest struct {
 	Summary string
 }
 
-// idempotencyScope keeps each platform's request ids apart from the API's keys.
-func idempotencyScope(p store.Platform) string { return string(p) + ".request" }
+// requestKey is a chat request's key in the engine's idempotency layer: each platform's request ids in a
+// scope of their own.
+func requestKey(p store.Platform, id string) engine.Key {
+	return engine.Key{Scope: string(p) + ".request", ID: id}
+}
 
 // HandleCommand answers a /deliver command. Everything it is asked, allowed or refused, is audited.
 // It records what the command asks for (a delivery, an abort) before it returns, and the engine does
 // the work after, so adapters can answer within the platform's deadline.
 func (b *Bot) HandleCommand(ctx context.Context, req CommandRequest) Reply {
-	var r Reply
-	dup := b.once(ctx, req.Actor.Platform, req.RequestID, &r, func(au *auditTrail) (any, error) {
-		var err error
-		r, err = b.command(ctx, req, au)
-		return r, err
+	r, dup := handle(b, ctx, requestKey(req.Actor.Platform, req.RequestID), func(au *auditTrail) (Reply, act[Reply], error) {
+		return b.command(ctx, req, au)
 	})
+	if dup && r.Message.Text == "" && r.Message.Header == "" {
+		// The first request left no answer to repeat (it is older than answers are kept).
+		r = Reply{Message: Message{Text: "This request was handled already."}}
+	}
 	r.Duplicate = dup
 	return r
 }
 
 // HandleClick applies a click on an approval's buttons. Every click, allowed or refused, is audited.
 func (b *Bot) HandleClick(ctx context.Context, req ClickRequest) ClickReply {
-	var r ClickReply
-	dup := b.once(ctx, req.Actor.Platform, req.RequestID, &r, func(au *auditTrail) (any, error) {
-		var err error
-		r, err = b.click(ctx, req, au)
-		return r, err
+	r, dup := handle(b, ctx, requestKey(req.Actor.Platform, req.RequestID), func(au *auditTrail) (ClickReply, act[ClickReply], error) {
+		return b.click(ctx, req, au)
 	})
 	r.Duplicate = dup
 	return r
 }
 
-// once runs fn for a request id the first time it is seen, records its answer, and on any later
-// sighting (a platform retry, a replayed request) decodes the recorded answer into out instead and
-// reports true. When fn fails inside shipgate (it changed nothing), the claim is released so that a
-// retry of the request can act. What fn audits is written with the answer, in one transaction, to keep
-// the answer quick. Without an id, fn just runs.
-func (b *Bot) once(ctx context.Context, platform store.Platform, id string, out any, fn func(*auditTrail) (any, error)) bool {
+// act is what a request does inside its transaction, once everything that reads or waits is done: it
+// acts through the engine and adds what it audits to au.
+type act[R any] func(op *engine.Op, au *auditTrail) (R, error)
+
+// handle answers a request once per key, in one write transaction: prepare runs first, outside it, and
+// does everything that reads or waits (finding the binding, the roles, rendering a status); it returns
+// the answer, or what is left to do inside the transaction. Then the request's claim, what it does, its
+// audit entries and its answer commit together (engine.Handle). A request seen before (a platform's
+// retry, a replayed request) is answered as the first one was and does nothing again; dup says so.
+//
+// When shipgate fails inside (the database, a bug), nothing is committed, so that a retry can act; what
+// the request audited is still written, on its own, to keep the failure in the trail.
+func handle[R any](b *Bot, ctx context.Context, key engine.Key, prepare func(au *auditTrail) (R, act[R], error)) (r R, dup bool) {
+	if h, ok, err := b.eng.Answered(ctx, key); err != nil {
+		b.log.Warn("look up request", "scope", key.Scope, "request", key.ID, "err", err) // Handle will tell
+	} else if ok {
+		_ = json.Unmarshal(h.Answer, &r) // an answer that cannot be read repeats as the zero answer
+		return r, true
+	}
 	au := &auditTrail{}
-	if id == "" {
-		_, _ = fn(au)
-		b.write(ctx, au, nil)
-		return false
-	}
-	scope := idempotencyScope(platform)
-	var (
-		rec   *store.IdempotencyRecord
-		first bool
-	)
-	err := b.st.Update(ctx, func(tx *store.Tx) error {
-		var err error
-		rec, first, err = tx.ClaimIdempotencyKey(ctx, scope, id)
-		return err
-	})
+	r, then, err := prepare(au)
 	if err != nil {
-		b.log.Error("claim request id", "platform", platform, "request", id, "err", err)
-		_, _ = fn(au) // better to answer than to drop the request; the engine's own rules still hold
-		b.write(ctx, au, nil)
-		return false
+		b.write(ctx, au)
+		return r, false
 	}
-	if !first {
-		if len(rec.Response) == 0 || json.Unmarshal(rec.Response, out) != nil {
-			// The first request is still being answered (or left no answer): say so, do nothing.
-			if r, ok := out.(*Reply); ok {
-				*r = Reply{Message: Message{Text: "This request is already being handled."}}
+	h, err := b.eng.Handle(ctx, key, func(op *engine.Op) ([]byte, error) {
+		if then != nil {
+			var err error
+			if r, err = then(op, au); err != nil {
+				return nil, err
 			}
 		}
-		return true
+		if err := op.Audit(au.entries...); err != nil {
+			return nil, err
+		}
+		return json.Marshal(r)
+	})
+	switch {
+	case err != nil:
+		b.log.Error("record request", "scope", key.Scope, "request", key.ID, "err", err)
+		b.write(ctx, au)
+	case h.Replayed:
+		var first R
+		_ = json.Unmarshal(h.Answer, &first)
+		return first, true
 	}
-	answer, ferr := fn(au)
-	if ferr != nil {
-		b.write(ctx, au, func(tx *store.Tx) error { return tx.ReleaseIdempotencyKey(ctx, scope, id) })
-		return false
-	}
-	raw, err := json.Marshal(answer)
-	if err != nil {
-		b.log.Error("record request answer", "platform", platform, "request", id, "err", err)
-		raw = nil
-	}
-	b.write(ctx, au, func(tx *store.Tx) error { return tx.SetIdempotencyResult(ctx, scope, id, 0, raw) })
-	return false
+	return r, false
 }
 
-// auditTrail collects the audit entries of one request, written when its answer is recorded.
+// auditTrail collects the audit entries of one request, written with its answer.
 type auditTrail struct{ entries []*store.AuditEntry }
 
 // add records a command or click that the engine did not audit itself.
@@ -161,9 +160,9 @@ func (au *auditTrail) add(a Actor, channel, action, target string, allowed bool,
 		Target: target, Allowed: allowed, Reason: reason, Details: raw})
 }
 
-// write appends a request's audit entries, and does also in the same transaction.
-func (b *Bot) write(ctx context.Context, au *auditTrail, also func(*store.Tx) error) {
-	if len(au.entries) == 0 && also == nil {
+// write appends the audit entries of a request that could not be recorded with its answer.
+func (b *Bot) write(ctx context.Context, au *auditTrail) {
+	if len(au.entries) == 0 {
 		return
 	}
 	err := b.st.Update(ctx, func(tx *store.Tx) error {
@@ -171,9 +170,6 @@ func (b *Bot) write(ctx context.Context, au *auditTrail, also func(*store.Tx) er
 			if err := tx.AppendAudit(ctx, e); err != nil {
 				return err
 			}
-		}
-		if also != nil {
-			return also(tx)
 		}
 		return nil
 	})
@@ -192,8 +188,10 @@ func (r *refusal) Error() string { return r.reason }
 
 func refuse(format string, args ...any) error { return &refusal{reason: fmt.Sprintf(format, args...)} }
 
-// command runs one command: parse, find the channel's binding, authorize, act, audit.
-func (b *Bot) command(ctx context.Context, req CommandRequest, au *auditTrail) (Reply, error) {
+// command prepares one command: parse, find the channel's binding and the person's roles, and either
+// answer (help, a refusal, a status) or return what the command does inside its transaction. Every
+// command, allowed or refused, is audited.
+func (b *Bot) command(ctx context.Context, req CommandRequest, au *auditTrail) (Reply, act[Reply], error) {
 	details := map[string]any{"text": truncate.Bytes(req.Text, 500)}
 	if req.Thread != "" {
 		details["thread"] = req.Thread
@@ -207,15 +205,19 @@ func (b *Bot) command(ctx context.Context, req CommandRequest, au *auditTrail) (
 			usage = ue.Usage
 		}
 		au.add(req.Actor, req.Channel, "command.invalid", "", false, msg, details)
-		return Reply{Message: usageMessage(msg, usage)}, nil
+		return Reply{Message: usageMessage(msg, usage)}, nil, nil
 	}
 	action := "command." + string(cmd.Kind)
 	if cmd.Kind == CmdHelp {
 		au.add(req.Actor, req.Channel, action, "", true, "", details)
-		return Reply{Message: Message{Header: "shipgate /deliver", Text: "```\n" + Help(cmd.Topic) + "\n```"}}, nil
+		return Reply{Message: Message{Header: "shipgate /deliver", Text: "```\n" + Help(cmd.Topic) + "\n```"}}, nil, nil
 	}
-	target, reply, err := b.run(ctx, req, cmd)
-	if err != nil {
+	// done audits the command's outcome and words it.
+	done := func(au *auditTrail, target string, reply Reply, err error) (Reply, error) {
+		if err == nil {
+			au.add(req.Actor, req.Channel, action, target, true, "", details)
+			return reply, nil
+		}
 		var rf *refusal
 		if !errors.As(err, &rf) {
 			b.log.Error("command", "text", req.Text, "actor", req.Actor.ID, "err", err)
@@ -225,9 +227,20 @@ func (b *Bot) command(ctx context.Context, req CommandRequest, au *auditTrail) (
 		au.add(req.Actor, req.Channel, action, target, false, rf.reason, details)
 		return Reply{Message: usageMessage(rf.reason, rf.usage)}, nil
 	}
-	au.add(req.Actor, req.Channel, action, target, true, "", details)
-	return reply, nil
+	target, reply, step, err := b.run(ctx, req, cmd)
+	if err != nil || step == nil {
+		reply, err := done(au, target, reply, err)
+		return reply, nil, err
+	}
+	return Reply{}, func(op *engine.Op, au *auditTrail) (Reply, error) {
+		target, reply, err := step(op)
+		return done(au, target, reply, err)
+	}, nil
 }
+
+// step is what a command does inside its transaction; it returns what it was about, for the audit
+// trail, and its answer.
+type step func(op *engine.Op) (target string, reply Reply, err error)
 
 func usageMessage(problem, usage string) Message {
 	m := Message{Text: "⚠️ " + problem}
@@ -237,49 +250,73 @@ func usageMessage(problem, usage string) Message {
 	return m
 }
 
-// run carries out a parsed command and returns what it was about (for the audit log).
-func (b *Bot) run(ctx context.Context, req CommandRequest, cmd Command) (string, Reply, error) {
+// run carries out a parsed command, or for a command that changes something returns the step that
+// does it; target is what it was about (for the audit log).
+func (b *Bot) run(ctx context.Context, req CommandRequest, cmd Command) (target string, reply Reply, then step, err error) {
 	ch := b.binding(req.Actor.Platform, req.Channel)
 	if ch == nil {
-		return "", Reply{}, refuse("this channel is not bound to a shipgate project; add it to channels in shipgate.yaml (platform %s, channel %s)", req.Actor.Platform, req.Channel)
+		return "", Reply{}, nil, refuse("this channel is not bound to a shipgate project; add it to channels in shipgate.yaml (platform %s, channel %s)", req.Actor.Platform, req.Channel)
 	}
-	needsDeployer := map[CommandKind]bool{CmdDeliver: true, CmdAbort: true, CmdPause: true, CmdResume: true, CmdRollback: true}
-	var need []string
-	switch {
-	case needsDeployer[cmd.Kind]:
-		need = []string{RoleDeployer}
-	case cmd.Kind == CmdAudit:
-		need = []string{RoleAuditor}
-	}
-	roles, err := b.rolesFor(ctx, ch, req.Actor, need...)
-	if err != nil {
-		return "", Reply{}, err
-	}
-	if needsDeployer[cmd.Kind] && !slices.Contains(roles, RoleDeployer) {
-		return "", Reply{}, refuse("you need the role %s in this channel to %s", RoleDeployer, cmd.Kind)
+	roles := b.rolesHeld(ctx, ch, req.Actor)
+	here := &where{ch: ch, roles: roles, kind: cmd.Kind}
+	readOnly := func(target string, reply Reply, err error) (string, Reply, step, error) {
+		return target, reply, nil, err
 	}
 	switch cmd.Kind {
 	case CmdDeliver:
-		return b.deliver(ctx, req, ch, cmd)
+		return b.deliver(req, here, cmd)
 	case CmdRollback:
-		return b.rollback(ctx, req, ch, cmd)
+		return b.rollback(ctx, req, here, cmd)
 	case CmdAbort, CmdPause, CmdResume:
-		return b.control(ctx, req, ch, cmd)
+		return b.control(req, here, cmd)
 	case CmdStatus:
-		return b.status(ctx, ch, cmd)
+		return readOnly(b.status(ctx, ch, cmd))
 	case CmdHistory:
-		return b.history(ctx, ch, cmd)
+		return readOnly(b.history(ctx, ch, cmd))
 	case CmdApprovals:
-		return b.approvals(ctx, req, ch, roles)
+		return readOnly(b.approvals(ctx, req, ch, roles.held))
 	case CmdAudit:
-		if !slices.Contains(roles, RoleAuditor) {
-			return "", Reply{}, refuse("you need the role %s in this channel to read the audit trail", RoleAuditor)
+		if !slices.Contains(roles.held, RoleAuditor) {
+			if reason := roles.waitReason([]string{RoleAuditor}); reason != "" {
+				return "", Reply{}, nil, refuse("%s", reason)
+			}
+			return "", Reply{}, nil, refuse("you need the role %s in this channel to read the audit trail", RoleAuditor)
 		}
-		return b.audit(ctx, ch, cmd)
+		return readOnly(b.audit(ctx, ch, cmd))
 	case CmdStats:
-		return b.stats(ctx, ch, cmd)
+		return readOnly(b.stats(ctx, ch, cmd))
 	}
-	return "", Reply{}, refuse("unknown command %s", cmd.Kind)
+	return "", Reply{}, nil, refuse("unknown command %s", cmd.Kind)
+}
+
+// where is the channel a command came from, with the person's roles there: what the engine is told,
+// for its authorization, and what the bot words its refusals with.
+type where struct {
+	ch    *config.ChannelBinding
+	roles heldRoles
+	kind  CommandKind
+}
+
+func (w *where) engine() *engine.Where {
+	return &engine.Where{Projects: w.ch.Projects, Unsure: w.roles.unsureRoles()}
+}
+
+// refusal words the engine's refusals, and its other errors meant for the person, for this channel.
+func (w *where) refusal(err error) error {
+	var r *engine.Refusal
+	if errors.As(err, &r) {
+		switch r.Code {
+		case engine.RefusedNoRole:
+			return refuse("you need the role %s in this channel to %s", strings.Join(r.Roles, " or "), w.kind)
+		case engine.RefusedNotHere:
+			if r.DeliveryID != 0 {
+				return refuse("there is no delivery #%d in this channel's projects (%s)", r.DeliveryID, strings.Join(w.ch.Projects, ", "))
+			}
+			return refuse("project %s is not served in this channel; projects here: %s", r.Project, strings.Join(w.ch.Projects, ", "))
+		}
+		return refuse("%s", r.Reason)
+	}
+	return engineRefusal(err, w.kind)
 }
 
 // projectFor picks the project a command means: the one it names, which the channel must serve, else
@@ -325,57 +362,52 @@ func engineRefusal(err error, kind CommandKind) error {
 	return err
 }
 
-func (b *Bot) deliver(ctx context.Context, req CommandRequest, ch *config.ChannelBinding, cmd Command) (string, Reply, error) {
-	p, err := b.projectFor(ch, cmd.Project, cmd.Service)
+func (b *Bot) deliver(req CommandRequest, w *where, cmd Command) (string, Reply, step, error) {
+	p, err := b.projectFor(w.ch, cmd.Project, cmd.Service)
 	if err != nil {
-		return "", Reply{}, err
+		return "", Reply{}, nil, err
 	}
-	id, err := b.eng.Trigger(ctx, engine.Request{Project: p.Name, Service: cmd.Service, Stage: cmd.Stage, Image: cmd.Image, Labels: cmd.Labels,
-		Actor: req.Actor.ID, Source: string(req.Actor.Platform), Channel: req.Channel, IdempotencyKey: requestKey(req.Actor.Platform, req.RequestID)})
-	if err != nil {
-		return "service:" + p.Name + "/" + cmd.Service, Reply{}, engineRefusal(err, CmdDeliver)
-	}
-	stage := cmd.Stage
-	if stage == "" {
-		stage = p.Shipyard.Spec.Stages[0].Name
-	}
-	return fmt.Sprintf("delivery:%d", id), Reply{Message: Message{Text: fmt.Sprintf("🚀 Delivery #%d: %s %s starts in %s. Its card in this channel follows it.",
-		id, cmd.Service, version(cmd.Image, cmd.Labels), stage)}}, nil
+	return "", Reply{}, func(op *engine.Op) (string, Reply, error) {
+		id, err := op.Trigger(engine.Request{Project: p.Name, Service: cmd.Service, Stage: cmd.Stage, Image: cmd.Image, Labels: cmd.Labels,
+			Actor: req.Actor.ID, Source: string(req.Actor.Platform), Channel: req.Channel, Roles: w.roles.held, Where: w.engine()})
+		if err != nil {
+			return "service:" + p.Name + "/" + cmd.Service, Reply{}, w.refusal(err)
+		}
+		stage := cmd.Stage
+		if stage == "" {
+			stage = p.Shipyard.Spec.Stages[0].Name
+		}
+		return fmt.Sprintf("delivery:%d", id), Reply{Message: Message{Text: fmt.Sprintf("🚀 Delivery #%d: %s %s starts in %s. Its card in this channel follows it.",
+			id, cmd.Service, version(cmd.Image, cmd.Labels), stage)}}, nil
+	}, nil
 }
 
-// requestKey makes a chat request id an engine idempotency key, so a trigger is never applied twice
-// even if the bot's own record of the request was lost.
-func requestKey(p store.Platform, id string) string {
-	if id == "" {
-		return ""
-	}
-	return string(p) + ":" + id
-}
-
-func (b *Bot) rollback(ctx context.Context, req CommandRequest, ch *config.ChannelBinding, cmd Command) (string, Reply, error) {
-	p, err := b.projectFor(ch, cmd.Project, cmd.Service)
+func (b *Bot) rollback(ctx context.Context, req CommandRequest, w *where, cmd Command) (string, Reply, step, error) {
+	p, err := b.projectFor(w.ch, cmd.Project, cmd.Service)
 	if err != nil {
-		return "", Reply{}, err
+		return "", Reply{}, nil, err
 	}
 	target := "service:" + p.Name + "/" + cmd.Service
 	if err := b.eng.CheckScope(p.Name, cmd.Service, cmd.Stage); err != nil {
-		return target, Reply{}, engineRefusal(err, CmdRollback)
+		return target, Reply{}, nil, engineRefusal(err, CmdRollback)
 	}
 	last, err := b.st.ListDeliveries(ctx, store.DeliveryQuery{Project: p.Name, Service: cmd.Service, Stage: cmd.Stage, Limit: 1})
 	if err != nil {
-		return target, Reply{}, err
+		return target, Reply{}, nil, err
 	}
 	if len(last) == 0 {
-		return target, Reply{}, refuse("nothing to roll back: no delivery of %s has reached %s", cmd.Service, cmd.Stage)
+		return target, Reply{}, nil, refuse("nothing to roll back: no delivery of %s has reached %s", cmd.Service, cmd.Stage)
 	}
 	cur := last[0]
-	id, err := b.eng.Trigger(ctx, engine.Request{Project: p.Name, Service: cmd.Service, Stage: cmd.Stage, Sequence: "rollback", Image: cur.Image, Labels: cur.Labels,
-		Actor: req.Actor.ID, Source: string(req.Actor.Platform), Channel: req.Channel, IdempotencyKey: requestKey(req.Actor.Platform, req.RequestID)})
-	if err != nil {
-		return target, Reply{}, engineRefusal(err, CmdRollback)
-	}
-	return fmt.Sprintf("delivery:%d", id), Reply{Message: Message{Text: fmt.Sprintf("↩️ Rollback #%d of %s in %s started (from %s, delivery #%d).",
-		id, cmd.Service, cmd.Stage, version(cur.Image, cur.Labels), cur.ID)}}, nil
+	return target, Reply{}, func(op *engine.Op) (string, Reply, error) {
+		id, err := op.Trigger(engine.Request{Project: p.Name, Service: cmd.Service, Stage: cmd.Stage, Sequence: "rollback", Image: cur.Image, Labels: cur.Labels,
+			Actor: req.Actor.ID, Source: string(req.Actor.Platform), Channel: req.Channel, Roles: w.roles.held, Where: w.engine()})
+		if err != nil {
+			return target, Reply{}, w.refusal(err)
+		}
+		return fmt.Sprintf("delivery:%d", id), Reply{Message: Message{Text: fmt.Sprintf("↩️ Rollback #%d of %s in %s started (from %s, delivery #%d).",
+			id, cmd.Service, cmd.Stage, version(cur.Image, cur.Labels), cur.ID)}}, nil
+	}, nil
 }
 
 // deliveryHere loads a delivery that belongs to one of the channel's projects.
@@ -387,30 +419,33 @@ func (b *Bot) deliveryHere(ctx context.Context, ch *config.ChannelBinding, id in
 	return d, err
 }
 
-func (b *Bot) control(ctx context.Context, req CommandRequest, ch *config.ChannelBinding, cmd Command) (string, Reply, error) {
+func (b *Bot) control(req CommandRequest, w *where, cmd Command) (string, Reply, step, error) {
 	target := fmt.Sprintf("delivery:%d", cmd.DeliveryID)
-	if _, err := b.deliveryHere(ctx, ch, cmd.DeliveryID); err != nil {
-		return target, Reply{}, err
-	}
-	c := engine.Control{DeliveryID: cmd.DeliveryID, Stage: cmd.Stage, Actor: req.Actor.ID, Platform: string(req.Actor.Platform), Channel: req.Channel}
-	var err error
-	switch cmd.Kind {
-	case CmdAbort:
-		err = b.eng.Abort(ctx, c)
-	case CmdPause:
-		err = b.eng.Pause(ctx, c)
-	default:
-		err = b.eng.Resume(ctx, c)
-	}
-	if err != nil {
-		return target, Reply{}, engineRefusal(err, cmd.Kind)
-	}
-	done := map[CommandKind]string{CmdAbort: "🛑 aborted", CmdPause: "⏸️ paused", CmdResume: "▶️ resumed"}[cmd.Kind]
-	where := ""
-	if cmd.Stage != "" {
-		where = " in " + cmd.Stage
-	}
-	return target, Reply{Message: Message{Text: fmt.Sprintf("Delivery #%d %s%s.", cmd.DeliveryID, done, where)}}, nil
+	return target, Reply{}, func(op *engine.Op) (string, Reply, error) {
+		c := engine.Control{DeliveryID: cmd.DeliveryID, Stage: cmd.Stage, Actor: req.Actor.ID, Platform: string(req.Actor.Platform), Channel: req.Channel,
+			Roles: w.roles.held, Where: w.engine()}
+		var err error
+		switch cmd.Kind {
+		case CmdAbort:
+			err = op.Abort(c)
+		case CmdPause:
+			err = op.Pause(c)
+		default:
+			err = op.Resume(c)
+		}
+		if errors.Is(err, engine.ErrNotFound) {
+			return target, Reply{}, refuse("there is no delivery #%d in this channel's projects (%s)", cmd.DeliveryID, strings.Join(w.ch.Projects, ", "))
+		}
+		if err != nil {
+			return target, Reply{}, w.refusal(err)
+		}
+		done := map[CommandKind]string{CmdAbort: "🛑 aborted", CmdPause: "⏸️ paused", CmdResume: "▶️ resumed"}[cmd.Kind]
+		where := ""
+		if cmd.Stage != "" {
+			where = " in " + cmd.Stage
+		}
+		return target, Reply{Message: Message{Text: fmt.Sprintf("Delivery #%d %s%s.", cmd.DeliveryID, done, where)}}, nil
+	}, nil
 }
 
 // maxListed bounds the deliveries status and history list.
@@ -545,14 +580,12 @@ func parseApprovalValue(v string) (int64, bool) {
 	return id, err == nil && id > 0
 }
 
-// click authorizes and applies a click: the approval must exist and belong to a project the channel
-// serves; the engine checks the rest (still pending, role, requester, one vote each) and audits it.
-func (b *Bot) click(ctx context.Context, req ClickRequest, au *auditTrail) (ClickReply, error) {
-	private := func(text string) (ClickReply, error) { return ClickReply{Private: &Message{Text: text}}, nil }
-	internal := func(what string, err error) (ClickReply, error) {
-		b.log.Error(what, "value", req.Value, "err", err)
-		return ClickReply{Private: &Message{Text: "Something went wrong on shipgate's side; try again in a moment."}}, err
-	}
+// click prepares a click: what it asks (approve or reject which approval), from where and with which
+// roles. The engine decides inside the transaction whether it counts (authorizeVote: the channel serves
+// the approval's project, the thread is the delivery's own, still pending, role, requester, one vote each)
+// and audits it either way.
+func (b *Bot) click(ctx context.Context, req ClickRequest, au *auditTrail) (ClickReply, act[ClickReply], error) {
+	private := func(text string) ClickReply { return ClickReply{Private: &Message{Text: text}} }
 	decision := store.DecisionApprove
 	switch req.ActionID {
 	case ActionApprove:
@@ -560,79 +593,67 @@ func (b *Bot) click(ctx context.Context, req ClickRequest, au *auditTrail) (Clic
 		decision = store.DecisionReject
 	default:
 		au.add(req.Actor, req.Channel, "click.unknown", "", false, "not a shipgate button", map[string]any{"action": truncate.Bytes(req.ActionID, 100)})
-		return private("⚠️ That button is not one of shipgate's.")
+		return private("⚠️ That button is not one of shipgate's."), nil, nil
 	}
-	action := "approval." + string(decision)
 	id, ok := parseApprovalValue(req.Value)
 	if !ok {
-		au.add(req.Actor, req.Channel, action, "", false, "malformed button value", map[string]any{"value": truncate.Bytes(req.Value, 100)})
-		return private("⚠️ That button is not one of shipgate's.")
+		au.add(req.Actor, req.Channel, "approval."+string(decision), "", false, "malformed button value", map[string]any{"value": truncate.Bytes(req.Value, 100)})
+		return private("⚠️ That button is not one of shipgate's."), nil, nil
 	}
-	target := fmt.Sprintf("approval:%d", id)
-	a, err := b.st.GetApproval(ctx, id)
-	if errors.Is(err, store.ErrNotFound) {
-		au.add(req.Actor, req.Channel, action, target, false, "no such approval", nil)
-		return private("⚠️ This approval no longer exists.")
+	here := &engine.Where{Thread: truncate.Bytes(req.Thread, 100)}
+	var roles heldRoles
+	if ch := b.binding(req.Actor.Platform, req.Channel); ch != nil {
+		roles = b.rolesHeld(ctx, ch, req.Actor)
+		here.Projects, here.Unsure = ch.Projects, roles.unsureRoles()
 	}
-	if err != nil {
-		return internal("click", err)
-	}
-	d, err := b.st.GetDelivery(ctx, a.DeliveryID)
-	if err != nil {
-		return internal("click", err)
-	}
-	ch := b.binding(req.Actor.Platform, req.Channel)
-	if ch == nil || !slices.Contains(ch.Projects, d.Project) {
-		reason := fmt.Sprintf("approvals of project %s are decided in its bound channel, not here", d.Project)
-		au.add(req.Actor, req.Channel, action, target, false, reason, map[string]any{"delivery": d.ID})
-		return private("⛔ " + reason + ".")
-	}
-	if req.Thread != "" {
-		// A click from a thread counts only in the delivery's own thread, the one its root card started.
-		root, err := b.st.RootMessage(ctx, d.ID, req.Actor.Platform, ch.Channel)
-		if err != nil && !errors.Is(err, store.ErrNotFound) {
-			return internal("click", err)
+	v := engine.Vote{ApprovalID: id, Actor: req.Actor.ID, Roles: roles.held, Decision: decision, Reason: req.Reason,
+		Platform: req.Actor.Platform, Channel: req.Channel, Where: here}
+	return ClickReply{}, func(op *engine.Op, _ *auditTrail) (ClickReply, error) {
+		if decision == store.DecisionReject && !req.ReasonGiven {
+			out, err := op.CheckVote(v)
+			if err != nil {
+				return b.clickFailed(req, err)
+			}
+			if out.Refusal != nil {
+				return private(clickRefusal(out.Refusal)), nil
+			}
+			d := out.Delivery
+			return ClickReply{AskReason: &ReasonRequest{Value: req.Value, Title: "Reject " + d.Service,
+				Summary: fmt.Sprintf("Reject %s %s in %s (delivery #%d)?", d.Service, version(d.Image, d.Labels), out.Stage, d.ID)}}, nil
 		}
-		if root == nil || root.ThreadID != req.Thread {
-			reason := fmt.Sprintf("this is not the thread of delivery #%d; its approval is decided in that delivery's own thread", d.ID)
-			au.add(req.Actor, req.Channel, action, target, false, reason, map[string]any{"delivery": d.ID, "thread": truncate.Bytes(req.Thread, 100)})
-			return private("⛔ " + capitalize(reason) + ".")
-		}
-	}
-	roles, err := b.rolesFor(ctx, ch, req.Actor, a.Roles...)
-	if err != nil {
-		var rf *refusal
-		if !errors.As(err, &rf) {
-			return internal("click", err)
-		}
-		// The roles cannot be told in time (a user group still loading): refused, and audited, here.
-		au.add(req.Actor, req.Channel, action, target, false, rf.reason, map[string]any{"delivery": d.ID})
-		return private("⏳ " + capitalize(rf.reason) + ".")
-	}
-	v := engine.Vote{ApprovalID: id, Actor: req.Actor.ID, Roles: roles, Decision: decision, Reason: req.Reason,
-		Platform: req.Actor.Platform, Channel: req.Channel}
-	if decision == store.DecisionReject && !req.ReasonGiven {
-		out, err := b.eng.CheckVote(ctx, v)
+		out, err := op.Decide(v)
 		if err != nil {
-			return internal("check vote", err)
+			return b.clickFailed(req, err)
 		}
-		if out.Reason != "" {
-			return private("⛔ " + capitalize(out.Reason) + ".")
+		if out.Refusal != nil {
+			return private(clickRefusal(out.Refusal)), nil
 		}
-		return ClickReply{AskReason: &ReasonRequest{Value: req.Value, Title: "Reject " + d.Service,
-			Summary: fmt.Sprintf("Reject %s %s in %s (delivery #%d)?", d.Service, version(d.Image, d.Labels), a.Stage, d.ID)}}, nil
+		if decision == store.DecisionReject {
+			return private(fmt.Sprintf("❌ You rejected delivery #%d in %s.", out.DeliveryID, out.Stage)), nil
+		}
+		return private(fmt.Sprintf("✅ Your approval counted: %d of %d for delivery #%d in %s.", len(out.Approval.Approvals), out.Approval.Required, out.DeliveryID, out.Stage)), nil
+	}, nil
+}
+
+// clickFailed answers a click that failed inside shipgate.
+func (b *Bot) clickFailed(req ClickRequest, err error) (ClickReply, error) {
+	b.log.Error("click", "value", req.Value, "err", err)
+	return ClickReply{Private: &Message{Text: "Something went wrong on shipgate's side; try again in a moment."}}, err
+}
+
+// clickRefusal words the engine's refusal of a click for the person who clicked.
+func clickRefusal(r *engine.Refusal) string {
+	switch r.Code {
+	case engine.RefusedNotFound:
+		return "⚠️ This approval no longer exists."
+	case engine.RefusedNotHere:
+		return fmt.Sprintf("⛔ approvals of project %s are decided in its bound channel, not here.", r.Project)
+	case engine.RefusedRolesUnknown:
+		return "⏳ " + capitalize(r.Reason) + "."
+	case engine.RefusedNoRole:
+		return fmt.Sprintf("⛔ You need the role %s in this channel to decide this approval.", strings.Join(r.Roles, " or "))
 	}
-	out, err := b.eng.Decide(ctx, v)
-	if err != nil {
-		return internal("decide", err)
-	}
-	if !out.Counted {
-		return private("⛔ " + capitalize(out.Reason) + ".")
-	}
-	if decision == store.DecisionReject {
-		return private(fmt.Sprintf("❌ You rejected delivery #%d in %s.", d.ID, a.Stage))
-	}
-	return private(fmt.Sprintf("✅ Your approval counted: %d of %d for delivery #%d in %s.", len(out.Approval.Approvals), out.Approval.Required, d.ID, a.Stage))
+	return "⛔ " + capitalize(r.Reason) + "."
 }
 
 func capitalize(s string) string {

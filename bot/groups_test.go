@@ -348,3 +348,14 @@ func TestClickOnGroupStillLoading(t *testing.T) {
 		}
 	})
 }
+
+// rolesFor is what an answer learns of a person's roles when it needs one of need: the roles held and,
+// when none of need is held and one may come through a group not known in time, the refusal that asks
+// to try again.
+func (b *Bot) rolesFor(ctx context.Context, ch *config.ChannelBinding, a Actor, need ...string) ([]string, error) {
+	h := b.rolesHeld(ctx, ch, a)
+	if reason := h.waitReason(need); reason != "" {
+		return h.held, &refusal{reason: reason}
+	}
+	return h.held, nil
+}

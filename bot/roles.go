@@ -63,37 +63,67 @@ func (b *Bot) bindingsOf(project string) []*config.ChannelBinding {
 // read from the cache the refresher keeps (groups.go); one whose members are not known yet is waited for
 // at most groupFetchBudget, and else counts for nobody.
 func (b *Bot) rolesOf(ctx context.Context, ch *config.ChannelBinding, a Actor) []string {
-	roles, _ := b.rolesFor(ctx, ch, a)
-	return roles
+	return b.rolesHeld(ctx, ch, a).held
 }
 
-// rolesFor is rolesOf for a decision that needs one of the roles need: when the person holds none of
-// them, and a group that would give one has members shipgate does not know in time (never fetched yet,
-// or failing to be), it also returns a *refusal that says so and asks to try again. Telling a member of
-// that group that they lack the role would be wrong, and an answer cannot wait for the platform.
-func (b *Bot) rolesFor(ctx context.Context, ch *config.ChannelBinding, a Actor, need ...string) ([]string, error) {
+// heldRoles is what shipgate can tell, in time for an answer, of the roles a person holds in a channel.
+type heldRoles struct {
+	held []string
+	// unsure are the roles the person may hold through a group whose members are not known in time
+	// (never fetched yet, or failing to be), each with the group that is unknown. Telling a member of
+	// that group that they lack the role would be wrong, and an answer cannot wait for the platform:
+	// a request that needs one of these roles, and holds no other, is asked to try again.
+	unsure map[string]*groupUnknownError
+}
+
+// unsureRoles says, for engine.Where, why each unsure role cannot be told in time.
+func (h heldRoles) unsureRoles() map[string]string {
+	if len(h.unsure) == 0 {
+		return nil
+	}
+	out := make(map[string]string, len(h.unsure))
+	for r, ge := range h.unsure {
+		out[r] = ge.reason(r)
+	}
+	return out
+}
+
+// waitReason is why a request that needs one of roles must try again, or "" when it need not: the
+// person holds none of them and one may come through a group not known yet.
+func (h heldRoles) waitReason(roles []string) string {
+	if slices.ContainsFunc(roles, func(r string) bool { return slices.Contains(h.held, r) }) {
+		return ""
+	}
+	for _, r := range slices.Sorted(slices.Values(roles)) {
+		if ge := h.unsure[r]; ge != nil {
+			return ge.reason(r)
+		}
+	}
+	return ""
+}
+
+// rolesHeld is rolesOf, also telling which roles it could not decide in time.
+func (b *Bot) rolesHeld(ctx context.Context, ch *config.ChannelBinding, a Actor) heldRoles {
 	// One budget for all the groups, so that several unknown groups cost no more than one.
 	ctx, cancel := context.WithTimeout(ctx, groupFetchBudget)
 	defer cancel()
-	var roles []string
-	var unknown *groupUnknownError
-	unknownRole := ""
+	var h heldRoles
 	for role, members := range ch.Roles {
 		held, err := b.holds(ctx, a, members)
 		if held {
-			roles = append(roles, role)
+			h.held = append(h.held, role)
 			continue
 		}
 		var ge *groupUnknownError
-		if errors.As(err, &ge) && slices.Contains(need, role) && (unknown == nil || role < unknownRole) {
-			unknown, unknownRole = ge, role
+		if errors.As(err, &ge) {
+			if h.unsure == nil {
+				h.unsure = map[string]*groupUnknownError{}
+			}
+			h.unsure[role] = ge
 		}
 	}
-	slices.Sort(roles)
-	if unknown != nil && !slices.ContainsFunc(need, func(r string) bool { return slices.Contains(roles, r) }) {
-		return roles, &refusal{reason: unknown.reason(unknownRole)}
-	}
-	return roles, nil
+	slices.Sort(h.held)
+	return h
 }
 
 // holds reports whether a person is among members. When they are not, the error is the first group of

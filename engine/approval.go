@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -134,24 +133,35 @@ func (t *txn) approvalInfo(d *store.Delivery, a *store.Approval, votes []*store.
 type Vote struct {
 	ApprovalID int64
 	Actor      string   // the platform's user id
-	Roles      []string // the shipgate roles the actor holds in the channel the vote came from
+	Roles      []string // the shipgate roles the actor holds where the vote came from
 	Decision   store.Decision
 	Reason     string
 	Platform   store.Platform
 	Channel    string
+	// Where is where the vote came from, for the checks that depend on it (authorizeVote); nil judges
+	// the vote on its roles alone.
+	Where *Where
 }
 
-// VoteOutcome says whether a vote counted and, when it did not, why, in words for the voter.
+// VoteOutcome says whether a vote counted and, when it did not, why.
 type VoteOutcome struct {
-	Counted  bool
-	Reason   string // set when the vote was refused
-	Approval ApprovalInfo
+	Counted bool
+	// Refusal says why the vote was refused, nil when it counted (or, for CheckVote, would count).
+	Refusal *Refusal
+	// Reason is Refusal's reason, or empty.
+	Reason string
+	// DeliveryID is the delivery the approval belongs to, 0 when there is no such approval; Delivery
+	// is that delivery and Stage the approval's stage, for words about what was voted on.
+	DeliveryID int64
+	Delivery   *store.Delivery
+	Stage      string
+	Approval   ApprovalInfo
 }
 
 // Decide applies a vote. A refused vote is not an error: the outcome says why (wrong role, own delivery,
-// already decided, already voted), and the refusal is audited like every counted vote. One reject ends
-// the approval; Required distinct approvals pass it. Votes are serialised, so two clicks at once never
-// cause two transitions.
+// already decided, already voted, no such approval), and the refusal is audited like every counted vote.
+// One reject ends the approval; Required distinct approvals pass it. Votes are serialised, so two clicks
+// at once never cause two transitions.
 func (e *Engine) Decide(ctx context.Context, v Vote) (VoteOutcome, error) {
 	var out VoteOutcome
 	err := e.transition(ctx, func(t *txn) error {
@@ -165,7 +175,7 @@ func (e *Engine) Decide(ctx context.Context, v Vote) (VoteOutcome, error) {
 // CheckVote tells whether v would count, without casting it: the chat adapters ask before they open a
 // dialog for a rejection's reason, so that someone who may not reject is told at once. A refusal is
 // audited as Decide audits it; an allowed check records nothing, and the vote itself goes to Decide.
-// Counted is always false; Reason is empty when the vote would count.
+// Counted is always false; Refusal is nil when the vote would count.
 func (e *Engine) CheckVote(ctx context.Context, v Vote) (VoteOutcome, error) {
 	var out VoteOutcome
 	err := e.transition(ctx, func(t *txn) error {
@@ -176,61 +186,32 @@ func (e *Engine) CheckVote(ctx context.Context, v Vote) (VoteOutcome, error) {
 	return out, err
 }
 
-// voteRefusal is why v may not be cast on a, or "" when it may: the approval is still open, the
-// decision is one, the voter holds a role the approval names, a requester approves only when the stage
-// allows it, and nobody votes twice (which the store also enforces when the vote is cast).
-func voteRefusal(v Vote, a *store.Approval, d *store.Delivery, votes []*store.Vote) string {
-	switch {
-	case a.State != store.ApprovalPending:
-		by := ""
-		if a.DecidedBy != "" {
-			by = " by " + a.DecidedBy
-		}
-		return fmt.Sprintf("this approval was already %s%s", a.State, by)
-	case v.Decision != store.DecisionApprove && v.Decision != store.DecisionReject:
-		return fmt.Sprintf("%q is not a decision; approve or reject", v.Decision)
-	case !slices.ContainsFunc(v.Roles, func(r string) bool { return slices.Contains(a.Roles, r) }):
-		return fmt.Sprintf("you need the role %s in this channel to decide this approval", strings.Join(a.Roles, " or "))
-	case v.Decision == store.DecisionApprove && v.Actor == d.Actor && !a.AllowRequester:
-		return "you triggered this delivery, so someone else has to approve it"
-	case slices.ContainsFunc(votes, func(x *store.Vote) bool { return x.Voter == v.Actor }):
-		return alreadyVoted
-	}
-	return ""
-}
-
 const alreadyVoted = "you have already voted on this approval"
 
 // decide casts v, or with check only tells whether it would count.
 func (t *txn) decide(v Vote, check bool) (VoteOutcome, error) {
-	a, err := t.GetApproval(t.ctx, v.ApprovalID)
-	if errors.Is(err, store.ErrNotFound) {
-		return VoteOutcome{}, notFoundf("approval %d", v.ApprovalID)
-	}
+	s, refusal, err := t.authorizeVote(v)
 	if err != nil {
 		return VoteOutcome{}, err
 	}
-	d, err := t.GetDelivery(t.ctx, a.DeliveryID)
-	if err != nil {
-		return VoteOutcome{}, err
+	refuse := func(r *Refusal) (VoteOutcome, error) {
+		out := VoteOutcome{Refusal: r, Reason: r.Reason}
+		if s.a != nil {
+			out.Approval, out.DeliveryID, out.Delivery, out.Stage = *t.approvalInfo(s.d, s.a, s.votes), s.d.ID, s.d, s.a.Stage
+		}
+		return out, t.auditVote(v, s.a, false, r.Reason)
 	}
-	votes, err := t.ListVotes(t.ctx, a.ID)
-	if err != nil {
-		return VoteOutcome{}, err
+	if refusal != nil {
+		return refuse(refusal)
 	}
-	refuse := func(reason string) (VoteOutcome, error) {
-		return VoteOutcome{Reason: reason, Approval: *t.approvalInfo(d, a, votes)}, t.auditVote(v, a, false, reason)
-	}
-	if reason := voteRefusal(v, a, d, votes); reason != "" {
-		return refuse(reason)
-	}
+	a, d, votes := s.a, s.d, s.votes
 	if check {
-		return VoteOutcome{Approval: *t.approvalInfo(d, a, votes)}, nil
+		return VoteOutcome{Approval: *t.approvalInfo(d, a, votes), DeliveryID: d.ID, Delivery: d, Stage: a.Stage}, nil
 	}
 	cast := &store.Vote{ApprovalID: a.ID, Voter: v.Actor, Platform: v.Platform, Decision: v.Decision, Reason: v.Reason}
 	err = t.CastVote(t.ctx, cast)
 	if errors.Is(err, store.ErrConflict) {
-		return refuse(alreadyVoted)
+		return refuse(&Refusal{Code: RefusedVoted, Reason: alreadyVoted, Project: d.Project, DeliveryID: d.ID})
 	}
 	if err != nil {
 		return VoteOutcome{}, err
@@ -263,23 +244,57 @@ func (t *txn) decide(v Vote, check bool) (VoteOutcome, error) {
 	if err != nil {
 		return VoteOutcome{}, err
 	}
-	return VoteOutcome{Counted: true, Approval: *t.approvalInfo(d, a, votes)}, nil
+	return VoteOutcome{Counted: true, Approval: *t.approvalInfo(d, a, votes), DeliveryID: d.ID, Delivery: d, Stage: a.Stage}, nil
 }
 
+// auditVote records a vote, cast or refused; a is nil for a vote on an approval that does not exist.
 func (t *txn) auditVote(v Vote, a *store.Approval, allowed bool, reason string) error {
+	details := map[string]any{"roles": v.Roles, "reason": v.Reason}
+	if a != nil {
+		details["delivery"], details["stage"] = a.DeliveryID, a.Stage
+	}
+	if v.Where != nil && v.Where.Token != "" {
+		details["token"] = v.Where.Token
+	}
+	if v.Where != nil && v.Where.Thread != "" {
+		details["thread"] = v.Where.Thread
+	}
 	return t.AppendAudit(t.ctx, &store.AuditEntry{Actor: v.Actor, Platform: string(v.Platform), Channel: v.Channel,
-		Action: "approval." + string(v.Decision), Target: fmt.Sprintf("approval:%d", a.ID), Allowed: allowed, Reason: reason,
-		Details: mustJSON(map[string]any{"delivery": a.DeliveryID, "stage": a.Stage, "roles": v.Roles, "reason": v.Reason})})
+		Action: "approval." + string(v.Decision), Target: fmt.Sprintf("approval:%d", v.ApprovalID), Allowed: allowed, Reason: reason,
+		Details: mustJSON(details)})
 }
 
-// closeApproval decides an approval and ends its task with result.
+// closeApproval decides an approval; its task ends with result in the transition that follows, so that
+// a vote's transaction stays small and its answer quick. If the process stops in between, recover ends
+// the task from the decided approval (approvalOutcome).
 func (t *txn) closeApproval(a *store.Approval, tr *store.TaskRun, state store.ApprovalState, by, msg string, result store.Result) (*store.Approval, error) {
 	a, err := t.DecideApproval(t.ctx, a.ID, state, by, msg)
 	if err != nil {
 		return nil, err
 	}
-	return a, t.finishTask(tr.ID, tr.Attempt, Result{Result: result, Status: store.StatusSucceeded, Message: msg,
-		Data: map[string]any{"approval": map[string]any{"state": string(state), "decidedBy": by}}})
+	id, attempt, res := tr.ID, tr.Attempt, approvalOutcome(a, result)
+	t.fx.later = append(t.fx.later, &owed{key: resultKey(id, attempt), what: fmt.Sprintf("result of approval task run %d", id),
+		fn:       func(t *txn) error { return t.finishTask(id, attempt, res) },
+		fallback: recordResultFallback(id, attempt)})
+	return a, nil
+}
+
+// approvalOutcome is the result an approval task ends with once its approval is decided.
+func approvalOutcome(a *store.Approval, result store.Result) Result {
+	return Result{Result: result, Status: store.StatusSucceeded, Message: a.Reason,
+		Data: map[string]any{"approval": map[string]any{"state": string(a.State), "decidedBy": a.DecidedBy}}}
+}
+
+// decidedResult is the result of a decided approval, read back from the store: approved passes, rejected
+// fails, and an expired one follows its task's on_timeout.
+func decidedResult(a *store.Approval, policy approvalPolicy) store.Result {
+	switch {
+	case a.State == store.ApprovalApproved:
+		return store.ResultPass
+	case a.State == store.ApprovalExpired && policy.onTimeout == "approve":
+		return store.ResultPass
+	}
+	return store.ResultFail
 }
 
 // expiryTimer applies an approval's on_timeout when nobody decided in time.

@@ -121,15 +121,16 @@ func TestApprovalVotes(t *testing.T) {
 		refusals := []struct {
 			actor string
 			roles []string
+			code  RefusalCode
 			want  string
 		}{
-			{"U-eve", []string{"approver", "deployer"}, "you need the role release-managers in this channel to decide this approval"},
-			{"U-dev", []string{"release-managers"}, "you triggered this delivery, so someone else has to approve it"},
+			{"U-eve", []string{"approver", "deployer"}, RefusedNoRole, "you need the role release-managers to decide this approval"},
+			{"U-dev", []string{"release-managers"}, RefusedRequester, "you triggered this delivery, so someone else has to approve it"},
 		}
 		for _, r := range refusals {
 			out := f.vote(a.ID, r.actor, store.DecisionApprove, r.roles...)
-			if out.Counted || out.Reason != r.want {
-				t.Errorf("%s: counted=%v reason=%q, want refused with %q", r.actor, out.Counted, out.Reason, r.want)
+			if out.Counted || out.Reason != r.want || out.Refusal == nil || out.Refusal.Code != r.code || out.Refusal.Project != "shop" {
+				t.Errorf("%s: counted=%v refusal=%+v, want refused (%s) with %q", r.actor, out.Counted, out.Refusal, r.code, r.want)
 			}
 		}
 		out := f.vote(a.ID, "U-ann", store.DecisionApprove, "release-managers")
@@ -161,7 +162,7 @@ func TestApprovalVotes(t *testing.T) {
 			got = append(got, fmt.Sprintf("%s %s %v %s", audit[i].Actor, audit[i].Action, audit[i].Allowed, audit[i].Reason))
 		}
 		equal(t, "audit", got, []string{
-			"U-eve approval.approve false you need the role release-managers in this channel to decide this approval",
+			"U-eve approval.approve false you need the role release-managers to decide this approval",
 			"U-dev approval.approve false you triggered this delivery, so someone else has to approve it",
 			"U-ann approval.approve true ",
 			"U-ann approval.approve false you have already voted on this approval",

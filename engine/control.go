@@ -14,13 +14,21 @@ type Control struct {
 	Actor      string
 	Platform   string
 	Channel    string
+	// Roles and Where are who asks and from where, for authorizeDelivery; a Control with no Where
+	// comes from a caller that authorized it already (the API).
+	Roles []string
+	Where *Where
 }
 
 // Pause holds a delivery's live sequences: a running task finishes and is recorded, but nothing new is
 // triggered until Resume. Keptn allowed pausing in states started, waiting, triggered and
 // waitingForApproval.
 func (e *Engine) Pause(ctx context.Context, c Control) error {
-	return e.control(ctx, c, "pause", func(t *txn, d *store.Delivery, r *store.SequenceRun) (bool, error) {
+	return e.control(ctx, c, "pause", pauseRun(c))
+}
+
+func pauseRun(c Control) controlFn {
+	return func(t *txn, d *store.Delivery, r *store.SequenceRun) (bool, error) {
 		if !store.CanTransition(r.State, store.StatePaused) {
 			return false, nil
 		}
@@ -30,13 +38,17 @@ func (e *Engine) Pause(ctx context.Context, c Control) error {
 		}
 		t.publish(d, Event{Type: EventSequencePaused, Stage: r.Stage, Sequence: r.Sequence, Message: "paused by " + c.Actor})
 		return true, nil
-	})
+	}
 }
 
 // Resume restores paused sequences to where they were and carries on: a task that finished while paused
 // leads to the next one, a delayed task whose time came is released.
 func (e *Engine) Resume(ctx context.Context, c Control) error {
-	return e.control(ctx, c, "resume", func(t *txn, d *store.Delivery, r *store.SequenceRun) (bool, error) {
+	return e.control(ctx, c, "resume", resumeRun(c))
+}
+
+func resumeRun(c Control) controlFn {
+	return func(t *txn, d *store.Delivery, r *store.SequenceRun) (bool, error) {
 		if r.State != store.StatePaused {
 			return false, nil
 		}
@@ -52,7 +64,7 @@ func (e *Engine) Resume(ctx context.Context, c Control) error {
 		// finished its task, and advance held still for the pause; the run moves on now. One still
 		// pending keeps waiting.
 		return true, t.continueAfterPause(d, run)
-	})
+	}
 }
 
 // continueAfterPause picks a started sequence up where the pause held it.
@@ -77,12 +89,16 @@ func (t *txn) continueAfterPause(d *store.Delivery, run *store.SequenceRun) erro
 // cancelled, a pending approval closes, and each sequence finishes with result pass and status aborted,
 // as in Keptn. Aborted sequences trigger nothing.
 func (e *Engine) Abort(ctx context.Context, c Control) error {
-	return e.control(ctx, c, "abort", func(t *txn, d *store.Delivery, r *store.SequenceRun) (bool, error) {
+	return e.control(ctx, c, "abort", abortRun(c))
+}
+
+func abortRun(c Control) controlFn {
+	return func(t *txn, d *store.Delivery, r *store.SequenceRun) (bool, error) {
 		if r.State.Terminal() {
 			return false, nil
 		}
 		return true, t.abortSequence(d, r, "aborted by "+c.Actor, store.ApprovalAborted)
-	})
+	}
 }
 
 // abortSequence ends a live sequence run as aborted, with its running task and pending approval.
@@ -111,13 +127,23 @@ func (t *txn) abortSequence(d *store.Delivery, r *store.SequenceRun, msg string,
 	return t.finishSequence(d, r, store.StateAborted, Result{Result: store.ResultPass, Status: store.StatusAborted, Message: msg}, false)
 }
 
+// controlFn acts on one sequence run of a delivery and says whether it did.
+type controlFn func(t *txn, d *store.Delivery, r *store.SequenceRun) (bool, error)
+
 // control applies fn to the delivery's sequence runs (in c.Stage, if set) and audits the request. It is
 // refused when no sequence was in a state fn acts on.
-func (e *Engine) control(ctx context.Context, c Control, action string, fn func(*txn, *store.Delivery, *store.SequenceRun) (bool, error)) error {
-	return e.transition(ctx, func(t *txn) error {
+func (e *Engine) control(ctx context.Context, c Control, action string, fn controlFn) error {
+	return e.transition(ctx, func(t *txn) error { return t.control(c, action, fn) })
+}
+
+func (t *txn) control(c Control, action string, fn controlFn) error {
+	{
 		d, err := t.GetDelivery(t.ctx, c.DeliveryID)
 		if err != nil {
 			return storeErr(err, fmt.Sprintf("delivery %d", c.DeliveryID))
+		}
+		if r := authorizeDelivery(c.Where, c.Roles, d.Project, d.ID, action); r != nil {
+			return r
 		}
 		runs, err := t.ListSequenceRuns(t.ctx, store.SequenceRunQuery{DeliveryID: d.ID, Stage: c.Stage})
 		if err != nil {
@@ -147,5 +173,5 @@ func (e *Engine) control(ctx context.Context, c Control, action string, fn func(
 			return err
 		}
 		return t.refreshDelivery(d.ID)
-	})
+	}
 }

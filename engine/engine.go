@@ -274,6 +274,11 @@ type effects struct {
 	cancel []int64 // task runs whose executors to stop
 	timers []timer
 	events []Event
+	// later are transitions that follow this one at once, each in its own transaction, so that a
+	// request's transaction records what was asked and answers, and the work it sets off comes after
+	// (a decided approval's task finishing and the sequence moving on; a queued sequence starting). If
+	// the process stops first, recover does them.
+	later []*owed
 }
 
 type timer struct {
@@ -301,6 +306,9 @@ func (e *Engine) apply(fx effects) {
 	}
 	for _, j := range fx.run {
 		e.wg.Go(func() { e.runTask(j) })
+	}
+	for _, o := range fx.later {
+		e.wg.Go(func() { e.settle(o) })
 	}
 }
 

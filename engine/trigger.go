@@ -25,6 +25,10 @@ type Request struct {
 	Actor    string         // who asked
 	Source   string         // where from: slack, discord, api, cli, web
 	Channel  string         // the chat channel it was asked in, if any
+	// Roles and Where are who asks and from where, for authorizeDelivery; a Request with no Where
+	// comes from a caller that authorized it already (the API, the webhook).
+	Roles []string
+	Where *Where
 	// IdempotencyKey makes a repeated request (a CI retry, a re-sent slash command) return the delivery
 	// the first one created instead of starting a second.
 	IdempotencyKey string
@@ -47,56 +51,61 @@ type Triggered struct {
 	Replayed bool
 }
 
-// TriggerOnce is Trigger that also says whether the request was a replay. The key is claimed in the
-// transaction that creates the delivery, so there is no moment, crash included, at which the delivery
-// exists and a retry with its key would not find it.
+// TriggerOnce is Trigger that also says whether the request was a replay. The key is the engine's one
+// idempotency layer (Handle): claimed in the transaction that creates the delivery, so there is no
+// moment, crash included, at which the delivery exists and a retry with its key would not find it.
 func (e *Engine) TriggerOnce(ctx context.Context, req Request) (Triggered, error) {
 	if err := e.validate(&req); err != nil {
 		return Triggered{}, err
 	}
-	var id int64
-	replayed := false
-	err := e.transition(ctx, func(t *txn) error {
-		if req.IdempotencyKey != "" {
-			rec, claimed, err := t.ClaimIdempotencyKey(t.ctx, idempotencyScope, req.IdempotencyKey)
-			if err != nil {
-				return err
-			}
-			if !claimed {
-				id, replayed = rec.DeliveryID, true
-				return nil
-			}
-		}
-		d := &store.Delivery{Project: req.Project, Service: req.Service, Image: req.Image, Labels: req.Labels, Values: mustJSON(req.Values),
-			Stage: req.Stage, Sequence: req.Sequence, Actor: req.Actor, Source: req.Source, SourceChannel: req.Channel}
-		if len(req.Values) == 0 {
-			d.Values = nil
-		}
-		if err := t.CreateDelivery(t.ctx, d); err != nil {
-			return err
-		}
-		id = d.ID
-		if req.IdempotencyKey != "" {
-			if err := t.SetIdempotencyResult(t.ctx, idempotencyScope, req.IdempotencyKey, d.ID, nil); err != nil {
-				return err
-			}
-		}
-		if err := t.AppendAudit(t.ctx, &store.AuditEntry{Actor: req.Actor, Platform: req.Source, Channel: req.Channel, Action: "delivery.trigger",
-			Target: fmt.Sprintf("delivery:%d", d.ID), Allowed: true, Details: mustJSON(map[string]any{"project": req.Project, "service": req.Service,
-				"stage": req.Stage, "sequence": req.Sequence, "image": req.Image})}); err != nil {
-			return err
-		}
-		t.publish(d, Event{Type: EventDeliveryTriggered, Stage: req.Stage, Sequence: req.Sequence})
-		values := map[string]any{"image": req.Image}
-		deepMerge(values, req.Values)
-		data := scopeData(req.Project, req.Stage, req.Service, req.Labels)
-		data["configurationChange"] = map[string]any{"values": values}
-		return t.triggerSequence(d, req.Stage, req.Sequence, data)
+	h, err := e.Handle(ctx, Key{Scope: idempotencyScope, ID: req.IdempotencyKey}, func(op *Op) ([]byte, error) {
+		_, err := op.Trigger(req)
+		return nil, err
 	})
 	if err != nil {
 		return Triggered{}, err
 	}
-	return Triggered{ID: id, Replayed: replayed}, nil
+	return Triggered{ID: h.DeliveryID, Replayed: h.Replayed}, nil
+}
+
+// trigger creates a delivery for a validated request and queues its first sequence.
+func (t *txn) trigger(req Request) (*store.Delivery, error) {
+	if r := authorizeDelivery(req.Where, req.Roles, req.Project, 0, "trigger"); r != nil {
+		return nil, r
+	}
+	d := &store.Delivery{Project: req.Project, Service: req.Service, Image: req.Image, Labels: req.Labels, Values: mustJSON(req.Values),
+		Stage: req.Stage, Sequence: req.Sequence, Actor: req.Actor, Source: req.Source, SourceChannel: req.Channel}
+	if len(req.Values) == 0 {
+		d.Values = nil
+	}
+	if err := t.CreateDelivery(t.ctx, d); err != nil {
+		return nil, err
+	}
+	if err := t.AppendAudit(t.ctx, &store.AuditEntry{Actor: req.Actor, Platform: req.Source, Channel: req.Channel, Action: "delivery.trigger",
+		Target: fmt.Sprintf("delivery:%d", d.ID), Allowed: true, Details: mustJSON(map[string]any{"project": req.Project, "service": req.Service,
+			"stage": req.Stage, "sequence": req.Sequence, "image": req.Image})}); err != nil {
+		return nil, err
+	}
+	t.publish(d, Event{Type: EventDeliveryTriggered, Stage: req.Stage, Sequence: req.Sequence})
+	values := map[string]any{"image": req.Image}
+	deepMerge(values, req.Values)
+	data := scopeData(req.Project, req.Stage, req.Service, req.Labels)
+	data["configurationChange"] = map[string]any{"values": values}
+	run, err := t.queueSequence(d, req.Stage, req.Sequence, data)
+	if err != nil {
+		return nil, err
+	}
+	// The request's transaction records the delivery and answers; its sequence starts in the transition
+	// that follows, or, if the process stops first, when recover starts what is queued.
+	t.fx.later = append(t.fx.later, &owed{key: fmt.Sprintf("start/%d", run.ID), what: fmt.Sprintf("start of sequence run %d", run.ID),
+		fn: func(t *txn) error {
+			run, err := t.GetSequenceRun(t.ctx, run.ID)
+			if err != nil || run.State != store.StateTriggered {
+				return err
+			}
+			return t.startSequence(d, run)
+		}})
+	return d, nil
 }
 
 // validate fills in defaults and checks that everything the request names exists.

@@ -55,23 +55,38 @@ func (t *txn) sequenceDef(d *store.Delivery, stage, name string) (*config.Projec
 }
 
 // triggerSequence queues a sequence run of the delivery in a stage, with the payload of its .triggered
-// event, supersedes older deliveries waiting for approval in the same place, and starts the queue.
+// event, and starts it (startSequence).
 func (t *txn) triggerSequence(d *store.Delivery, stage, sequence string, data map[string]any) error {
-	data = deepMerge(data, map[string]any{"stage": stage})
-	ev, err := t.emit(d, Event{Type: sequenceEventType(stage, sequence, kindTriggered), Stage: stage, Sequence: sequence, Data: data}, "")
+	run, err := t.queueSequence(d, stage, sequence, data)
 	if err != nil {
 		return err
 	}
+	return t.startSequence(d, run)
+}
+
+// queueSequence records a sequence run of the delivery in a stage, triggered, with its .triggered event.
+func (t *txn) queueSequence(d *store.Delivery, stage, sequence string, data map[string]any) (*store.SequenceRun, error) {
+	data = deepMerge(data, map[string]any{"stage": stage})
+	ev, err := t.emit(d, Event{Type: sequenceEventType(stage, sequence, kindTriggered), Stage: stage, Sequence: sequence, Data: data}, "")
+	if err != nil {
+		return nil, err
+	}
 	run := &store.SequenceRun{DeliveryID: d.ID, Stage: stage, Sequence: sequence, State: store.StateTriggered, TriggeredEventID: ev.ID}
 	if err := t.CreateSequenceRun(t.ctx, run); err != nil {
-		return err
+		return nil, err
 	}
+	return run, nil
+}
+
+// startSequence supersedes older deliveries waiting for approval where a queued run is, and starts the
+// queue.
+func (t *txn) startSequence(d *store.Delivery, run *store.SequenceRun) error {
 	if t.e.supersede {
 		if err := t.supersede(d, run); err != nil {
 			return err
 		}
 	}
-	return t.startQueued(d.Project, stage, d.Service)
+	return t.startQueued(d.Project, run.Stage, d.Service)
 }
 
 // startQueued starts the oldest queued sequence run of a project, stage and service, unless another one

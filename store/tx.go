@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 )
 
@@ -87,6 +88,43 @@ func (s *Store) update(ctx context.Context, fn func(tx *Tx) error) error {
 	if err := sqlTx.Commit(); err != nil {
 		return fmt.Errorf("commit write transaction: %w", err)
 	}
+	s.commits.Add(1)
+	if n, ok := ctx.Value(commitCounterKey{}).(*atomic.Int64); ok {
+		n.Add(1)
+	}
 	s.checkpoints.committed()
+	return nil
+}
+
+type commitCounterKey struct{}
+
+// CountCommits returns a context under which every write transaction the store commits is counted in
+// the returned counter: a test hands it to one request and learns how many commits the request cost,
+// whatever else commits meanwhile.
+func CountCommits(ctx context.Context) (context.Context, *atomic.Int64) {
+	n := new(atomic.Int64)
+	return context.WithValue(ctx, commitCounterKey{}, n), n
+}
+
+// Savepoint runs fn inside the transaction so that, if fn returns an error, what fn wrote is undone and
+// what the transaction wrote before it is kept: one part of a request can fail and be refused while the
+// rest (the audit of the refusal, the request's answer) commits. The error is returned as is.
+func (tx *Tx) Savepoint(ctx context.Context, fn func() error) error {
+	if _, err := tx.q.ExecContext(ctx, `SAVEPOINT part`); err != nil {
+		return fmt.Errorf("savepoint: %w", classify(err))
+	}
+	if err := fn(); err != nil {
+		// Undone, then released: the savepoint leaves no trace but its rollback.
+		if _, rbErr := tx.q.ExecContext(ctx, `ROLLBACK TO part`); rbErr != nil {
+			return errors.Join(err, fmt.Errorf("roll back to savepoint: %w", classify(rbErr)))
+		}
+		if _, rbErr := tx.q.ExecContext(ctx, `RELEASE part`); rbErr != nil {
+			return errors.Join(err, fmt.Errorf("release savepoint: %w", classify(rbErr)))
+		}
+		return err
+	}
+	if _, err := tx.q.ExecContext(ctx, `RELEASE part`); err != nil {
+		return fmt.Errorf("release savepoint: %w", classify(err))
+	}
 	return nil
 }

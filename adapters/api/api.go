@@ -273,7 +273,10 @@ func forbidden(c *call, target, project string) reply {
 // ErrRefused 409) with their message, and anything else as an internal error.
 func (a *API) engineReply(c *call, target, what string, err error) reply {
 	status, outcome := 0, ""
+	var rf *engine.Refusal
 	switch {
+	case errors.As(err, &rf):
+		return reply{status: http.StatusForbidden, outcome: outcomeRefused, target: target, body: errorBody{refusalReason(rf)}}
 	case errors.Is(err, engine.ErrInvalid):
 		status, outcome = http.StatusBadRequest, outcomeInvalid
 	case errors.Is(err, engine.ErrNotFound):

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 
 	"github.com/shipgate/shipgate/engine"
 	"github.com/shipgate/shipgate/store"
@@ -13,10 +14,10 @@ import (
 
 // Approver decides an approval for a token that names a person (api.tokens[].actor). The bot implements
 // it: it knows which roles the person holds in the channels bound to the delivery's project, and audits
-// the vote as it audits clicks. A refused vote is an outcome with a Reason, not an error; an unknown
-// approval is an error wrapping engine.ErrNotFound.
+// the vote as it audits clicks. A refused vote is an outcome with a Refusal, not an error. project is the
+// project the caller may act on; an approval of another one is refused.
 type Approver interface {
-	DecideFromAPI(ctx context.Context, approvalID int64, actor string, decision store.Decision, reason, tokenName string) (engine.VoteOutcome, error)
+	DecideFromAPI(ctx context.Context, approvalID int64, project, actor string, decision store.Decision, reason, tokenName string) (engine.VoteOutcome, error)
 }
 
 // decisionRequest is the body of POST /api/v1/approvals/{id}.
@@ -73,8 +74,8 @@ func (a *API) decide(c *call) reply {
 		return reply{status: http.StatusNotImplemented, outcome: outcomeError, target: target,
 			body: errorBody{"approvals through the API are not available in this shipgate"}}
 	}
-	out, err := a.approver.DecideFromAPI(c.ctx, id, c.caller.actor, req.Decision, truncate.Excerpt(req.Reason, maxReason), c.caller.name)
-	if errors.Is(err, engine.ErrNotFound) {
+	out, err := a.approver.DecideFromAPI(c.ctx, id, d.Project, c.caller.actor, req.Decision, truncate.Excerpt(req.Reason, maxReason), c.caller.name)
+	if out.Refusal != nil && out.Refusal.Code == engine.RefusedNotFound {
 		return notFound(target, "approval %d not found", id)
 	}
 	if err != nil {
@@ -87,9 +88,18 @@ func (a *API) decide(c *call) reply {
 	if err != nil {
 		return a.internal(c, "read approval", err)
 	}
-	if !out.Counted {
+	if out.Refusal != nil {
+		reason := refusalReason(out.Refusal)
 		return reply{status: http.StatusForbidden, outcome: outcomeRefused, target: target, audited: true,
-			body: decided{Reason: out.Reason, Error: out.Reason, Approval: view}}
+			body: decided{Reason: reason, Error: reason, Approval: view}}
 	}
 	return ok(http.StatusOK, decided{Counted: true, Approval: view})
+}
+
+// refusalReason words the engine's refusal of a vote for a caller of the API, which comes from no channel.
+func refusalReason(r *engine.Refusal) string {
+	if r.Code == engine.RefusedNoRole {
+		return fmt.Sprintf("you need the role %s in a channel bound to project %s to decide this approval", strings.Join(r.Roles, " or "), r.Project)
+	}
+	return r.Reason
 }
