@@ -110,16 +110,11 @@ type act[R any] func(op *engine.Op, au *auditTrail) (R, error)
 // the answer, or what is left to do inside the transaction. Then the request's claim, what it does, its
 // audit entries and its answer commit together (engine.Handle). A request seen before (a platform's
 // retry, a replayed request) is answered as the first one was and does nothing again; dup says so.
+// Retries are rare, so a request is not looked up before it is prepared: the transaction finds it.
 //
 // When shipgate fails inside (the database, a bug), nothing is committed, so that a retry can act; what
 // the request audited is still written, on its own, to keep the failure in the trail.
 func handle[R any](b *Bot, ctx context.Context, key engine.Key, prepare func(au *auditTrail) (R, act[R], error)) (r R, dup bool) {
-	if h, ok, err := b.eng.Answered(ctx, key); err != nil {
-		b.log.Warn("look up request", "scope", key.Scope, "request", key.ID, "err", err) // Handle will tell
-	} else if ok {
-		_ = json.Unmarshal(h.Answer, &r) // an answer that cannot be read repeats as the zero answer
-		return r, true
-	}
 	au := &auditTrail{}
 	r, then, err := prepare(au)
 	if err != nil {

@@ -41,13 +41,15 @@ func (e *Engine) Handle(ctx context.Context, key Key, fn func(op *Op) (answer []
 	err := e.transition(ctx, func(t *txn) error {
 		h = Handled{}
 		if key.ID != "" {
-			rec, first, err := t.ClaimIdempotencyKey(t.ctx, key.Scope, key.ID)
-			if err != nil {
-				return err
-			}
-			if !first {
+			// The transaction holds the write lock from its start, so a key not found here cannot be
+			// claimed by anyone else before this one records it.
+			rec, err := t.GetIdempotencyKey(t.ctx, key.Scope, key.ID)
+			if err == nil {
 				h = Handled{Answer: rec.Response, DeliveryID: rec.DeliveryID, Replayed: true}
-				return nil
+				return errReplayed // nothing to commit
+			}
+			if !errors.Is(err, store.ErrNotFound) {
+				return err
 			}
 		}
 		op := &Op{t: t}
@@ -59,30 +61,20 @@ func (e *Engine) Handle(ctx context.Context, key Key, fn func(op *Op) (answer []
 		if key.ID == "" {
 			return nil
 		}
-		return t.SetIdempotencyResult(t.ctx, key.Scope, key.ID, op.delivery, answer)
+		fresh, err := t.RecordIdempotencyKey(t.ctx, key.Scope, key.ID, op.delivery, answer)
+		if err == nil && !fresh {
+			err = fmt.Errorf("idempotency key %s/%s claimed while its request held the write lock", key.Scope, key.ID)
+		}
+		return err
 	})
-	if err != nil {
+	if err != nil && !errors.Is(err, errReplayed) {
 		return Handled{}, err
 	}
 	return h, nil
 }
 
-// Answered returns what a request with key was answered, if it was, without taking the write lock: a
-// caller asks before it does the slow part of a request (resolving roles, reading history), so that a
-// replay costs one read. A request under way but not committed yet is not found here; Handle finds it.
-func (e *Engine) Answered(ctx context.Context, key Key) (Handled, bool, error) {
-	if key.ID == "" {
-		return Handled{}, false, nil
-	}
-	rec, err := e.store.GetIdempotencyKey(ctx, key.Scope, key.ID)
-	if errors.Is(err, store.ErrNotFound) {
-		return Handled{}, false, nil
-	}
-	if err != nil {
-		return Handled{}, false, err
-	}
-	return Handled{Answer: rec.Response, DeliveryID: rec.DeliveryID, Replayed: true}, true, nil
-}
+// errReplayed ends a replay's transaction without a commit.
+var errReplayed = errors.New("request replayed")
 
 // Op is what a request may do inside the transaction Handle runs it in. Each action either happens
 // whole or, when it returns an error, leaves nothing behind, so that the request can still commit its

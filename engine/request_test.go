@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"sync"
 	"testing"
 	"testing/synctest"
 
@@ -111,8 +113,8 @@ func TestHandleRunsARequestOnce(t *testing.T) {
 		if err != nil || !again.Replayed || again.DeliveryID != h.DeliveryID || string(again.Answer) != string(h.Answer) || runs != 1 {
 			t.Errorf("second run: %+v %v (fn ran %d times)", again, err, runs)
 		}
-		if seen, ok, err := f.e.Answered(context.Background(), key); !ok || err != nil || string(seen.Answer) != string(h.Answer) {
-			t.Errorf("Answered: %+v %v %v", seen, ok, err)
+		if rec, err := f.st.GetIdempotencyKey(context.Background(), key.Scope, key.ID); err != nil || string(rec.Response) != string(h.Answer) || rec.DeliveryID != h.DeliveryID {
+			t.Errorf("recorded key: %+v %v", rec, err)
 		}
 
 		// A refused part (pausing what cannot be paused) leaves nothing behind; the answer still commits.
@@ -140,8 +142,8 @@ func TestHandleRunsARequestOnce(t *testing.T) {
 		if err == nil {
 			t.Fatal("a failing request succeeded")
 		}
-		if _, ok, _ := f.e.Answered(context.Background(), Key{Scope: "slack.request", ID: "T3"}); ok {
-			t.Error("a failed request's key was kept")
+		if _, err := f.st.GetIdempotencyKey(context.Background(), "slack.request", "T3"); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("a failed request's key was kept: %v", err)
 		}
 		if ds, _ := f.st.ListDeliveries(context.Background(), store.DeliveryQuery{Service: "orders"}); len(ds) != 0 {
 			t.Errorf("a failed request left %d deliveries", len(ds))
@@ -185,4 +187,44 @@ func TestRestartBetweenDecisionAndTaskEnd(t *testing.T) {
 			})
 		})
 	}
+}
+
+// The same request delivered several times at once (a platform's retries racing the first) runs once;
+// every copy gets the first answer.
+func TestConcurrentCopiesOfARequestRunOnce(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := newFixture(t, approvalShipyard("{pass: manual}"), "")
+		var (
+			wg      sync.WaitGroup
+			mu      sync.Mutex
+			runs    int
+			answers []string
+		)
+		for range 8 {
+			wg.Go(func() {
+				h, err := f.e.Handle(context.Background(), Key{Scope: "slack.request", ID: "click-42"}, func(op *Op) ([]byte, error) {
+					mu.Lock()
+					runs++
+					mu.Unlock()
+					id, err := op.Trigger(Request{Project: "shop", Service: "carts", Image: image, Actor: "U-dev"})
+					return fmt.Appendf(nil, "%d", id), err
+				})
+				if err != nil {
+					t.Errorf("Handle: %v", err)
+				}
+				mu.Lock()
+				answers = append(answers, string(h.Answer))
+				mu.Unlock()
+			})
+		}
+		wg.Wait()
+		synctest.Wait()
+		slices.Sort(answers)
+		if runs != 1 || len(answers) != 8 || answers[0] != "1" || len(slices.Compact(slices.Clone(answers))) != 1 {
+			t.Errorf("fn ran %d times; answers %v", runs, answers)
+		}
+		if ds, _ := f.st.ListDeliveries(context.Background(), store.DeliveryQuery{}); len(ds) != 1 {
+			t.Errorf("%d deliveries, want 1", len(ds))
+		}
+	})
 }

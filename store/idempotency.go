@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"time"
 )
@@ -29,45 +28,21 @@ func scanIdempotency(row scanner) (*IdempotencyRecord, error) {
 	return &r, nil
 }
 
-// ClaimIdempotencyKey claims (scope, key) for this transaction. The first claim returns the new record
-// and true; any later one returns the first record and false, and the caller answers as before instead
-// of acting again. Claim, act and SetIdempotencyResult in the same transaction, so that a failure
-// releases the claim and a retry can act.
-func (tx *Tx) ClaimIdempotencyKey(ctx context.Context, scope, key string) (*IdempotencyRecord, bool, error) {
-	r, err := scanIdempotency(tx.q.QueryRowContext(ctx, `
-		INSERT INTO idempotency_keys (scope, key, created_at) VALUES (?, ?, ?)
-		ON CONFLICT DO NOTHING
-		RETURNING `+idempotencyColumns, scope, key, millis(tx.now)))
-	if err == nil {
-		return r, true, nil
-	}
-	if err = classify(err); !errors.Is(err, ErrNotFound) {
-		return nil, false, fmt.Errorf("claim idempotency key %s/%s: %w", scope, key, err)
-	}
-	// Nothing was inserted: the key is claimed already.
-	r, err = tx.GetIdempotencyKey(ctx, scope, key)
+// RecordIdempotencyKey records that (scope, key) was acted on, with what it led to, in one statement:
+// for a transaction that has read GetIdempotencyKey and found nothing, holding the write lock since, so
+// that nobody else can have claimed the key meanwhile. It returns false, and records nothing, if the key
+// was claimed after all.
+func (tx *Tx) RecordIdempotencyKey(ctx context.Context, scope, key string, deliveryID int64, response json.RawMessage) (bool, error) {
+	res, err := tx.q.ExecContext(ctx, `INSERT INTO idempotency_keys (scope, key, delivery_id, response, created_at)
+		VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`, scope, key, nullID(deliveryID), rawJSON(response), millis(tx.now))
 	if err != nil {
-		return nil, false, fmt.Errorf("claim idempotency key: %w", err)
-	}
-	return r, false, nil
-}
-
-// SetIdempotencyResult records what a claimed key's request led to. It returns ErrNotFound when the key
-// was never claimed.
-func (tx *Tx) SetIdempotencyResult(ctx context.Context, scope, key string, deliveryID int64, response json.RawMessage) error {
-	res, err := tx.q.ExecContext(ctx, `UPDATE idempotency_keys SET delivery_id = ?, response = ?
-		WHERE scope = ? AND key = ?`, nullID(deliveryID), rawJSON(response), scope, key)
-	if err != nil {
-		return fmt.Errorf("set result of idempotency key %s/%s: %w", scope, key, classify(err))
+		return false, fmt.Errorf("record idempotency key %s/%s: %w", scope, key, classify(err))
 	}
 	n, err := res.RowsAffected()
 	if err != nil {
-		return fmt.Errorf("set result of idempotency key %s/%s: %w", scope, key, err)
+		return false, fmt.Errorf("record idempotency key %s/%s: %w", scope, key, err)
 	}
-	if n == 0 {
-		return fmt.Errorf("set result of idempotency key %s/%s: %w", scope, key, ErrNotFound)
-	}
-	return nil
+	return n == 1, nil
 }
 
 // PruneIdempotencyKeys forgets the keys claimed before a time and returns how many it forgot. Retries
@@ -92,13 +67,4 @@ func (q queries) GetIdempotencyKey(ctx context.Context, scope, key string) (*Ide
 		return nil, fmt.Errorf("get idempotency key %s/%s: %w", scope, key, classify(err))
 	}
 	return r, nil
-}
-
-// ReleaseIdempotencyKey forgets a claim whose request failed before it changed anything, so that a
-// retry of the request can act. Use it when the claim and the action cannot share a transaction.
-func (tx *Tx) ReleaseIdempotencyKey(ctx context.Context, scope, key string) error {
-	if _, err := tx.q.ExecContext(ctx, `DELETE FROM idempotency_keys WHERE scope = ? AND key = ?`, scope, key); err != nil {
-		return fmt.Errorf("release idempotency key %s/%s: %w", scope, key, classify(err))
-	}
-	return nil
 }
