@@ -222,24 +222,17 @@ func (t *txn) decide(v Vote, check bool) (VoteOutcome, error) {
 	// Votes are serialised, so the cast one is the newest: no need to read them again.
 	votes = append(votes, cast)
 	info := t.approvalInfo(d, a, votes)
-	tr, err := t.GetTaskRun(t.ctx, a.TaskRunID)
-	if err != nil {
-		return VoteOutcome{}, err
-	}
-	run, err := t.GetSequenceRun(t.ctx, tr.SequenceRunID)
-	if err != nil {
-		return VoteOutcome{}, err
-	}
-	t.publish(d, Event{Type: EventApprovalVoted, Stage: run.Stage, Sequence: run.Sequence, Task: tr.Name, TaskRunID: tr.ID, Message: v.Reason, Approval: info})
+	b := s.b
+	t.publish(d, Event{Type: EventApprovalVoted, Stage: a.Stage, Sequence: b.Sequence, Task: b.Task, TaskRunID: a.TaskRunID, Message: v.Reason, Approval: info})
 	switch {
 	case v.Decision == store.DecisionReject:
 		msg := "rejected by " + v.Actor
 		if v.Reason != "" {
 			msg += ": " + v.Reason
 		}
-		a, err = t.closeApproval(a, tr, store.ApprovalRejected, v.Actor, msg, store.ResultFail)
+		a, err = t.closeApproval(a, b.Attempt, store.ApprovalRejected, v.Actor, msg, store.ResultFail)
 	case len(info.Approvals) >= a.Required:
-		a, err = t.closeApproval(a, tr, store.ApprovalApproved, strings.Join(info.Approvals, ", "), "approved by "+strings.Join(info.Approvals, ", "), store.ResultPass)
+		a, err = t.closeApproval(a, b.Attempt, store.ApprovalApproved, strings.Join(info.Approvals, ", "), "approved by "+strings.Join(info.Approvals, ", "), store.ResultPass)
 	}
 	if err != nil {
 		return VoteOutcome{}, err
@@ -267,12 +260,12 @@ func (t *txn) auditVote(v Vote, a *store.Approval, allowed bool, reason string) 
 // closeApproval decides an approval; its task ends with result in the transition that follows, so that
 // a vote's transaction stays small and its answer quick. If the process stops in between, recover ends
 // the task from the decided approval (approvalOutcome).
-func (t *txn) closeApproval(a *store.Approval, tr *store.TaskRun, state store.ApprovalState, by, msg string, result store.Result) (*store.Approval, error) {
+func (t *txn) closeApproval(a *store.Approval, attempt int, state store.ApprovalState, by, msg string, result store.Result) (*store.Approval, error) {
 	a, err := t.DecideApproval(t.ctx, a.ID, state, by, msg)
 	if err != nil {
 		return nil, err
 	}
-	id, attempt, res := tr.ID, tr.Attempt, approvalOutcome(a, result)
+	id, res := a.TaskRunID, approvalOutcome(a, result)
 	t.fx.later = append(t.fx.later, &owed{key: resultKey(id, attempt), what: fmt.Sprintf("result of approval task run %d", id),
 		fn:       func(t *txn) error { return t.finishTask(id, attempt, res) },
 		fallback: recordResultFallback(id, attempt)})
@@ -314,10 +307,10 @@ func (t *txn) expiryTimer(approvalID int64, at time.Time) {
 		}
 		policy := parseApprovalPolicy(tc.def.Properties)
 		if policy.onTimeout == "approve" {
-			_, err = t.closeApproval(a, tr, store.ApprovalExpired, "", fmt.Sprintf("approved automatically: nobody decided within %s", policy.timeout), store.ResultPass)
+			_, err = t.closeApproval(a, tr.Attempt, store.ApprovalExpired, "", fmt.Sprintf("approved automatically: nobody decided within %s", policy.timeout), store.ResultPass)
 			return err
 		}
-		_, err = t.closeApproval(a, tr, store.ApprovalExpired, "", fmt.Sprintf("rejected: nobody decided within %s", policy.timeout), store.ResultFail)
+		_, err = t.closeApproval(a, tr.Attempt, store.ApprovalExpired, "", fmt.Sprintf("rejected: nobody decided within %s", policy.timeout), store.ResultFail)
 		return err
 	}})
 }

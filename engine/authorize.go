@@ -64,6 +64,7 @@ func (r *Refusal) Error() string { return string(r.Code) + ": " + r.Reason }
 type subject struct {
 	a     *store.Approval
 	d     *store.Delivery
+	b     *store.Ballot
 	votes []*store.Vote
 }
 
@@ -74,22 +75,19 @@ type subject struct {
 // the approval, the delivery and the votes once. A nil Refusal means the vote may be cast.
 func (t *txn) authorizeVote(v Vote) (subject, *Refusal, error) {
 	var s subject
-	a, err := t.GetApproval(t.ctx, v.ApprovalID)
+	b, err := t.GetBallot(t.ctx, v.ApprovalID)
 	if errors.Is(err, store.ErrNotFound) {
 		return s, &Refusal{Code: RefusedNotFound, Reason: "no such approval"}, nil
 	}
 	if err != nil {
 		return s, nil, err
 	}
-	d, err := t.GetDelivery(t.ctx, a.DeliveryID)
-	if err != nil {
-		return s, nil, err
-	}
+	a, d := b.Approval, b.Delivery
 	votes, err := t.ListVotes(t.ctx, a.ID)
 	if err != nil {
 		return s, nil, err
 	}
-	s = subject{a: a, d: d, votes: votes}
+	s = subject{a: a, d: d, b: b, votes: votes}
 	refuse := func(code RefusalCode, reason string) (subject, *Refusal, error) {
 		return s, &Refusal{Code: code, Reason: reason, Project: d.Project, DeliveryID: d.ID}, nil
 	}

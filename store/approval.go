@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -179,4 +180,58 @@ func (q queries) ListVotes(ctx context.Context, approvalID int64) ([]*Vote, erro
 		return nil, fmt.Errorf("list votes on approval %d: %w", approvalID, err)
 	}
 	return vs, nil
+}
+
+// Ballot is what a vote is judged and cast on: the approval, its delivery, and the task and sequence
+// it belongs to.
+type Ballot struct {
+	Approval *Approval
+	Delivery *Delivery
+	// The approval's task run: its name and attempt, and its sequence run's id and sequence name.
+	Task          string
+	Attempt       int
+	SequenceRunID int64
+	Sequence      string
+}
+
+// ballotQuery reads a Ballot in one statement: a vote is on the answer's path, and each statement
+// there costs.
+var ballotQuery = `SELECT ` + prefixed("a.", approvalColumns) + `, ` + prefixed("d.", deliveryColumns) + `,
+	t.name, t.attempt, t.sequence_run_id, s.sequence
+	FROM approvals a
+	JOIN deliveries d ON d.id = a.delivery_id
+	JOIN task_runs t ON t.id = a.task_run_id
+	JOIN sequence_runs s ON s.id = t.sequence_run_id
+	WHERE a.id = ?`
+
+// GetBallot returns approval id with its delivery, task and sequence, or ErrNotFound.
+func (q queries) GetBallot(ctx context.Context, id int64) (*Ballot, error) {
+	// scanApproval and scanDelivery name the fields to scan into; one Scan of the joined row fills them.
+	var cols gather
+	a, _ := scanApproval(&cols)
+	d, _ := scanDelivery(&cols)
+	b := &Ballot{Approval: a, Delivery: d}
+	dest := append(cols.dest, &b.Task, &b.Attempt, &b.SequenceRunID, &b.Sequence)
+	if err := q.q.QueryRowContext(ctx, ballotQuery, id).Scan(dest...); err != nil {
+		return nil, fmt.Errorf("get approval %d: %w", id, classify(err))
+	}
+	return b, nil
+}
+
+// gather is a scanner that only collects what it is asked to scan into, so that the scan functions of
+// several tables can fill one joined row.
+type gather struct{ dest []any }
+
+func (g *gather) Scan(dest ...any) error {
+	g.dest = append(g.dest, dest...)
+	return nil
+}
+
+// prefixed qualifies a column list with a table alias ("a." turns "id, state" into "a.id, a.state").
+func prefixed(alias, columns string) string {
+	parts := strings.Split(columns, ",")
+	for i, p := range parts {
+		parts[i] = alias + strings.TrimSpace(p)
+	}
+	return strings.Join(parts, ", ")
 }

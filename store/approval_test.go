@@ -206,3 +206,27 @@ func TestListApprovals(t *testing.T) {
 		})
 	}
 }
+
+// GetBallot reads an approval with its delivery, task and sequence in one statement; what it reads is
+// what the single-table reads return.
+func TestGetBallot(t *testing.T) {
+	s, _ := newStore(t)
+	a := seedApproval(t, s)
+	b, err := s.GetBallot(t.Context(), a.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantA, _ := s.GetApproval(t.Context(), a.ID)
+	wantD, _ := s.GetDelivery(t.Context(), a.DeliveryID)
+	tr, _ := s.GetTaskRun(t.Context(), a.TaskRunID)
+	run, _ := s.GetSequenceRun(t.Context(), tr.SequenceRunID)
+	if !reflect.DeepEqual(b.Approval, wantA) || !reflect.DeepEqual(b.Delivery, wantD) {
+		t.Errorf("ballot approval/delivery:\n got %+v %+v\nwant %+v %+v", b.Approval, b.Delivery, wantA, wantD)
+	}
+	if b.Task != tr.Name || b.Attempt != tr.Attempt || b.SequenceRunID != run.ID || b.Sequence != run.Sequence || b.Task == "" || b.Sequence == "" {
+		t.Errorf("ballot task %q attempt %d run %d sequence %q, want %q %d %d %q", b.Task, b.Attempt, b.SequenceRunID, b.Sequence, tr.Name, tr.Attempt, run.ID, run.Sequence)
+	}
+	if _, err := s.GetBallot(t.Context(), a.ID+100); !errors.Is(err, ErrNotFound) {
+		t.Errorf("ballot of a missing approval: %v, want ErrNotFound", err)
+	}
+}
