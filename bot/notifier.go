@@ -107,10 +107,9 @@ func (n *notifier) taskReply(ctx context.Context, ev engine.Event) Message {
 		n.b.log.Warn("task reply without duration", "task_run", ev.TaskRunID, "err", err)
 		tr = nil
 	}
-	if ev.Task == "evaluation" {
-		if scored, ok := scoredEvaluation(ev.Data); ok {
-			return renderScoreTable(ev, scored, tr)
-		}
+	// A task that evaluated nothing (no SLO, no provider) gets a plain reply instead of a table.
+	if ev.Evaluation != nil && len(ev.Evaluation.Objectives) > 0 {
+		return renderScoreTable(ev, *ev.Evaluation, tr)
 	}
 	return renderTaskFinished(ev, tr)
 }

@@ -259,36 +259,6 @@ func renderTaskFinished(ev engine.Event, tr *store.TaskRun) Message {
 	return Message{Text: text}
 }
 
-// evaluationPayload is data.evaluation of an evaluation.finished event, as engine.Evaluator wrote it.
-type evaluationPayload struct {
-	ID               int64           `json:"id"`
-	Result           string          `json:"result"`
-	Score            float64         `json:"score"`
-	PassThreshold    float64         `json:"passThreshold"`
-	WarningThreshold float64         `json:"warningThreshold"`
-	Indicators       []slo.Objective `json:"indicatorResults"`
-	Compared         []int64         `json:"comparedEvents"`
-}
-
-// scoredEvaluation reads the scored evaluation out of an evaluation.finished payload; false when the
-// task evaluated nothing (no SLO, no provider), which gets a plain task reply instead of a table.
-func scoredEvaluation(data map[string]any) (slo.Evaluation, bool) {
-	raw, ok := data["evaluation"]
-	if !ok {
-		return slo.Evaluation{}, false
-	}
-	buf, err := json.Marshal(raw)
-	if err != nil {
-		return slo.Evaluation{}, false
-	}
-	var p evaluationPayload
-	if err := json.Unmarshal(buf, &p); err != nil || len(p.Indicators) == 0 {
-		return slo.Evaluation{}, false
-	}
-	return slo.Evaluation{Result: p.Result, Score: p.Score, PassThreshold: p.PassThreshold, WarningThreshold: p.WarningThreshold,
-		Objectives: p.Indicators, ComparedIDs: p.Compared}, true
-}
-
 // renderScoreTable is the thread reply of a finished evaluation: the same rows as `shipgate evaluate
 // --output table`, the total score, and the objectives that did not pass.
 func renderScoreTable(ev engine.Event, scored slo.Evaluation, tr *store.TaskRun) Message {

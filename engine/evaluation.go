@@ -132,8 +132,10 @@ func (ev *Evaluator) Execute(ctx context.Context, t Task) (Result, error) {
 	if scored.Status == slo.StatusErrored {
 		status = store.StatusErrored
 	}
+	typed := scored
+	typed.Result, typed.Message = result, message
 	return Result{Result: store.Result(result), Status: status, Message: summary(scored, result, message),
-		Data: map[string]any{"evaluation": evaluationData(stored, scored, start, end)}}, nil
+		Data: map[string]any{"evaluation": evaluationData(stored, scored, start, end)}, Evaluation: &typed}, nil
 }
 
 func (ev *Evaluator) project(name string) *config.Project {

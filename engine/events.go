@@ -4,6 +4,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/shipgate/shipgate/engine/slo"
 	"github.com/shipgate/shipgate/store"
 )
 
@@ -24,8 +25,12 @@ type Event struct {
 	Result       store.Result
 	Status       store.Status
 	Message      string
-	// Data is the event's payload: for a finished evaluation, its score and indicator results.
+	// Data is the event's payload: for a finished evaluation, its score and indicator results, as Keptn
+	// sends them.
 	Data map[string]any
+	// Evaluation is set on a scored evaluation's .finished event: the objectives and score, typed, for
+	// the score table.
+	Evaluation *slo.Evaluation
 	// Approval is set on approval events: what is waiting, and how far the votes are.
 	Approval *ApprovalInfo
 }

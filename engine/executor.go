@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/shipgate/shipgate/config"
+	"github.com/shipgate/shipgate/engine/slo"
 	"github.com/shipgate/shipgate/store"
 )
 
@@ -77,6 +78,9 @@ type Result struct {
 	Status  store.Status
 	Message string         // a short line for chat
 	Data    map[string]any // merged into the payload of later tasks
+	// Evaluation is the scored evaluation of an evaluation task (the Evaluator's), passed on in the
+	// task's .finished event for the score table; Data carries it in Keptn's form.
+	Evaluation *slo.Evaluation
 }
 
 // normalize applies Keptn's aggregation rules to a single executor's answer (CompleteCurrentTask):

@@ -368,7 +368,7 @@ func (t *txn) endTask(tr *store.TaskRun, state store.TaskState, res Result) erro
 		return err
 	}
 	if _, err := t.emit(d, Event{Type: taskEventType(tr.Name, kindFinished), Stage: run.Stage, Sequence: run.Sequence, Task: tr.Name, TaskRunID: tr.ID,
-		Result: res.Result, Status: res.Status, Message: res.Message, Data: data}, tr.TriggeredEventID); err != nil {
+		Result: res.Result, Status: res.Status, Message: res.Message, Data: data, Evaluation: res.Evaluation}, tr.TriggeredEventID); err != nil {
 		return err
 	}
 	if worse(res.Result, d.WorstResult) {
