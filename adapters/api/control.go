@@ -1,7 +1,6 @@
 package api
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 
@@ -13,13 +12,13 @@ import (
 // controlAction is one of the engine's controls of a running delivery.
 type controlAction struct {
 	name string // abort, pause, resume
-	run  func(*engine.Engine, context.Context, engine.Control) error
+	run  func(*engine.Op, engine.Control) error
 }
 
 var (
-	actionAbort  = controlAction{"abort", (*engine.Engine).Abort}
-	actionPause  = controlAction{"pause", (*engine.Engine).Pause}
-	actionResume = controlAction{"resume", (*engine.Engine).Resume}
+	actionAbort  = controlAction{"abort", (*engine.Op).Abort}
+	actionPause  = controlAction{"pause", (*engine.Op).Pause}
+	actionResume = controlAction{"resume", (*engine.Op).Resume}
 )
 
 // controlRequest is the optional body of POST /api/v1/deliveries/{id}/abort|pause|resume.
@@ -44,17 +43,20 @@ func (a *API) control(act controlAction) func(*call) reply {
 			return *rep
 		}
 		target := fmt.Sprintf("delivery:%d", d.ID)
-		err := act.run(a.eng, c.ctx, engine.Control{DeliveryID: d.ID, Stage: req.Stage, Actor: c.caller.name, Platform: string(store.PlatformAPI)})
+		// The action and its reason commit together: the engine audits the action, and the reason,
+		// which it has no place for, goes beside it.
+		_, err := a.eng.Handle(c.ctx, engine.Key{}, func(op *engine.Op) ([]byte, error) {
+			if err := act.run(op, engine.Control{DeliveryID: d.ID, Stage: req.Stage, Actor: c.caller.name, Platform: string(store.PlatformAPI)}); err != nil {
+				return nil, err
+			}
+			if req.Reason == "" {
+				return nil, nil
+			}
+			return nil, op.Audit(&store.AuditEntry{Actor: c.caller.name, Platform: string(store.PlatformAPI), Action: "api.deliveries." + act.name,
+				Target: target, Allowed: true, Reason: truncate.Excerpt(req.Reason, maxReason)})
+		})
 		if err != nil {
 			return a.engineReply(c, target, act.name+" delivery", err)
-		}
-		if req.Reason != "" {
-			// The engine audits the action itself; the reason, which it has no place for, goes beside it.
-			entry := &store.AuditEntry{Actor: c.caller.name, Platform: string(store.PlatformAPI), Action: "api.deliveries." + act.name,
-				Target: target, Allowed: true, Reason: truncate.Excerpt(req.Reason, maxReason)}
-			if err := a.st.Update(c.ctx, func(tx *store.Tx) error { return tx.AppendAudit(c.ctx, entry) }); err != nil {
-				a.log.Error("audit reason", "delivery", d.ID, "err", err)
-			}
 		}
 		if d, err = a.st.GetDelivery(c.ctx, d.ID); err != nil {
 			return a.internal(c, "read delivery", err)
