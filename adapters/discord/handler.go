@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/shipgate/shipgate/adapters/bodylimit"
+	"github.com/shipgate/shipgate/adapters/chathttp"
 	"github.com/shipgate/shipgate/bot"
 	"github.com/shipgate/shipgate/store"
 )
@@ -58,7 +59,7 @@ type Handler struct {
 	appID   string
 	guildID string
 	log     *slog.Logger
-	metrics *metrics
+	metrics *chathttp.Metrics
 	now     func() time.Time
 	ack     time.Duration
 
@@ -144,16 +145,16 @@ func (h *Handler) verified(w http.ResponseWriter, r *http.Request) ([]byte, bool
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.Is(err, bodylimit.ErrBusy) {
-			h.metrics.request("busy")
+			h.metrics.Request("busy")
 			bodylimit.Refuse(w, r)
 			return nil, false
 		}
 		if errors.As(err, &tooBig) {
-			h.metrics.request("too_large")
+			h.metrics.Request("too_large")
 			http.Error(w, "request body too large", http.StatusRequestEntityTooLarge)
 			return nil, false
 		}
-		h.metrics.request("bad_request")
+		h.metrics.Request("bad_request")
 		http.Error(w, "cannot read request", http.StatusBadRequest)
 		return nil, false
 	}
@@ -166,7 +167,7 @@ func (h *Handler) verified(w http.ResponseWriter, r *http.Request) ([]byte, bool
 		reason = "timestamp outside the window"
 	}
 	if reason != "" {
-		h.metrics.request("unauthorized")
+		h.metrics.Request("unauthorized")
 		h.log.Warn("discord request refused", "remote", r.RemoteAddr, "reason", reason)
 		http.Error(w, "invalid request signature", http.StatusUnauthorized)
 		return nil, false
@@ -195,14 +196,14 @@ func (h *Handler) serveInteraction(w http.ResponseWriter, r *http.Request) {
 		Channel *channelRef `json:"channel"`
 	}
 	if err := json.Unmarshal(body, &i); err != nil || json.Unmarshal(body, &from) != nil {
-		h.metrics.request("bad_request")
+		h.metrics.Request("bad_request")
 		http.Error(w, "malformed interaction", http.StatusBadRequest)
 		return
 	}
 	resp, dup := h.interaction(r.Context(), &i, from.Channel)
-	h.metrics.request(outcome(dup))
-	writeJSON(w, resp)
-	h.metrics.ack(i.Type.String(), time.Since(start))
+	h.metrics.Request(chathttp.Outcome(dup))
+	chathttp.WriteJSON(w, resp)
+	h.metrics.Ack(i.Type.String(), time.Since(start))
 }
 
 // interaction answers one verified interaction. It returns the response to write and whether the
@@ -391,39 +392,16 @@ func clickResponse(reply bot.ClickReply) *interactionResponse {
 	return &interactionResponse{Type: discordgo.InteractionResponseDeferredMessageUpdate}
 }
 
-func outcome(dup bool) string {
-	if dup {
-		return "duplicate"
-	}
-	return "ok"
+// newMetrics counts Discord interactions by outcome (ok, duplicate, unauthorized, too_large, bad_request, busy)
+// and times the answers by interaction type. Unlike Slack's, the counter has no endpoint label: Discord
+// has one endpoint.
+func newMetrics(reg prometheus.Registerer) *chathttp.Metrics {
+	return chathttp.NewMetrics(reg, chathttp.MetricsOpts{
+		RequestsName:  "shipgate_discord_requests_total",
+		RequestsHelp:  "Interactions from Discord by outcome (ok, duplicate, unauthorized, too_large, bad_request, busy).",
+		RequestLabels: []string{"outcome"},
+		AckName:       "shipgate_discord_ack_seconds",
+		AckHelp:       "Time from a verified Discord interaction to its answer, by interaction type.",
+		AckLabel:      "type",
+	})
 }
-
-func writeJSON(w http.ResponseWriter, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	_ = json.NewEncoder(w).Encode(v)
-}
-
-// metrics count Discord interactions by outcome (ok, duplicate, unauthorized, too_large, bad_request, busy)
-// and time the answers by interaction type.
-type metrics struct {
-	requests *prometheus.CounterVec
-	acks     *prometheus.HistogramVec
-}
-
-func newMetrics(reg prometheus.Registerer) *metrics {
-	m := &metrics{
-		requests: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "shipgate_discord_requests_total",
-			Help: "Interactions from Discord by outcome (ok, duplicate, unauthorized, too_large, bad_request, busy)."}, []string{"outcome"}),
-		acks: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "shipgate_discord_ack_seconds",
-			Help:    "Time from a verified Discord interaction to its answer, by interaction type.",
-			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 3}}, []string{"type"}),
-	}
-	if reg != nil {
-		reg.MustRegister(m.requests, m.acks)
-	}
-	return m
-}
-
-func (m *metrics) request(outcome string) { m.requests.WithLabelValues(outcome).Inc() }
-
-func (m *metrics) ack(typ string, d time.Duration) { m.acks.WithLabelValues(typ).Observe(d.Seconds()) }

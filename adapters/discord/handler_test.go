@@ -175,7 +175,7 @@ func TestVerification(t *testing.T) {
 	if rec.Code != http.StatusRequestEntityTooLarge {
 		t.Errorf("oversized: %d", rec.Code)
 	}
-	if got := testutil.ToFloat64(f.h.metrics.requests.WithLabelValues("unauthorized")); got != 4 {
+	if got := testutil.ToFloat64(f.h.metrics.Requests.WithLabelValues("unauthorized")); got != 4 {
 		t.Errorf("%v unauthorized counted, want 4", got)
 	}
 }

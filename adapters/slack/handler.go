@@ -17,6 +17,7 @@ import (
 	"github.com/slack-go/slack/slackevents"
 
 	"github.com/shipgate/shipgate/adapters/bodylimit"
+	"github.com/shipgate/shipgate/adapters/chathttp"
 	"github.com/shipgate/shipgate/bot"
 	"github.com/shipgate/shipgate/store"
 	"github.com/shipgate/shipgate/truncate"
@@ -42,7 +43,7 @@ type Handler struct {
 	client  *Client
 	secret  string
 	log     *slog.Logger
-	metrics *metrics
+	metrics *chathttp.Metrics
 
 	wg sync.WaitGroup // follow-up work after answering
 }
@@ -87,16 +88,16 @@ func (h *Handler) verified(w http.ResponseWriter, r *http.Request, endpoint stri
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.Is(err, bodylimit.ErrBusy) {
-			h.metrics.request(endpoint, "busy")
+			h.metrics.Request(endpoint, "busy")
 			bodylimit.Refuse(w, r)
 			return nil, false
 		}
 		if errors.As(err, &tooBig) {
-			h.metrics.request(endpoint, "too_large")
+			h.metrics.Request(endpoint, "too_large")
 			http.Error(w, "request body too large", http.StatusRequestEntityTooLarge)
 			return nil, false
 		}
-		h.metrics.request(endpoint, "bad_request")
+		h.metrics.Request(endpoint, "bad_request")
 		http.Error(w, "cannot read request", http.StatusBadRequest)
 		return nil, false
 	}
@@ -106,7 +107,7 @@ func (h *Handler) verified(w http.ResponseWriter, r *http.Request, endpoint stri
 		err = sv.Ensure()
 	}
 	if err != nil {
-		h.metrics.request(endpoint, "unauthorized")
+		h.metrics.Request(endpoint, "unauthorized")
 		h.log.Warn("slack request refused", "endpoint", endpoint, "remote", r.RemoteAddr, "reason", verifyReason(err))
 		w.Header().Set("X-Slack-No-Retry", "1")
 		http.Error(w, "invalid signature", http.StatusUnauthorized)
@@ -136,14 +137,14 @@ func (h *Handler) serveCommand(w http.ResponseWriter, r *http.Request) {
 	}
 	sc, err := slack.SlashCommandParse(r)
 	if err != nil {
-		h.metrics.request("commands", "bad_request")
+		h.metrics.Request("commands", "bad_request")
 		http.Error(w, "malformed slash command", http.StatusBadRequest)
 		return
 	}
 	msg, dup := h.command(r.Context(), sc)
-	h.metrics.request("commands", outcome(dup))
-	writeJSON(w, msg)
-	h.metrics.ack("commands", time.Since(start))
+	h.metrics.Request("commands", chathttp.Outcome(dup))
+	chathttp.WriteJSON(w, msg)
+	h.metrics.Ack("commands", time.Since(start))
 }
 
 // command answers a slash command with the bot's reply, as the immediate response message.
@@ -168,13 +169,6 @@ var textUnescaper = strings.NewReplacer("&lt;", "<", "&gt;", ">", "&amp;", "&")
 
 func unescapeText(s string) string { return textUnescaper.Replace(s) }
 
-func outcome(dup bool) string {
-	if dup {
-		return "duplicate"
-	}
-	return "ok"
-}
-
 func (h *Handler) serveInteraction(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	if _, ok := h.verified(w, r, "interactions"); !ok {
@@ -182,14 +176,14 @@ func (h *Handler) serveInteraction(w http.ResponseWriter, r *http.Request) {
 	}
 	cb, err := slack.InteractionCallbackParse(r)
 	if err != nil {
-		h.metrics.request("interactions", "bad_request")
+		h.metrics.Request("interactions", "bad_request")
 		http.Error(w, "malformed interaction payload", http.StatusBadRequest)
 		return
 	}
 	followUp, dup := h.interaction(r.Context(), cb)
-	h.metrics.request("interactions", outcome(dup))
+	h.metrics.Request("interactions", chathttp.Outcome(dup))
 	w.WriteHeader(http.StatusOK)
-	h.metrics.ack("interactions", time.Since(start))
+	h.metrics.Ack("interactions", time.Since(start))
 	h.later(followUp)
 }
 
@@ -320,58 +314,37 @@ func (h *Handler) serveEvent(w http.ResponseWriter, r *http.Request) {
 	}
 	ev, err := slackevents.ParseEvent(body, slackevents.OptionNoVerifyToken())
 	if err != nil {
-		h.metrics.request("events", "bad_request")
+		h.metrics.Request("events", "bad_request")
 		http.Error(w, "malformed event", http.StatusBadRequest)
 		return
 	}
 	if ev.Type == slackevents.URLVerification {
 		var ch slackevents.ChallengeResponse
 		if err := json.Unmarshal(body, &ch); err != nil {
-			h.metrics.request("events", "bad_request")
+			h.metrics.Request("events", "bad_request")
 			http.Error(w, "malformed url_verification", http.StatusBadRequest)
 			return
 		}
-		h.metrics.request("events", "ok")
+		h.metrics.Request("events", "ok")
 		w.Header().Set("Content-Type", "text/plain")
 		_, _ = io.WriteString(w, ch.Challenge)
 		return
 	}
 	// shipgate acts on no event yet; callbacks are acknowledged so Slack keeps the subscription healthy.
-	h.metrics.request("events", "ok")
+	h.metrics.Request("events", "ok")
 	w.WriteHeader(http.StatusOK)
-	h.metrics.ack("events", time.Since(start))
+	h.metrics.Ack("events", time.Since(start))
 }
 
-func writeJSON(w http.ResponseWriter, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	_ = json.NewEncoder(w).Encode(v)
-}
-
-// metrics count Slack requests by endpoint and outcome (ok, duplicate, unauthorized, too_large,
-// bad_request, busy) and time the answers.
-type metrics struct {
-	requests *prometheus.CounterVec
-	acks     *prometheus.HistogramVec
-}
-
-func newMetrics(reg prometheus.Registerer) *metrics {
-	m := &metrics{
-		requests: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "shipgate_slack_requests_total",
-			Help: "Requests from Slack by endpoint and outcome (ok, duplicate, unauthorized, too_large, bad_request, busy)."}, []string{"endpoint", "outcome"}),
-		acks: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "shipgate_slack_ack_seconds",
-			Help:    "Time from a verified Slack request to its answer.",
-			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 3}}, []string{"endpoint"}),
-	}
-	if reg != nil {
-		reg.MustRegister(m.requests, m.acks)
-	}
-	return m
-}
-
-func (m *metrics) request(endpoint, outcome string) {
-	m.requests.WithLabelValues(endpoint, outcome).Inc()
-}
-
-func (m *metrics) ack(endpoint string, d time.Duration) {
-	m.acks.WithLabelValues(endpoint).Observe(d.Seconds())
+// newMetrics counts Slack requests by endpoint and outcome (ok, duplicate, unauthorized, too_large,
+// bad_request, busy) and times the answers by endpoint.
+func newMetrics(reg prometheus.Registerer) *chathttp.Metrics {
+	return chathttp.NewMetrics(reg, chathttp.MetricsOpts{
+		RequestsName:  "shipgate_slack_requests_total",
+		RequestsHelp:  "Requests from Slack by endpoint and outcome (ok, duplicate, unauthorized, too_large, bad_request, busy).",
+		RequestLabels: []string{"endpoint", "outcome"},
+		AckName:       "shipgate_slack_ack_seconds",
+		AckHelp:       "Time from a verified Slack request to its answer.",
+		AckLabel:      "endpoint",
+	})
 }

@@ -56,7 +56,7 @@ func TestUnsignedRequestsAreRefused(t *testing.T) {
 		}
 	}
 	var counted dto.Metric
-	if err := f.handler.metrics.requests.WithLabelValues("commands", "unauthorized").Write(&counted); err != nil {
+	if err := f.handler.metrics.Requests.WithLabelValues("commands", "unauthorized").Write(&counted); err != nil {
 		t.Fatal(err)
 	}
 	if got := counted.GetCounter().GetValue(); got != 5 {

@@ -8,6 +8,7 @@ import (
 	"github.com/slack-go/slack"
 	"github.com/slack-go/slack/socketmode"
 
+	"github.com/shipgate/shipgate/adapters/chathttp"
 	"github.com/shipgate/shipgate/truncate"
 )
 
@@ -46,7 +47,7 @@ func (h *Handler) socketEvent(ctx context.Context, sm *socketmode.Client, evt so
 			return
 		}
 		msg, dup := h.command(ctx, sc)
-		h.metrics.request("socket_commands", outcome(dup))
+		h.metrics.Request("socket_commands", chathttp.Outcome(dup))
 		h.ack(sm, evt.Request, msg)
 	case socketmode.EventTypeInteractive:
 		cb, ok := evt.Data.(slack.InteractionCallback)
@@ -54,7 +55,7 @@ func (h *Handler) socketEvent(ctx context.Context, sm *socketmode.Client, evt so
 			return
 		}
 		followUp, dup := h.interaction(ctx, cb)
-		h.metrics.request("socket_interactions", outcome(dup))
+		h.metrics.Request("socket_interactions", chathttp.Outcome(dup))
 		h.ack(sm, evt.Request, nil)
 		h.later(followUp)
 	case socketmode.EventTypeEventsAPI:

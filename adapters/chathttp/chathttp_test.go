@@ -1,0 +1,172 @@
+package chathttp
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+)
+
+func TestOutcome(t *testing.T) {
+	if got := Outcome(false); got != "ok" {
+		t.Errorf("Outcome(false) = %q, want ok", got)
+	}
+	if got := Outcome(true); got != "duplicate" {
+		t.Errorf("Outcome(true) = %q, want duplicate", got)
+	}
+}
+
+// WriteJSON answers 200 with a JSON Content-Type and the value as encoding/json writes it: HTML
+// characters escaped and a trailing newline, which is what the platforms have always received.
+func TestWriteJSON(t *testing.T) {
+	rec := httptest.NewRecorder()
+	WriteJSON(rec, map[string]any{"response_type": "ephemeral", "text": "<a & b>"})
+	if rec.Code != http.StatusOK {
+		t.Errorf("status %d, want 200", rec.Code)
+	}
+	if got := rec.Header().Get("Content-Type"); got != "application/json" {
+		t.Errorf("Content-Type %q, want application/json", got)
+	}
+	if want := `{"response_type":"ephemeral","text":"\u003ca \u0026 b\u003e"}` + "\n"; rec.Body.String() != want {
+		t.Errorf("body %q, want %q", rec.Body.String(), want)
+	}
+}
+
+// A value that cannot be encoded still gets the JSON Content-Type and an empty 200, not half a body.
+func TestWriteJSONUnencodable(t *testing.T) {
+	rec := httptest.NewRecorder()
+	WriteJSON(rec, map[string]any{"f": func() {}})
+	if rec.Code != http.StatusOK || rec.Header().Get("Content-Type") != "application/json" || rec.Body.Len() != 0 {
+		t.Errorf("got %d %q %q", rec.Code, rec.Header().Get("Content-Type"), rec.Body.String())
+	}
+}
+
+// Both platforms' metrics, as registered: the names, help texts, labels and buckets are the public
+// contract the handlers had before they shared this code, and must not change.
+func TestMetricsExposition(t *testing.T) {
+	for name, tc := range map[string]struct {
+		opts    MetricsOpts
+		request []string
+		ack     string
+		want    string
+	}{
+		"slack": {
+			opts: MetricsOpts{
+				RequestsName:  "shipgate_slack_requests_total",
+				RequestsHelp:  "Requests from Slack by endpoint and outcome (ok, duplicate, unauthorized, too_large, bad_request, busy).",
+				RequestLabels: []string{"endpoint", "outcome"},
+				AckName:       "shipgate_slack_ack_seconds",
+				AckHelp:       "Time from a verified Slack request to its answer.",
+				AckLabel:      "endpoint",
+			},
+			request: []string{"commands", "ok"},
+			ack:     "commands",
+			want: `
+# HELP shipgate_slack_ack_seconds Time from a verified Slack request to its answer.
+# TYPE shipgate_slack_ack_seconds histogram
+shipgate_slack_ack_seconds_bucket{endpoint="commands",le="0.001"} 0
+shipgate_slack_ack_seconds_bucket{endpoint="commands",le="0.0025"} 0
+shipgate_slack_ack_seconds_bucket{endpoint="commands",le="0.005"} 0
+shipgate_slack_ack_seconds_bucket{endpoint="commands",le="0.01"} 0
+shipgate_slack_ack_seconds_bucket{endpoint="commands",le="0.025"} 0
+shipgate_slack_ack_seconds_bucket{endpoint="commands",le="0.05"} 0
+shipgate_slack_ack_seconds_bucket{endpoint="commands",le="0.1"} 0
+shipgate_slack_ack_seconds_bucket{endpoint="commands",le="0.25"} 1
+shipgate_slack_ack_seconds_bucket{endpoint="commands",le="0.5"} 1
+shipgate_slack_ack_seconds_bucket{endpoint="commands",le="1"} 1
+shipgate_slack_ack_seconds_bucket{endpoint="commands",le="3"} 1
+shipgate_slack_ack_seconds_bucket{endpoint="commands",le="+Inf"} 1
+shipgate_slack_ack_seconds_sum{endpoint="commands"} 0.2
+shipgate_slack_ack_seconds_count{endpoint="commands"} 1
+# HELP shipgate_slack_requests_total Requests from Slack by endpoint and outcome (ok, duplicate, unauthorized, too_large, bad_request, busy).
+# TYPE shipgate_slack_requests_total counter
+shipgate_slack_requests_total{endpoint="commands",outcome="ok"} 1
+`,
+		},
+		"discord": {
+			opts: MetricsOpts{
+				RequestsName:  "shipgate_discord_requests_total",
+				RequestsHelp:  "Interactions from Discord by outcome (ok, duplicate, unauthorized, too_large, bad_request, busy).",
+				RequestLabels: []string{"outcome"},
+				AckName:       "shipgate_discord_ack_seconds",
+				AckHelp:       "Time from a verified Discord interaction to its answer, by interaction type.",
+				AckLabel:      "type",
+			},
+			request: []string{"ok"},
+			ack:     "InteractionApplicationCommand",
+			want: `
+# HELP shipgate_discord_ack_seconds Time from a verified Discord interaction to its answer, by interaction type.
+# TYPE shipgate_discord_ack_seconds histogram
+shipgate_discord_ack_seconds_bucket{type="InteractionApplicationCommand",le="0.001"} 0
+shipgate_discord_ack_seconds_bucket{type="InteractionApplicationCommand",le="0.0025"} 0
+shipgate_discord_ack_seconds_bucket{type="InteractionApplicationCommand",le="0.005"} 0
+shipgate_discord_ack_seconds_bucket{type="InteractionApplicationCommand",le="0.01"} 0
+shipgate_discord_ack_seconds_bucket{type="InteractionApplicationCommand",le="0.025"} 0
+shipgate_discord_ack_seconds_bucket{type="InteractionApplicationCommand",le="0.05"} 0
+shipgate_discord_ack_seconds_bucket{type="InteractionApplicationCommand",le="0.1"} 0
+shipgate_discord_ack_seconds_bucket{type="InteractionApplicationCommand",le="0.25"} 1
+shipgate_discord_ack_seconds_bucket{type="InteractionApplicationCommand",le="0.5"} 1
+shipgate_discord_ack_seconds_bucket{type="InteractionApplicationCommand",le="1"} 1
+shipgate_discord_ack_seconds_bucket{type="InteractionApplicationCommand",le="3"} 1
+shipgate_discord_ack_seconds_bucket{type="InteractionApplicationCommand",le="+Inf"} 1
+shipgate_discord_ack_seconds_sum{type="InteractionApplicationCommand"} 0.2
+shipgate_discord_ack_seconds_count{type="InteractionApplicationCommand"} 1
+# HELP shipgate_discord_requests_total Interactions from Discord by outcome (ok, duplicate, unauthorized, too_large, bad_request, busy).
+# TYPE shipgate_discord_requests_total counter
+shipgate_discord_requests_total{outcome="ok"} 1
+`,
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			reg := prometheus.NewPedanticRegistry()
+			m := NewMetrics(reg, tc.opts)
+			m.Request(tc.request...)
+			m.Ack(tc.ack, 200*time.Millisecond)
+			if err := testutil.GatherAndCompare(reg, strings.NewReader(tc.want)); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+}
+
+// Request increments exactly the series its label values name, and nothing else.
+func TestMetricsRequestCountsItsSeries(t *testing.T) {
+	m := NewMetrics(nil, MetricsOpts{RequestsName: "t_requests_total", RequestsHelp: "h", RequestLabels: []string{"endpoint", "outcome"},
+		AckName: "t_ack_seconds", AckHelp: "h", AckLabel: "endpoint"})
+	m.Request("commands", Outcome(true))
+	m.Request("commands", Outcome(true))
+	m.Request("events", "unauthorized")
+	if n := testutil.CollectAndCount(m.Requests); n != 2 {
+		t.Errorf("%d series, want 2", n)
+	}
+	for _, c := range []struct {
+		endpoint, outcome string
+		want              float64
+	}{{"commands", "duplicate", 2}, {"events", "unauthorized", 1}, {"commands", "ok", 0}} {
+		if got := testutil.ToFloat64(m.Requests.WithLabelValues(c.endpoint, c.outcome)); got != c.want {
+			t.Errorf("%s/%s = %v, want %v", c.endpoint, c.outcome, got, c.want)
+		}
+	}
+}
+
+// A nil Registerer registers nothing, so handlers built without one do not collide; a real one
+// exposes what is counted.
+func TestMetricsRegisterer(t *testing.T) {
+	opts := MetricsOpts{RequestsName: "t_requests_total", RequestsHelp: "h", RequestLabels: []string{"outcome"},
+		AckName: "t_ack_seconds", AckHelp: "h", AckLabel: "type"}
+	NewMetrics(nil, opts)
+	NewMetrics(nil, opts)
+	reg := prometheus.NewRegistry()
+	m := NewMetrics(reg, opts)
+	m.Request("busy")
+	m.Ack("ping", time.Millisecond)
+	for name, want := range map[string]int{"t_requests_total": 1, "t_ack_seconds": 1} {
+		if n, err := testutil.GatherAndCount(reg, name); err != nil || n != want {
+			t.Errorf("%s: %d series, err %v; want %d", name, n, err, want)
+		}
+	}
+}
