@@ -191,6 +191,7 @@ func serve(ctx context.Context, cfg *config.Config, projects []*config.Project, 
 	// Go's and the process's own metrics (go_goroutines, process_resident_memory_bytes, ...).
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	metrics.RegisterHealth(reg, st, eng)
+	metrics.RegisterGroups(reg, b.GroupStatus)
 	chat.countCalls(metrics.NewChatCalls(reg))
 	// The metrics and the bot subscribe before the engine recovers, so that what recovery causes is
 	// counted and posted.

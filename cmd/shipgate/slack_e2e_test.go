@@ -280,6 +280,11 @@ func TestSlackEndToEnd(t *testing.T) {
 	if code, body := get(t, e.base+"/readyz"); code != http.StatusOK || !strings.Contains(body, `"platforms":{"slack":"ok"}`) {
 		t.Errorf("/readyz = %d %s", code, body)
 	}
+	// The bound user group, fetched at start, is reported with its members.
+	if code, body := get(t, e.base+"/metrics"); code != http.StatusOK || !strings.Contains(body, `shipgate_chat_group_members{group="`+e2eGroup+`",platform="slack"}`) ||
+		!strings.Contains(body, `shipgate_chat_group_age_seconds{group="`+e2eGroup+`",platform="slack"}`) {
+		t.Errorf("/metrics has no series of the bound user group %s", e2eGroup)
+	}
 	var approvalTS, rootTS string
 	e.fake.WaitFor(t, e2eWait, "the approval request", func(calls []slackfake.Call) bool {
 		for _, c := range calls {
