@@ -22,7 +22,7 @@ import (
 func (b *Bot) DecideFromAPI(ctx context.Context, approvalID int64, project, actor string, decision store.Decision, reason, tokenName string) (engine.VoteOutcome, error) {
 	roles := b.apiRoles(ctx, project, actor)
 	v := engine.Vote{ApprovalID: approvalID, Actor: actor, Roles: roles.held, Decision: decision, Reason: reason,
-		Platform: store.PlatformAPI, Channel: apiChannel(tokenName),
+		Platform: engine.PlatformAPI, Channel: apiChannel(tokenName),
 		Where: &engine.Where{Projects: []string{project}, Unsure: roles.unsureRoles(), Token: tokenName}}
 	out, err := b.eng.Decide(ctx, v)
 	if err != nil {
@@ -36,7 +36,7 @@ func (b *Bot) DecideFromAPI(ctx context.Context, approvalID int64, project, acto
 func (b *Bot) apiRoles(ctx context.Context, project, user string) heldRoles {
 	var all heldRoles
 	for _, ch := range b.bindingsOf(project) {
-		h := b.rolesHeld(ctx, ch, Actor{Platform: store.Platform(ch.Platform), ID: user})
+		h := b.rolesHeld(ctx, ch, Actor{Platform: engine.Platform(ch.Platform), ID: user})
 		all.held = append(all.held, h.held...)
 		for r, ge := range h.unsure {
 			if all.unsure == nil {

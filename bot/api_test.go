@@ -53,7 +53,7 @@ func TestDecideFromAPI(t *testing.T) {
 		entries := f.audit(fmt.Sprintf("approval:%d", a.ID))
 		counted, refused := 0, 0
 		for _, e := range entries {
-			if e.Platform != string(store.PlatformAPI) || e.Channel != "token:release" {
+			if e.Platform != string(engine.PlatformAPI) || e.Channel != "token:release" {
 				t.Errorf("audit entry %s by %s from %s/%s; want platform api, channel token:release", e.Action, e.Actor, e.Platform, e.Channel)
 			}
 			if e.Allowed {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/shipgate/shipgate/config"
+	"github.com/shipgate/shipgate/engine"
 	"github.com/shipgate/shipgate/engine/slo"
 	"github.com/shipgate/shipgate/store"
 	"github.com/shipgate/shipgate/truncate"
@@ -184,7 +185,7 @@ func (b *Bot) historyDetails(ctx, linkCtx context.Context, d *store.Delivery, ch
 		return "", err
 	}
 	for _, m := range msgs {
-		if m.Kind == store.MessageRoot && m.Platform == store.Platform(ch.Platform) && m.Channel == ch.Channel {
+		if m.Kind == store.MessageRoot && m.Platform == ch.Platform && m.Channel == ch.Channel {
 			if link := b.threadLink(linkCtx, ch, m); link != "" {
 				parts = append(parts, link)
 			}
@@ -201,7 +202,7 @@ func (b *Bot) threadLink(ctx context.Context, ch *config.ChannelBinding, root *s
 	if ctx.Err() != nil {
 		return ""
 	}
-	if link := b.MessageLink(ctx, store.Platform(ch.Platform), root.Channel, root.MessageID); link != "" {
+	if link := b.MessageLink(ctx, engine.Platform(ch.Platform), root.Channel, root.MessageID); link != "" {
 		return "thread: " + link
 	}
 	return ""
@@ -209,7 +210,7 @@ func (b *Bot) threadLink(ctx context.Context, ch *config.ChannelBinding, root *s
 
 // MessageLink links to a posted message when its platform can say where it is (a Permalinker), else
 // "". A failure to ask only leaves the link out; it is logged.
-func (b *Bot) MessageLink(ctx context.Context, platform store.Platform, channel, messageID string) string {
+func (b *Bot) MessageLink(ctx context.Context, platform engine.Platform, channel, messageID string) string {
 	pl, ok := b.posters[platform].(Permalinker)
 	if !ok {
 		return ""

@@ -65,9 +65,9 @@ type Options struct {
 	Engine   *engine.Engine
 	Store    *store.Store
 	// Posters send messages, by platform; a platform without one is not posted to.
-	Posters map[store.Platform]Poster
+	Posters map[engine.Platform]Poster
 	// Directories resolve platform groups in role member lists, by platform.
-	Directories map[store.Platform]Directory
+	Directories map[engine.Platform]Directory
 	// GroupTTL is how long fetched group members count as fresh; they are fetched again before it ends
 	// (see groups.go). 0 means DefaultGroupTTL.
 	GroupTTL time.Duration
@@ -89,8 +89,8 @@ type Bot struct {
 	projects map[string]*config.Project
 	eng      *engine.Engine
 	st       *store.Store
-	posters  map[store.Platform]Poster
-	dirs     map[store.Platform]Directory
+	posters  map[engine.Platform]Poster
+	dirs     map[engine.Platform]Directory
 	groups   *groupCache
 	now      func() time.Time
 	log      *slog.Logger
@@ -114,7 +114,7 @@ func New(opts Options) (*Bot, error) {
 		b.log = slog.New(slog.DiscardHandler)
 	}
 	if b.posters == nil {
-		b.posters = map[store.Platform]Poster{}
+		b.posters = map[engine.Platform]Poster{}
 	}
 	ttl := opts.GroupTTL
 	if ttl <= 0 {

@@ -8,6 +8,7 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/shipgate/shipgate/engine"
 	"github.com/shipgate/shipgate/store"
 )
 
@@ -300,7 +301,7 @@ func TestRejectWithReason(t *testing.T) {
 func TestReplayedRequestsApplyOnce(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		f := newFixture(t)
-		req := CommandRequest{Actor: Actor{Platform: store.PlatformSlack, ID: developer}, Channel: channel,
+		req := CommandRequest{Actor: Actor{Platform: engine.PlatformSlack, ID: developer}, Channel: channel,
 			Text: "helloservice ghcr.io/podtato-head/podtatoserver:v1 --label latency=1", RequestID: "T-1"}
 		first := f.bot.HandleCommand(context.Background(), req)
 		again := f.bot.HandleCommand(context.Background(), req)
@@ -313,7 +314,7 @@ func TestReplayedRequestsApplyOnce(t *testing.T) {
 			t.Fatalf("%d deliveries from one replayed command", len(ds))
 		}
 		a := f.pendingApproval(ds[0].ID)
-		click := ClickRequest{Actor: Actor{Platform: store.PlatformSlack, ID: ops}, Channel: channel, ActionID: ActionApprove,
+		click := ClickRequest{Actor: Actor{Platform: engine.PlatformSlack, ID: ops}, Channel: channel, ActionID: ActionApprove,
 			Value: approvalValue(a.ID), RequestID: "T-2"}
 		f.bot.HandleClick(context.Background(), click)
 		if r := f.bot.HandleClick(context.Background(), click); !r.Duplicate {
@@ -376,7 +377,7 @@ func TestApprovalNamesTheHelmRevisionThere(t *testing.T) {
 
 		second := f.deliver("v0.1.2", 500)
 		settle()
-		m, err := f.bot.renderApproval(ctx, f.bot.binding(store.PlatformSlack, channel), f.pendingApproval(second).ID)
+		m, err := f.bot.renderApproval(ctx, f.bot.binding(engine.PlatformSlack, channel), f.pendingApproval(second).ID)
 		if err != nil {
 			t.Fatal(err)
 		}

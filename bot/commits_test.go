@@ -6,6 +6,7 @@ import (
 	"testing"
 	"testing/synctest"
 
+	"github.com/shipgate/shipgate/engine"
 	"github.com/shipgate/shipgate/store"
 )
 
@@ -33,13 +34,13 @@ func TestOneCommitPerChatRequest(t *testing.T) {
 		}
 		command := func(user, text, id string) func(ctx context.Context) string {
 			return func(ctx context.Context) string {
-				r := f.bot.HandleCommand(ctx, CommandRequest{Actor: Actor{Platform: store.PlatformSlack, ID: user}, Channel: channel, Text: text, RequestID: id})
+				r := f.bot.HandleCommand(ctx, CommandRequest{Actor: Actor{Platform: engine.PlatformSlack, ID: user}, Channel: channel, Text: text, RequestID: id})
 				return r.Message.Text
 			}
 		}
 		click := func(user, action string, approval int64, reasonGiven bool, id string) func(ctx context.Context) string {
 			return func(ctx context.Context) string {
-				r := f.bot.HandleClick(ctx, ClickRequest{Actor: Actor{Platform: store.PlatformSlack, ID: user}, Channel: channel, ActionID: action,
+				r := f.bot.HandleClick(ctx, ClickRequest{Actor: Actor{Platform: engine.PlatformSlack, ID: user}, Channel: channel, ActionID: action,
 					Value: approvalValue(approval), Reason: "no", ReasonGiven: reasonGiven, RequestID: id})
 				switch {
 				case r.Private != nil:
@@ -60,13 +61,13 @@ func TestOneCommitPerChatRequest(t *testing.T) {
 		commits("/deliver status", "#2 helloservice v2", command(ops, "status", "r-status"))
 		// A platform's retry of any of them is answered from the first answer without a write.
 		ctx, n := store.CountCommits(context.Background())
-		r := f.bot.HandleClick(ctx, ClickRequest{Actor: Actor{Platform: store.PlatformSlack, ID: ops}, Channel: channel, ActionID: ActionApprove,
+		r := f.bot.HandleClick(ctx, ClickRequest{Actor: Actor{Platform: engine.PlatformSlack, ID: ops}, Channel: channel, ActionID: ActionApprove,
 			Value: approvalValue(a.ID), RequestID: "c-approve"})
 		if !r.Duplicate || r.Private == nil || !strings.Contains(r.Private.Text, "Your approval counted") || n.Load() != 0 {
 			t.Errorf("retried click: %+v (%d commits), want the first answer again and no write", r, n.Load())
 		}
 		ctx, n = store.CountCommits(context.Background())
-		if r := f.bot.HandleCommand(ctx, CommandRequest{Actor: Actor{Platform: store.PlatformSlack, ID: developer}, Channel: channel,
+		if r := f.bot.HandleCommand(ctx, CommandRequest{Actor: Actor{Platform: engine.PlatformSlack, ID: developer}, Channel: channel,
 			Text: "helloservice ghcr.io/podtato-head/podtatoserver:v2", RequestID: "r-deliver"}); !r.Duplicate || !strings.Contains(r.Message.Text, "🚀 Delivery #") || n.Load() != 0 {
 			t.Errorf("retried /deliver: %+v (%d commits)", r, n.Load())
 		}

@@ -73,7 +73,7 @@ type ReasonRequest struct {
 
 // requestKey is a chat request's key in the engine's idempotency layer: each platform's request ids in a
 // scope of their own.
-func requestKey(p store.Platform, id string) engine.Key {
+func requestKey(p engine.Platform, id string) engine.Key {
 	return engine.Key{Scope: string(p) + ".request", ID: id}
 }
 

@@ -8,6 +8,7 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/shipgate/shipgate/engine"
 	"github.com/shipgate/shipgate/store"
 )
 
@@ -106,8 +107,8 @@ func TestControlCommands(t *testing.T) {
 func TestGroupMembersAreCached(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		f := newFixture(t)
-		ch := f.bot.binding(store.PlatformSlack, channel)
-		qa := Actor{Platform: store.PlatformSlack, ID: qaLead}
+		ch := f.bot.binding(engine.PlatformSlack, channel)
+		qa := Actor{Platform: engine.PlatformSlack, ID: qaLead}
 		for range 3 {
 			if got := f.bot.rolesOf(context.Background(), ch, qa); len(got) != 1 || got[0] != "release-managers" {
 				t.Fatalf("roles of the group member: %v", got)
@@ -121,7 +122,7 @@ func TestGroupMembersAreCached(t *testing.T) {
 		if f.dirs.count() != 2 {
 			t.Errorf("%d group lookups after the TTL, want 2", f.dirs.count())
 		}
-		if got := f.bot.rolesOf(context.Background(), ch, Actor{Platform: store.PlatformSlack, ID: ops}); strings.Join(got, ",") != "approver,deployer" {
+		if got := f.bot.rolesOf(context.Background(), ch, Actor{Platform: engine.PlatformSlack, ID: ops}); strings.Join(got, ",") != "approver,deployer" {
 			t.Errorf("roles of ops: %v", got)
 		}
 	})
@@ -134,13 +135,13 @@ func TestClickFromAnotherChannel(t *testing.T) {
 		id := f.deliver("v0.1.1", 500)
 		settle()
 		a := f.pendingApproval(id)
-		r := f.bot.HandleClick(context.Background(), ClickRequest{Actor: Actor{Platform: store.PlatformSlack, ID: ops}, Channel: "COTHER1",
+		r := f.bot.HandleClick(context.Background(), ClickRequest{Actor: Actor{Platform: engine.PlatformSlack, ID: ops}, Channel: "COTHER1",
 			ActionID: ActionApprove, Value: approvalValue(a.ID), RequestID: "x"})
 		if r.Private == nil || !strings.Contains(r.Private.Text, "approvals of project fulltour are decided in its bound channel") {
 			t.Errorf("click elsewhere: %+v", r)
 		}
 		for _, bad := range []string{"42", "approval-x", "approval-999"} {
-			r := f.bot.HandleClick(context.Background(), ClickRequest{Actor: Actor{Platform: store.PlatformSlack, ID: ops}, Channel: channel,
+			r := f.bot.HandleClick(context.Background(), ClickRequest{Actor: Actor{Platform: engine.PlatformSlack, ID: ops}, Channel: channel,
 				ActionID: ActionApprove, Value: bad})
 			if r.Private == nil {
 				t.Errorf("value %q: %+v", bad, r)
@@ -163,7 +164,7 @@ func TestClickFromAnotherThread(t *testing.T) {
 		a := f.pendingApproval(id)
 		root := f.messageOf(id, store.MessageRoot)
 		click := func(thread string) ClickReply {
-			return f.bot.HandleClick(context.Background(), ClickRequest{Actor: Actor{Platform: store.PlatformSlack, ID: ops}, Channel: channel,
+			return f.bot.HandleClick(context.Background(), ClickRequest{Actor: Actor{Platform: engine.PlatformSlack, ID: ops}, Channel: channel,
 				Thread: thread, ActionID: ActionApprove, Value: approvalValue(a.ID), RequestID: f.requestID()})
 		}
 		r := click("1700000999.000001")
@@ -188,7 +189,7 @@ func TestApprovalNotifiesApprovers(t *testing.T) {
 		settle()
 		a := f.pendingApproval(id)
 		notified := func() string {
-			m, err := f.bot.renderApproval(context.Background(), f.bot.binding(store.PlatformSlack, channel), a.ID)
+			m, err := f.bot.renderApproval(context.Background(), f.bot.binding(engine.PlatformSlack, channel), a.ID)
 			if err != nil {
 				t.Fatal(err)
 			}

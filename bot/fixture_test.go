@@ -210,7 +210,7 @@ func (f *fixture) start() {
 		f.t.Fatal(err)
 	}
 	b, err := New(Options{Config: f.cfg, Projects: projects, Engine: eng, Store: st,
-		Posters: map[store.Platform]Poster{store.PlatformSlack: f.poster}, Directories: map[store.Platform]Directory{store.PlatformSlack: f.dirs}})
+		Posters: map[engine.Platform]Poster{engine.PlatformSlack: f.poster}, Directories: map[engine.Platform]Directory{engine.PlatformSlack: f.dirs}})
 	if err != nil {
 		f.t.Fatal(err)
 	}
@@ -248,14 +248,14 @@ func (f *fixture) requestID() string {
 // command runs /deliver text as user in the test channel.
 func (f *fixture) command(user, text string) Reply {
 	f.t.Helper()
-	return f.bot.HandleCommand(context.Background(), CommandRequest{Actor: Actor{Platform: store.PlatformSlack, ID: user},
+	return f.bot.HandleCommand(context.Background(), CommandRequest{Actor: Actor{Platform: engine.PlatformSlack, ID: user},
 		Channel: channel, Text: text, RequestID: f.requestID()})
 }
 
 // click presses a button of the approval request.
 func (f *fixture) click(user, action string, approvalID int64, reason ...string) ClickReply {
 	f.t.Helper()
-	req := ClickRequest{Actor: Actor{Platform: store.PlatformSlack, ID: user}, Channel: channel, ActionID: action,
+	req := ClickRequest{Actor: Actor{Platform: engine.PlatformSlack, ID: user}, Channel: channel, ActionID: action,
 		Value: approvalValue(approvalID), RequestID: f.requestID()}
 	if len(reason) > 0 {
 		req.Reason, req.ReasonGiven = reason[0], true

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"testing/synctest"
 
+	"github.com/shipgate/shipgate/engine"
 	"github.com/shipgate/shipgate/store"
 )
 
@@ -56,7 +57,7 @@ func TestGoldenMessages(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		f := newFixture(t)
 		ctx := context.Background()
-		ch := f.bot.binding(store.PlatformSlack, channel)
+		ch := f.bot.binding(engine.PlatformSlack, channel)
 		root := func(name string, id int64) {
 			t.Helper()
 			m, err := f.bot.renderRoot(ctx, ch, id)

@@ -11,7 +11,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/shipgate/shipgate/store"
+	"github.com/shipgate/shipgate/engine"
 )
 
 // Group members are kept warm so that a click never waits on the platform: Slack gives an interaction 3 s
@@ -45,7 +45,7 @@ const (
 
 // groupKey names one group of one platform.
 type groupKey struct {
-	platform store.Platform
+	platform engine.Platform
 	group    string
 }
 
@@ -63,7 +63,7 @@ type groupEntry struct {
 type groupCache struct {
 	ttl  time.Duration
 	now  func() time.Time
-	dirs map[store.Platform]Directory
+	dirs map[engine.Platform]Directory
 	log  *slog.Logger
 
 	ctx    context.Context // ends at close; every fetch runs under it
@@ -77,7 +77,7 @@ type groupCache struct {
 	closed  bool
 }
 
-func newGroupCache(ttl time.Duration, now func() time.Time, dirs map[store.Platform]Directory, log *slog.Logger) *groupCache {
+func newGroupCache(ttl time.Duration, now func() time.Time, dirs map[engine.Platform]Directory, log *slog.Logger) *groupCache {
 	ctx, cancel := context.WithCancel(context.Background())
 	return &groupCache{ttl: ttl, now: now, dirs: dirs, log: log, ctx: ctx, cancel: cancel,
 		wake: make(chan struct{}, 1), m: map[groupKey]*groupEntry{}}
@@ -263,7 +263,7 @@ func (e *groupUnknownError) reason(role string) string {
 // members returns a group's members from the cache. A group without usable members is fetched (or its
 // fetch under way joined) while ctx lasts; the answer path gives ctx groupFetchBudget. It returns a
 // *groupUnknownError when the members are not known by then.
-func (c *groupCache) members(ctx context.Context, platform store.Platform, group string) ([]string, error) {
+func (c *groupCache) members(ctx context.Context, platform engine.Platform, group string) ([]string, error) {
 	k := groupKey{platform, group}
 	c.mu.Lock()
 	e := c.entryLocked(k, c.now())
@@ -293,7 +293,7 @@ func (c *groupCache) members(ctx context.Context, platform store.Platform, group
 
 // GroupStatus is what the bot knows of one platform group's members, for metrics and diagnostics.
 type GroupStatus struct {
-	Platform store.Platform
+	Platform engine.Platform
 	Group    string
 	Members  int
 	// Age is the time since the last successful fetch; Known is false if none succeeded.

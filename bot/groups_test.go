@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/shipgate/shipgate/config"
-	"github.com/shipgate/shipgate/store"
+	"github.com/shipgate/shipgate/engine"
 )
 
 // count is how many lookups the fixture's directory answered, read under its lock: the refresher
@@ -100,7 +100,7 @@ func groupBot(t *testing.T, dir *groupDir) *Bot {
 		// No directory for Discord: its roles come with each interaction.
 		{Platform: "discord", Channel: "D1", Projects: []string{"p"}, Roles: map[string][]string{RoleApprover: {"S123"}}},
 	}
-	dirs := map[store.Platform]Directory{store.PlatformSlack: dir}
+	dirs := map[engine.Platform]Directory{engine.PlatformSlack: dir}
 	log := slog.New(slog.DiscardHandler)
 	b := &Bot{cfg: cfg, dirs: dirs, log: log, groups: newGroupCache(groupTestTTL, time.Now, dirs, log)}
 	t.Cleanup(b.groups.close)
@@ -120,7 +120,7 @@ func TestGroupsFetchedAtStart(t *testing.T) {
 			t.Fatalf("fetched at start: %v, want SREL and SOPS once each", got)
 		}
 		for _, ch := range []string{"C1", "C2"} {
-			roles := b.rolesOf(context.Background(), b.binding(store.PlatformSlack, ch), Actor{Platform: store.PlatformSlack, ID: "UQA"})
+			roles := b.rolesOf(context.Background(), b.binding(engine.PlatformSlack, ch), Actor{Platform: engine.PlatformSlack, ID: "UQA"})
 			if len(roles) == 0 {
 				t.Errorf("UQA holds no role in %s", ch)
 			}
@@ -188,7 +188,7 @@ func TestGroupRefreshFailureKeepsLastMembers(t *testing.T) {
 		start := time.Now()
 		time.Sleep(2 * groupTestTTL)
 		synctest.Wait()
-		members, err := b.groups.members(context.Background(), store.PlatformSlack, "SREL")
+		members, err := b.groups.members(context.Background(), engine.PlatformSlack, "SREL")
 		if err != nil || !slices.Equal(members, []string{"UQA"}) {
 			t.Fatalf("members while refreshes fail: %v %v", members, err)
 		}
@@ -200,14 +200,14 @@ func TestGroupRefreshFailureKeepsLastMembers(t *testing.T) {
 		if st := b.GroupStatus(); st[1].Failures != 7 || st[1].Age != 2*groupTestTTL {
 			t.Errorf("status: %+v", st)
 		}
-		roles, err := b.rolesFor(context.Background(), b.binding(store.PlatformSlack, "C1"), Actor{Platform: store.PlatformSlack, ID: "UQA"}, "release-managers")
+		roles, err := b.rolesFor(context.Background(), b.binding(engine.PlatformSlack, "C1"), Actor{Platform: engine.PlatformSlack, ID: "UQA"}, "release-managers")
 		if err != nil || !slices.Equal(roles, []string{"release-managers"}) {
 			t.Errorf("roles from stale members: %v %v", roles, err)
 		}
 
 		time.Sleep(start.Add(groupMaxStale * groupTestTTL).Sub(time.Now()))
 		synctest.Wait()
-		roles, err = b.rolesFor(context.Background(), b.binding(store.PlatformSlack, "C1"), Actor{Platform: store.PlatformSlack, ID: "UQA"}, "release-managers")
+		roles, err = b.rolesFor(context.Background(), b.binding(engine.PlatformSlack, "C1"), Actor{Platform: engine.PlatformSlack, ID: "UQA"}, "release-managers")
 		var rf *refusal
 		if len(roles) != 0 || !errors.As(err, &rf) || !strings.Contains(rf.reason, "could not load the members of user group SREL (role release-managers here)") ||
 			!strings.Contains(rf.reason, "try again") {
@@ -217,7 +217,7 @@ func TestGroupRefreshFailureKeepsLastMembers(t *testing.T) {
 		dir.set(func(d *groupDir) { d.fail = nil })
 		time.Sleep(time.Duration(float64(groupTestTTL)*groupRefreshRatio) + time.Second)
 		synctest.Wait()
-		if members, err := b.groups.members(context.Background(), store.PlatformSlack, "SREL"); err != nil || len(members) != 1 {
+		if members, err := b.groups.members(context.Background(), engine.PlatformSlack, "SREL"); err != nil || len(members) != 1 {
 			t.Errorf("members once Slack answers again: %v %v", members, err)
 		}
 	})
@@ -231,8 +231,8 @@ func TestNeverFetchedGroupPastBudget(t *testing.T) {
 		release := make(chan struct{})
 		dir.set(func(d *groupDir) { d.block = release })
 		b := groupBot(t, dir) // not started: nothing fetched yet
-		ch := b.binding(store.PlatformSlack, "C1")
-		qa := Actor{Platform: store.PlatformSlack, ID: "UQA"}
+		ch := b.binding(engine.PlatformSlack, "C1")
+		qa := Actor{Platform: engine.PlatformSlack, ID: "UQA"}
 
 		start := time.Now()
 		roles, err := b.rolesFor(context.Background(), ch, qa, "release-managers")
@@ -249,7 +249,7 @@ func TestNeverFetchedGroupPastBudget(t *testing.T) {
 			t.Errorf("second click: %v", err)
 		}
 		// Someone who holds the role directly is not refused.
-		if _, err := b.rolesFor(context.Background(), ch, Actor{Platform: store.PlatformSlack, ID: "UOPS"}, RoleApprover); err != nil {
+		if _, err := b.rolesFor(context.Background(), ch, Actor{Platform: engine.PlatformSlack, ID: "UOPS"}, RoleApprover); err != nil {
 			t.Errorf("direct approver: %v", err)
 		}
 		// Nor is one who asks for nothing the group could give.
@@ -274,12 +274,12 @@ func TestNeverFetchedGroupWithinBudget(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		dir := newGroupDir()
 		b := groupBot(t, dir)
-		roles, err := b.rolesFor(context.Background(), b.binding(store.PlatformSlack, "C2"), Actor{Platform: store.PlatformSlack, ID: "UQA"}, RoleApprover)
+		roles, err := b.rolesFor(context.Background(), b.binding(engine.PlatformSlack, "C2"), Actor{Platform: engine.PlatformSlack, ID: "UQA"}, RoleApprover)
 		if err != nil || !slices.Equal(roles, []string{RoleApprover}) {
 			t.Errorf("roles: %v %v", roles, err)
 		}
 		// Someone in no group is refused by the role check as usual, not told to try again.
-		roles, err = b.rolesFor(context.Background(), b.binding(store.PlatformSlack, "C2"), Actor{Platform: store.PlatformSlack, ID: "UOUT"}, RoleApprover)
+		roles, err = b.rolesFor(context.Background(), b.binding(engine.PlatformSlack, "C2"), Actor{Platform: engine.PlatformSlack, ID: "UOUT"}, RoleApprover)
 		if err != nil || len(roles) != 0 {
 			t.Errorf("outsider: %v %v", roles, err)
 		}
@@ -292,7 +292,7 @@ func TestBoundGroups(t *testing.T) {
 	got := b.boundGroups()
 	var names []string
 	for _, k := range got {
-		if k.platform != store.PlatformSlack {
+		if k.platform != engine.PlatformSlack {
 			t.Errorf("group of %s: %s", k.platform, k.group)
 		}
 		names = append(names, k.group)
@@ -311,7 +311,7 @@ func TestGroupsCloseCancelsFetch(t *testing.T) {
 		b.startGroups()
 		synctest.Wait()
 		b.groups.close()
-		if _, err := b.groups.members(context.Background(), store.PlatformSlack, "SREL"); err == nil {
+		if _, err := b.groups.members(context.Background(), engine.PlatformSlack, "SREL"); err == nil {
 			t.Error("members after close with nothing fetched")
 		}
 	})
@@ -329,7 +329,7 @@ func TestClickOnGroupStillLoading(t *testing.T) {
 		release := make(chan struct{})
 		slow.set(func(d *groupDir) { d.members[relGroup], d.block = []string{qaLead}, release })
 		f.bot.groups.close()
-		f.bot.dirs[store.PlatformSlack] = slow
+		f.bot.dirs[engine.PlatformSlack] = slow
 		f.bot.groups = newGroupCache(DefaultGroupTTL, time.Now, f.bot.dirs, f.bot.log)
 
 		r := f.click(qaLead, ActionApprove, a.ID)

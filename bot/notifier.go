@@ -46,7 +46,7 @@ func (n *notifier) handle(ev engine.Event) {
 	ctx := n.b.outbox.ctx
 	root := msgKey{delivery: ev.DeliveryID, kind: store.MessageRoot}
 	for _, ch := range n.b.bindingsOf(ev.Project) {
-		if n.b.posters[store.Platform(ch.Platform)] == nil {
+		if n.b.posters[engine.Platform(ch.Platform)] == nil {
 			continue
 		}
 		ob := n.b.outbox
@@ -141,7 +141,7 @@ func (n *notifier) catchUp(ctx context.Context) error {
 				return fmt.Errorf("bot: catch up: %w", err)
 			}
 			for _, ch := range n.b.bindingsOf(d.Project) {
-				if n.b.posters[store.Platform(ch.Platform)] == nil {
+				if n.b.posters[engine.Platform(ch.Platform)] == nil {
 					continue
 				}
 				n.b.outbox.touch(ch, msgKey{delivery: d.ID, kind: store.MessageRoot})

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/shipgate/shipgate/config"
+	"github.com/shipgate/shipgate/engine"
 	"github.com/shipgate/shipgate/store"
 )
 
@@ -32,7 +33,7 @@ type outbox struct {
 }
 
 type laneKey struct {
-	platform store.Platform
+	platform engine.Platform
 	channel  string
 }
 
@@ -69,7 +70,7 @@ func newOutbox(b *Bot, interval time.Duration) *outbox {
 
 // lane returns the channel's lane, starting its sender if idle. Call with o.mu held.
 func (o *outbox) laneLocked(ch *config.ChannelBinding) *lane {
-	k := laneKey{store.Platform(ch.Platform), ch.Channel}
+	k := laneKey{engine.Platform(ch.Platform), ch.Channel}
 	l, ok := o.lanes[k]
 	if !ok {
 		l = &lane{key: k, ch: ch, edits: map[msgKey]time.Time{}, written: map[msgKey]time.Time{}, sent: map[msgKey]string{},
@@ -243,7 +244,7 @@ func (o *outbox) send(l *lane, op postOp) {
 		o.fail(l, op.key, "post thread reply", err)
 		return
 	}
-	o.record(ctx, l, op.key, &store.ChatMessage{DeliveryID: op.key.delivery, Platform: l.key.platform, Channel: l.key.channel,
+	o.record(ctx, l, op.key, &store.ChatMessage{DeliveryID: op.key.delivery, Platform: string(l.key.platform), Channel: l.key.channel,
 		MessageID: posted.MessageID, ThreadID: root.ThreadID, Kind: op.key.kind, ApprovalID: op.key.approval}, op.msg)
 }
 
@@ -251,7 +252,7 @@ func (o *outbox) send(l *lane, op postOp) {
 // there yet.
 func (o *outbox) ensureRoot(ctx context.Context, l *lane, delivery int64) (*store.ChatMessage, error) {
 	key := msgKey{delivery: delivery, kind: store.MessageRoot}
-	ref, err := o.b.st.RootMessage(ctx, delivery, l.key.platform, l.key.channel)
+	ref, err := o.b.st.RootMessage(ctx, delivery, string(l.key.platform), l.key.channel)
 	if err == nil {
 		return ref, nil
 	}
@@ -271,7 +272,7 @@ func (o *outbox) ensureRoot(ctx context.Context, l *lane, delivery int64) (*stor
 	if err != nil {
 		return nil, err
 	}
-	ref = &store.ChatMessage{DeliveryID: delivery, Platform: l.key.platform, Channel: l.key.channel, MessageID: posted.MessageID,
+	ref = &store.ChatMessage{DeliveryID: delivery, Platform: string(l.key.platform), Channel: l.key.channel, MessageID: posted.MessageID,
 		ThreadID: posted.Thread, Kind: store.MessageRoot}
 	if !o.record(ctx, l, key, ref, m) {
 		return nil, errors.New("root card posted but not recorded")
@@ -298,7 +299,7 @@ func (o *outbox) record(ctx context.Context, l *lane, key msgKey, ref *store.Cha
 // ref finds the posted message a key names in the lane's channel, or nil.
 func (o *outbox) ref(ctx context.Context, l *lane, key msgKey) (*store.ChatMessage, error) {
 	if key.kind == store.MessageRoot {
-		ref, err := o.b.st.RootMessage(ctx, key.delivery, l.key.platform, l.key.channel)
+		ref, err := o.b.st.RootMessage(ctx, key.delivery, string(l.key.platform), l.key.channel)
 		if errors.Is(err, store.ErrNotFound) {
 			return nil, nil
 		}
@@ -309,7 +310,7 @@ func (o *outbox) ref(ctx context.Context, l *lane, key msgKey) (*store.ChatMessa
 		return nil, err
 	}
 	for _, m := range msgs {
-		if m.Kind == key.kind && m.ApprovalID == key.approval && m.Platform == l.key.platform && m.Channel == l.key.channel {
+		if m.Kind == key.kind && m.ApprovalID == key.approval && m.Platform == string(l.key.platform) && m.Channel == l.key.channel {
 			return m, nil
 		}
 	}

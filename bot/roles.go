@@ -7,7 +7,7 @@ import (
 	"strings"
 
 	"github.com/shipgate/shipgate/config"
-	"github.com/shipgate/shipgate/store"
+	"github.com/shipgate/shipgate/engine"
 )
 
 // Built-in roles. Approval tasks name their own roles in their approvers property; without one they ask
@@ -20,7 +20,7 @@ const (
 
 // Actor is the person behind a command or click.
 type Actor struct {
-	Platform store.Platform
+	Platform engine.Platform
 	ID       string // the platform's user id
 	Name     string // the platform's user name, for logs
 	// Groups are group ids the platform says the user is in, such as a Discord member's role ids.
@@ -36,7 +36,7 @@ type Directory interface {
 }
 
 // binding returns the channel binding of a platform's channel, or nil.
-func (b *Bot) binding(platform store.Platform, channel string) *config.ChannelBinding {
+func (b *Bot) binding(platform engine.Platform, channel string) *config.ChannelBinding {
 	for i := range b.cfg.Channels {
 		ch := &b.cfg.Channels[i]
 		if ch.Platform == string(platform) && ch.Channel == channel {
@@ -162,7 +162,7 @@ func (b *Bot) holds(ctx context.Context, a Actor, members []string) (bool, error
 func (b *Bot) boundGroups() []groupKey {
 	var out []groupKey
 	for _, ch := range b.cfg.Channels {
-		p := store.Platform(ch.Platform)
+		p := engine.Platform(ch.Platform)
 		dir := b.dirs[p]
 		if dir == nil {
 			continue
@@ -189,14 +189,14 @@ type GroupMentioner interface {
 // the platform can (a Discord role), else listed as they are.
 func (b *Bot) approverMentions(ctx context.Context, ch *config.ChannelBinding, roles []string) []string {
 	var users, groups []string
-	dir := b.dirs[store.Platform(ch.Platform)]
+	dir := b.dirs[engine.Platform(ch.Platform)]
 	// Not on an answer's path (cards are posted in the background): a group not fetched yet is waited for.
 	for _, role := range roles {
 		for _, m := range ch.Roles[role] {
 			if dir != nil && dir.IsGroup(m) {
 				gm, mentionable := dir.(GroupMentioner)
 				// A platform that mentions groups may not list their members (Discord does not).
-				if members, err := b.groups.members(ctx, store.Platform(ch.Platform), m); err == nil && (len(members) > 0 || !mentionable) {
+				if members, err := b.groups.members(ctx, engine.Platform(ch.Platform), m); err == nil && (len(members) > 0 || !mentionable) {
 					users = append(users, members...)
 					continue
 				}
@@ -222,7 +222,7 @@ func (b *Bot) approverMentions(ctx context.Context, ch *config.ChannelBinding, r
 // platform reaches everyone in it. Users in skip (the requester, who may not approve, and those who
 // voted) are left out; a group is notified whoever is in it.
 func (b *Bot) approverNotify(ch *config.ChannelBinding, roles []string, skip []string) []Mention {
-	dir := b.dirs[store.Platform(ch.Platform)]
+	dir := b.dirs[engine.Platform(ch.Platform)]
 	var out []Mention
 	for _, role := range roles {
 		for _, m := range ch.Roles[role] {
@@ -247,7 +247,7 @@ func (b *Bot) approverNotify(ch *config.ChannelBinding, roles []string, skip []s
 
 // Services lists the services of the projects bound to a channel, sorted, for a platform's command
 // autocompletion; none when the channel is not bound.
-func (b *Bot) Services(platform store.Platform, channel string) []string {
+func (b *Bot) Services(platform engine.Platform, channel string) []string {
 	ch := b.binding(platform, channel)
 	if ch == nil {
 		return nil

@@ -136,7 +136,7 @@ type Vote struct {
 	Roles      []string // the shipgate roles the actor holds where the vote came from
 	Decision   store.Decision
 	Reason     string
-	Platform   store.Platform
+	Platform   Platform
 	Channel    string
 	// Where is where the vote came from, for the checks that depend on it (authorizeVote); nil judges
 	// the vote on its roles alone.
@@ -208,7 +208,7 @@ func (t *txn) decide(v Vote, check bool) (VoteOutcome, error) {
 	if check {
 		return VoteOutcome{Approval: *t.approvalInfo(d, a, votes), DeliveryID: d.ID, Delivery: d, Stage: a.Stage}, nil
 	}
-	cast := &store.Vote{ApprovalID: a.ID, Voter: v.Actor, Platform: v.Platform, Decision: v.Decision, Reason: v.Reason}
+	cast := &store.Vote{ApprovalID: a.ID, Voter: v.Actor, Platform: string(v.Platform), Decision: v.Decision, Reason: v.Reason}
 	err = t.CastVote(t.ctx, cast)
 	if errors.Is(err, store.ErrConflict) {
 		return refuse(&Refusal{Code: RefusedVoted, Reason: alreadyVoted, Project: d.Project, DeliveryID: d.ID})

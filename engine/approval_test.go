@@ -288,7 +288,7 @@ func TestCheckVote(t *testing.T) {
 		a := f.pendingApproval(id)
 		check := func(actor string, d store.Decision, roles ...string) VoteOutcome {
 			t.Helper()
-			out, err := f.e.CheckVote(context.Background(), Vote{ApprovalID: a.ID, Actor: actor, Roles: roles, Decision: d, Platform: store.PlatformSlack, Channel: "C1"})
+			out, err := f.e.CheckVote(context.Background(), Vote{ApprovalID: a.ID, Actor: actor, Roles: roles, Decision: d, Platform: PlatformSlack, Channel: "C1"})
 			if err != nil {
 				t.Fatalf("CheckVote: %v", err)
 			}

@@ -96,7 +96,7 @@ func (t *txn) authorizeVote(v Vote) (subject, *Refusal, error) {
 			return refuse(RefusedNotHere, fmt.Sprintf("approvals of project %s are decided where it is bound, not here", d.Project))
 		}
 		if w.Thread != "" {
-			root, err := t.RootMessage(t.ctx, d.ID, v.Platform, v.Channel)
+			root, err := t.RootMessage(t.ctx, d.ID, string(v.Platform), v.Channel)
 			if err != nil && !errors.Is(err, store.ErrNotFound) {
 				return s, nil, err
 			}
@@ -128,7 +128,7 @@ func (t *txn) authorizeVote(v Vote) (subject, *Refusal, error) {
 	case v.Decision == store.DecisionApprove && !a.AllowRequester && v.Actor == d.Actor:
 		return refuse(RefusedRequester, "you triggered this delivery, so someone else has to approve it")
 	case v.Decision == store.DecisionApprove && !a.AllowRequester && v.Where != nil && v.Where.Token != "" &&
-		d.Source == string(store.PlatformAPI) && d.Actor == v.Where.Token:
+		d.Source == string(PlatformAPI) && d.Actor == v.Where.Token:
 		// The engine knows the requester as the token's name, not as the person behind it: one person
 		// may not trigger with a token and then approve with it.
 		s, r, err := refuse(RefusedRequester, fmt.Sprintf("token %s triggered this delivery, so someone else has to approve it", v.Where.Token))

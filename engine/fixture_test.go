@@ -267,7 +267,7 @@ func (f *fixture) vote(approvalID int64, actor string, d store.Decision, roles .
 	if roles == nil {
 		roles = []string{DefaultApproverRole}
 	}
-	out, err := f.e.Decide(context.Background(), Vote{ApprovalID: approvalID, Actor: actor, Roles: roles, Decision: d, Platform: store.PlatformSlack, Channel: "C1"})
+	out, err := f.e.Decide(context.Background(), Vote{ApprovalID: approvalID, Actor: actor, Roles: roles, Decision: d, Platform: PlatformSlack, Channel: "C1"})
 	if err != nil {
 		f.t.Fatalf("Decide: %v", err)
 	}

@@ -20,7 +20,7 @@ func TestAuthorizeVote(t *testing.T) {
 		id := f.trigger("carts", image) // by U-dev, source api
 		synctest.Wait()
 		a := f.pendingApproval(id)
-		root := &store.ChatMessage{DeliveryID: id, Platform: store.PlatformSlack, Channel: "C1", MessageID: "1.1", ThreadID: "1.1", Kind: store.MessageRoot}
+		root := &store.ChatMessage{DeliveryID: id, Platform: "slack", Channel: "C1", MessageID: "1.1", ThreadID: "1.1", Kind: store.MessageRoot}
 		if err := f.st.Update(context.Background(), func(tx *store.Tx) error { return tx.SaveChatMessage(context.Background(), root) }); err != nil {
 			t.Fatal(err)
 		}
@@ -50,7 +50,7 @@ func TestAuthorizeVote(t *testing.T) {
 			if v.Decision == "" {
 				v.Decision = store.DecisionApprove
 			}
-			v.Platform, v.Channel = store.PlatformSlack, "C1"
+			v.Platform, v.Channel = PlatformSlack, "C1"
 			out, err := f.e.Decide(context.Background(), v)
 			if err != nil {
 				t.Fatalf("%s: %v", tt.name, err)
@@ -82,7 +82,7 @@ func TestAuthorizeVote(t *testing.T) {
 		}
 		// From its own thread, by someone with the role, it counts.
 		out, err := f.e.Decide(context.Background(), Vote{ApprovalID: a.ID, Actor: "U-ann", Roles: rm, Decision: store.DecisionApprove,
-			Platform: store.PlatformSlack, Channel: "C1", Where: &Where{Projects: []string{"shop"}, Thread: "1.1"}})
+			Platform: PlatformSlack, Channel: "C1", Where: &Where{Projects: []string{"shop"}, Thread: "1.1"}})
 		if err != nil || !out.Counted || out.DeliveryID != id || out.Stage != "production" {
 			t.Fatalf("vote from the delivery's thread: %+v %v", out, err)
 		}

@@ -29,7 +29,7 @@ func TestRestoreFromBackup(t *testing.T) {
 		if out := f.vote(a.ID, "U-ann", store.DecisionApprove); !out.Counted {
 			t.Fatalf("first vote: %s", out.Reason)
 		}
-		root := &store.ChatMessage{DeliveryID: waiting, Platform: store.PlatformSlack, Channel: "C1", MessageID: "1700000000.000100", Kind: store.MessageRoot}
+		root := &store.ChatMessage{DeliveryID: waiting, Platform: "slack", Channel: "C1", MessageID: "1700000000.000100", Kind: store.MessageRoot}
 		if err := f.st.Update(ctx, func(tx *store.Tx) error { return tx.SaveChatMessage(ctx, root) }); err != nil {
 			t.Fatal(err)
 		}

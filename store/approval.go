@@ -29,7 +29,7 @@ type Approval struct {
 type Vote struct {
 	ApprovalID int64
 	Voter      string // platform user id
-	Platform   Platform
+	Platform   string // slack, discord, web, api
 	Decision   Decision
 	Reason     string
 	CreatedAt  time.Time

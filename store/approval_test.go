@@ -96,10 +96,10 @@ func TestOneVotePerPerson(t *testing.T) {
 		vote    Vote
 		wantErr error
 	}{
-		{Vote{Voter: "U1", Platform: PlatformSlack, Decision: DecisionApprove, Reason: "qa looks good"}, nil},
-		{Vote{Voter: "U1", Platform: PlatformSlack, Decision: DecisionReject, Reason: "changed my mind"}, ErrConflict},
-		{Vote{Voter: "U2", Platform: PlatformSlack, Decision: DecisionApprove}, nil},
-		{Vote{Voter: "U2", Platform: PlatformSlack, Decision: DecisionApprove}, ErrConflict},
+		{Vote{Voter: "U1", Platform: "slack", Decision: DecisionApprove, Reason: "qa looks good"}, nil},
+		{Vote{Voter: "U1", Platform: "slack", Decision: DecisionReject, Reason: "changed my mind"}, ErrConflict},
+		{Vote{Voter: "U2", Platform: "slack", Decision: DecisionApprove}, nil},
+		{Vote{Voter: "U2", Platform: "slack", Decision: DecisionApprove}, ErrConflict},
 	}
 	var want []*Vote
 	for _, v := range votes {

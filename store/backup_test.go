@@ -182,12 +182,12 @@ func TestBackupRestore(t *testing.T) {
 		if err := tx.CreateApproval(ctx, &a); err != nil {
 			return err
 		}
-		if err := tx.CastVote(ctx, &Vote{ApprovalID: a.ID, Voter: "U02OPSLEAD", Platform: PlatformSlack, Decision: DecisionApprove}); err != nil {
+		if err := tx.CastVote(ctx, &Vote{ApprovalID: a.ID, Voter: "U02OPSLEAD", Platform: "slack", Decision: DecisionApprove}); err != nil {
 			return err
 		}
 		for _, m := range []*ChatMessage{
-			{DeliveryID: d.ID, Platform: PlatformSlack, Channel: "C0123ABCDEF", MessageID: "1700000000.000100", Kind: MessageRoot},
-			{DeliveryID: d.ID, Platform: PlatformSlack, Channel: "C0123ABCDEF", MessageID: "1700000000.000200",
+			{DeliveryID: d.ID, Platform: "slack", Channel: "C0123ABCDEF", MessageID: "1700000000.000100", Kind: MessageRoot},
+			{DeliveryID: d.ID, Platform: "slack", Channel: "C0123ABCDEF", MessageID: "1700000000.000200",
 				ThreadID: "1700000000.000100", Kind: MessageApproval, ApprovalID: a.ID},
 		} {
 			if err := tx.SaveChatMessage(ctx, m); err != nil {

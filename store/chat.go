@@ -12,7 +12,7 @@ import (
 type ChatMessage struct {
 	ID         int64
 	DeliveryID int64
-	Platform   Platform
+	Platform   string // slack, discord, web, api
 	Channel    string
 	MessageID  string // the platform's id: a Slack ts, a Discord snowflake
 	ThreadID   string // the thread the message is in, empty for a top-level message
@@ -66,7 +66,7 @@ func (tx *Tx) SaveChatMessage(ctx context.Context, m *ChatMessage) error {
 
 // GetChatMessage returns the record of a posted message, or ErrNotFound; a button click names only the
 // message it came from.
-func (q queries) GetChatMessage(ctx context.Context, platform Platform, channel, messageID string) (*ChatMessage, error) {
+func (q queries) GetChatMessage(ctx context.Context, platform string, channel, messageID string) (*ChatMessage, error) {
 	m, err := scanChatMessage(q.q.QueryRowContext(ctx, `SELECT `+chatMessageColumns+` FROM chat_messages
 		WHERE platform = ? AND channel = ? AND message_id = ?`, platform, channel, messageID))
 	if err != nil {
@@ -77,7 +77,7 @@ func (q queries) GetChatMessage(ctx context.Context, platform Platform, channel,
 
 // RootMessage returns the root card of a delivery in a platform's channel, or ErrNotFound when none was
 // posted there yet.
-func (q queries) RootMessage(ctx context.Context, deliveryID int64, platform Platform, channel string) (*ChatMessage, error) {
+func (q queries) RootMessage(ctx context.Context, deliveryID int64, platform string, channel string) (*ChatMessage, error) {
 	m, err := scanChatMessage(q.q.QueryRowContext(ctx, `SELECT `+chatMessageColumns+` FROM chat_messages
 		WHERE delivery_id = ? AND platform = ? AND channel = ? AND kind = ?
 		ORDER BY id LIMIT 1`, deliveryID, platform, channel, MessageRoot))

@@ -13,9 +13,9 @@ func TestSaveChatMessage(t *testing.T) {
 	d := a.DeliveryID
 	posted := c.Stored()
 
-	root := ChatMessage{DeliveryID: d, Platform: PlatformSlack, Channel: "C0PODTATO", MessageID: "1741944413.000100", Kind: MessageRoot}
-	thread := ChatMessage{DeliveryID: d, Platform: PlatformSlack, Channel: "C0PODTATO", MessageID: "1741944414.000200", ThreadID: "1741944413.000100", Kind: MessageThread}
-	ask := ChatMessage{DeliveryID: d, Platform: PlatformDiscord, Channel: "1100000000000000001", MessageID: "1100000000000000777", Kind: MessageApproval, ApprovalID: a.ID}
+	root := ChatMessage{DeliveryID: d, Platform: "slack", Channel: "C0PODTATO", MessageID: "1741944413.000100", Kind: MessageRoot}
+	thread := ChatMessage{DeliveryID: d, Platform: "slack", Channel: "C0PODTATO", MessageID: "1741944414.000200", ThreadID: "1741944413.000100", Kind: MessageThread}
+	ask := ChatMessage{DeliveryID: d, Platform: "discord", Channel: "1100000000000000001", MessageID: "1100000000000000777", Kind: MessageApproval, ApprovalID: a.ID}
 	update(t, s, func(tx *Tx) error {
 		for _, m := range []*ChatMessage{&root, &thread, &ask} {
 			if err := tx.SaveChatMessage(t.Context(), m); err != nil {
@@ -32,7 +32,7 @@ func TestSaveChatMessage(t *testing.T) {
 
 	// Saving the same message again updates it in place.
 	edited := c.Advance(time.Minute)
-	again := ChatMessage{DeliveryID: d, Platform: PlatformSlack, Channel: "C0PODTATO", MessageID: "1741944414.000200", ThreadID: "1741944413.000100", Kind: MessageApproval, ApprovalID: a.ID}
+	again := ChatMessage{DeliveryID: d, Platform: "slack", Channel: "C0PODTATO", MessageID: "1741944414.000200", ThreadID: "1741944413.000100", Kind: MessageApproval, ApprovalID: a.ID}
 	update(t, s, func(tx *Tx) error { return tx.SaveChatMessage(t.Context(), &again) })
 	want := thread
 	want.Kind, want.ApprovalID, want.UpdatedAt = MessageApproval, a.ID, edited
@@ -40,7 +40,7 @@ func TestSaveChatMessage(t *testing.T) {
 		t.Errorf("after saving again:\n got %+v\nwant %+v", again, want)
 	}
 
-	got, err := s.GetChatMessage(t.Context(), PlatformSlack, "C0PODTATO", "1741944414.000200")
+	got, err := s.GetChatMessage(t.Context(), "slack", "C0PODTATO", "1741944414.000200")
 	if err != nil || !reflect.DeepEqual(*got, want) {
 		t.Errorf("GetChatMessage = %+v, %v; want %+v", got, err, want)
 	}
@@ -56,7 +56,7 @@ func TestSaveChatMessage(t *testing.T) {
 func TestChatMessageBelongsToOneDelivery(t *testing.T) {
 	s, _ := newStore(t)
 	d1, d2 := seedDelivery(t, s), seedDelivery(t, s)
-	m := ChatMessage{DeliveryID: d1.ID, Platform: PlatformSlack, Channel: "C1", MessageID: "1.1", Kind: MessageRoot}
+	m := ChatMessage{DeliveryID: d1.ID, Platform: "slack", Channel: "C1", MessageID: "1.1", Kind: MessageRoot}
 	update(t, s, func(tx *Tx) error { return tx.SaveChatMessage(t.Context(), &m) })
 	steal := m
 	steal.DeliveryID = d2.ID
@@ -69,13 +69,13 @@ func TestChatMessageBelongsToOneDelivery(t *testing.T) {
 func TestRootMessage(t *testing.T) {
 	s, _ := newStore(t)
 	d, other := seedDelivery(t, s), seedDelivery(t, s)
-	root := ChatMessage{DeliveryID: d.ID, Platform: PlatformSlack, Channel: "C1", MessageID: "1.1", Kind: MessageRoot}
+	root := ChatMessage{DeliveryID: d.ID, Platform: "slack", Channel: "C1", MessageID: "1.1", Kind: MessageRoot}
 	update(t, s, func(tx *Tx) error {
 		for _, m := range []*ChatMessage{
-			{DeliveryID: d.ID, Platform: PlatformSlack, Channel: "C1", MessageID: "1.0", Kind: MessageThread},
+			{DeliveryID: d.ID, Platform: "slack", Channel: "C1", MessageID: "1.0", Kind: MessageThread},
 			&root,
-			{DeliveryID: d.ID, Platform: PlatformDiscord, Channel: "C1", MessageID: "9", Kind: MessageRoot},
-			{DeliveryID: other.ID, Platform: PlatformSlack, Channel: "C1", MessageID: "2.1", Kind: MessageRoot},
+			{DeliveryID: d.ID, Platform: "discord", Channel: "C1", MessageID: "9", Kind: MessageRoot},
+			{DeliveryID: other.ID, Platform: "slack", Channel: "C1", MessageID: "2.1", Kind: MessageRoot},
 		} {
 			if err := tx.SaveChatMessage(t.Context(), m); err != nil {
 				return err
@@ -87,13 +87,13 @@ func TestRootMessage(t *testing.T) {
 	tests := []struct {
 		name     string
 		delivery int64
-		platform Platform
+		platform string
 		channel  string
 		want     *ChatMessage // nil: ErrNotFound
 	}{
-		{"posted", d.ID, PlatformSlack, "C1", &root},
-		{"other channel", d.ID, PlatformSlack, "C2", nil},
-		{"web has none", d.ID, PlatformWeb, "C1", nil},
+		{"posted", d.ID, "slack", "C1", &root},
+		{"other channel", d.ID, "slack", "C2", nil},
+		{"web has none", d.ID, "web", "C1", nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -109,7 +109,7 @@ func TestRootMessage(t *testing.T) {
 			}
 		})
 	}
-	if _, err := s.GetChatMessage(t.Context(), PlatformSlack, "C1", "no-such-ts"); !errors.Is(err, ErrNotFound) {
+	if _, err := s.GetChatMessage(t.Context(), "slack", "C1", "no-such-ts"); !errors.Is(err, ErrNotFound) {
 		t.Errorf("GetChatMessage of an unknown message = %v, want ErrNotFound", err)
 	}
 }

@@ -78,16 +78,6 @@ const (
 	DecisionReject  Decision = "reject"
 )
 
-// Platform is a chat platform shipgate posts to.
-type Platform string
-
-// Platforms.
-const (
-	PlatformSlack   Platform = "slack"
-	PlatformDiscord Platform = "discord"
-	PlatformWeb     Platform = "web"
-)
-
 // MessageKind says what a posted chat message is for.
 type MessageKind string
 

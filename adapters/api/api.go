@@ -50,7 +50,7 @@ type Options struct {
 
 // Linker makes a link to a chat message, "" when its platform cannot; the bot is one.
 type Linker interface {
-	MessageLink(ctx context.Context, platform store.Platform, channel, messageID string) string
+	MessageLink(ctx context.Context, platform engine.Platform, channel, messageID string) string
 }
 
 // API serves the /api/v1 routes. Create it with New and mount it with Register.
@@ -212,7 +212,7 @@ func (a *API) audit(ctx context.Context, rt route, actor string, rep reply) {
 			reason = e.Error
 		}
 	}
-	entry := &store.AuditEntry{Actor: actor, Platform: string(store.PlatformAPI), Action: "api." + rt.action, Target: rep.target,
+	entry := &store.AuditEntry{Actor: actor, Platform: string(engine.PlatformAPI), Action: "api." + rt.action, Target: rep.target,
 		Allowed: false, Reason: reason}
 	if err := a.st.Update(ctx, func(tx *store.Tx) error { return tx.AppendAudit(ctx, entry) }); err != nil {
 		a.log.Error("audit refused api request", "endpoint", rt.pattern, "err", err)

@@ -46,13 +46,13 @@ func (a *API) control(act controlAction) func(*call) reply {
 		// The action and its reason commit together: the engine audits the action, and the reason,
 		// which it has no place for, goes beside it.
 		_, err := a.eng.Handle(c.ctx, engine.Key{}, func(op *engine.Op) ([]byte, error) {
-			if err := act.run(op, engine.Control{DeliveryID: d.ID, Stage: req.Stage, Actor: c.caller.name, Platform: string(store.PlatformAPI)}); err != nil {
+			if err := act.run(op, engine.Control{DeliveryID: d.ID, Stage: req.Stage, Actor: c.caller.name, Platform: string(engine.PlatformAPI)}); err != nil {
 				return nil, err
 			}
 			if req.Reason == "" {
 				return nil, nil
 			}
-			return nil, op.Audit(&store.AuditEntry{Actor: c.caller.name, Platform: string(store.PlatformAPI), Action: "api.deliveries." + act.name,
+			return nil, op.Audit(&store.AuditEntry{Actor: c.caller.name, Platform: string(engine.PlatformAPI), Action: "api.deliveries." + act.name,
 				Target: target, Allowed: true, Reason: truncate.Excerpt(req.Reason, maxReason)})
 		})
 		if err != nil {

@@ -57,7 +57,7 @@ func (a *API) createDelivery(c *call) reply {
 		key = c.caller.idempotencyKey("deliveries:" + key)
 	}
 	tr, err := a.eng.TriggerOnce(c.ctx, engine.Request{Project: req.Project, Service: req.Service, Stage: req.Stage, Sequence: req.Sequence,
-		Image: req.Image, Labels: req.Labels, Values: req.Values, Actor: c.caller.name, Source: string(store.PlatformAPI), IdempotencyKey: key})
+		Image: req.Image, Labels: req.Labels, Values: req.Values, Actor: c.caller.name, Source: string(engine.PlatformAPI), IdempotencyKey: key})
 	if err != nil {
 		return a.engineReply(c, target, "trigger delivery", err)
 	}

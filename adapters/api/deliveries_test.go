@@ -32,7 +32,7 @@ func TestTriggerAndRead(t *testing.T) {
 	f.waitForApproval(tr.ID)
 	// The bot would have posted the root card; its reference is what the API shows.
 	err := f.st.Update(context.Background(), func(tx *store.Tx) error {
-		return tx.SaveChatMessage(context.Background(), &store.ChatMessage{DeliveryID: tr.ID, Platform: store.PlatformSlack, Channel: "CREL1",
+		return tx.SaveChatMessage(context.Background(), &store.ChatMessage{DeliveryID: tr.ID, Platform: "slack", Channel: "CREL1",
 			MessageID: "1718000000.000100", ThreadID: "1718000000.000100", Kind: store.MessageRoot})
 	})
 	if err != nil {

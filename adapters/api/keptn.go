@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/shipgate/shipgate/engine"
-	"github.com/shipgate/shipgate/store"
 	"github.com/shipgate/shipgate/truncate"
 )
 
@@ -109,7 +108,7 @@ func (a *API) keptnEvent(c *call) reply {
 		key = c.caller.idempotencyKey("event:" + ev.ID)
 	}
 	tr, err := a.eng.TriggerOnce(c.ctx, engine.Request{Project: data.Project, Service: data.Service, Stage: stage, Sequence: sequence, Image: image,
-		Labels: data.Labels, Values: extra, Actor: c.caller.name, Source: string(store.PlatformAPI), IdempotencyKey: key})
+		Labels: data.Labels, Values: extra, Actor: c.caller.name, Source: string(engine.PlatformAPI), IdempotencyKey: key})
 	if err != nil {
 		return a.engineReply(c, target, "trigger from keptn event", err)
 	}

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/shipgate/shipgate/engine"
 	"github.com/shipgate/shipgate/engine/slo"
 	"github.com/shipgate/shipgate/store"
 )
@@ -138,17 +139,17 @@ type approvalView struct {
 }
 
 type voterView struct {
-	Actor    string         `json:"actor"`
-	Platform store.Platform `json:"platform"`
-	Decision store.Decision `json:"decision"`
-	Reason   string         `json:"reason,omitempty"`
-	Time     time.Time      `json:"time"`
+	Actor    string          `json:"actor"`
+	Platform engine.Platform `json:"platform"`
+	Decision store.Decision  `json:"decision"`
+	Reason   string          `json:"reason,omitempty"`
+	Time     time.Time       `json:"time"`
 }
 
 // chatView is a message posted for the delivery: its ids, and for the root card a link from the
 // platform (Slack's permalink) when a Linker is set, since a link needs what only the platform knows.
 type chatView struct {
-	Platform   store.Platform    `json:"platform"`
+	Platform   engine.Platform   `json:"platform"`
 	Channel    string            `json:"channel"`
 	MessageID  string            `json:"messageId"`
 	ThreadID   string            `json:"threadId,omitempty"`
@@ -240,9 +241,9 @@ func (a *API) view(ctx context.Context, d *store.Delivery) (*deliveryView, error
 		return nil, err
 	}
 	for _, m := range msgs {
-		cv := chatView{Platform: m.Platform, Channel: m.Channel, MessageID: m.MessageID, ThreadID: m.ThreadID, Kind: m.Kind, ApprovalID: m.ApprovalID}
+		cv := chatView{Platform: engine.Platform(m.Platform), Channel: m.Channel, MessageID: m.MessageID, ThreadID: m.ThreadID, Kind: m.Kind, ApprovalID: m.ApprovalID}
 		if a.links != nil && m.Kind == store.MessageRoot {
-			cv.Link = a.links.MessageLink(ctx, m.Platform, m.Channel, m.MessageID)
+			cv.Link = a.links.MessageLink(ctx, engine.Platform(m.Platform), m.Channel, m.MessageID)
 		}
 		v.Chat = append(v.Chat, cv)
 	}
@@ -279,7 +280,7 @@ func (a *API) approval(ctx context.Context, ap *store.Approval) (*approvalView, 
 		Voters: []voterView{}, DecidedBy: ap.DecidedBy, Reason: ap.Reason, CreatedAt: utc(ap.CreatedAt), DecidedAt: utcPtr(ap.DecidedAt),
 		ExpiresAt: utcPtr(ap.ExpiresAt)}
 	for _, vt := range votes {
-		av.Voters = append(av.Voters, voterView{Actor: vt.Voter, Platform: vt.Platform, Decision: vt.Decision, Reason: vt.Reason, Time: utc(vt.CreatedAt)})
+		av.Voters = append(av.Voters, voterView{Actor: vt.Voter, Platform: engine.Platform(vt.Platform), Decision: vt.Decision, Reason: vt.Reason, Time: utc(vt.CreatedAt)})
 	}
 	return av, nil
 }

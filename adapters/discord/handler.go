@@ -22,7 +22,7 @@ import (
 	"github.com/shipgate/shipgate/adapters/bodylimit"
 	"github.com/shipgate/shipgate/adapters/chathttp"
 	"github.com/shipgate/shipgate/bot"
-	"github.com/shipgate/shipgate/store"
+	"github.com/shipgate/shipgate/engine"
 )
 
 // MaxBodyBytes caps an inbound interaction; Discord's are a few kilobytes.
@@ -229,7 +229,7 @@ func (h *Handler) interaction(ctx context.Context, i *discordgo.Interaction, fro
 // actorOf is who sent an interaction: a guild member, with the guild roles Discord lists for them, or a
 // user in a DM.
 func actorOf(i *discordgo.Interaction) bot.Actor {
-	a := bot.Actor{Platform: store.PlatformDiscord}
+	a := bot.Actor{Platform: engine.PlatformDiscord}
 	switch {
 	case i.Member != nil && i.Member.User != nil:
 		a.ID, a.Name, a.Groups = i.Member.User.ID, i.Member.User.Username, i.Member.Roles
@@ -317,7 +317,7 @@ func (h *Handler) autocomplete(i *discordgo.Interaction, at place) *interactionR
 		typed = strings.ToLower(fmt.Sprint(opt.Value))
 	}
 	choices := []*discordgo.ApplicationCommandOptionChoice{}
-	for _, s := range h.bot.Services(store.PlatformDiscord, at.channel) {
+	for _, s := range h.bot.Services(engine.PlatformDiscord, at.channel) {
 		if strings.HasPrefix(s, typed) && len(choices) < 25 {
 			choices = append(choices, &discordgo.ApplicationCommandOptionChoice{Name: s, Value: s})
 		}

@@ -92,7 +92,7 @@ func newHandlerFixture(t *testing.T, ack time.Duration) *handlerFixture {
 	s.Client.Transport = g
 	client := NewClient(s, slog.New(slog.DiscardHandler))
 	b, err := bot.New(bot.Options{Config: cfg, Projects: []*config.Project{p}, Engine: eng, Store: st,
-		Posters: map[store.Platform]bot.Poster{store.PlatformDiscord: client}, EditInterval: 10 * time.Millisecond})
+		Posters: map[engine.Platform]bot.Poster{engine.PlatformDiscord: client}, EditInterval: 10 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}

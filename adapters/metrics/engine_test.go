@@ -60,7 +60,7 @@ func TestMetricsFromDeliveries(t *testing.T) {
 		waiting := next(t, events, engine.EventApprovalWaiting)
 		c.Advance(90 * time.Second)
 		out, err := e.Decide(ctx, engine.Vote{ApprovalID: waiting.Approval.ID, Actor: "U-lead", Roles: []string{engine.DefaultApproverRole},
-			Decision: store.DecisionApprove, Platform: store.PlatformSlack, Channel: "C1"})
+			Decision: store.DecisionApprove, Platform: engine.PlatformSlack, Channel: "C1"})
 		if err != nil || !out.Counted {
 			t.Fatalf("Decide: %+v, %v", out, err)
 		}

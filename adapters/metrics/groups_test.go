@@ -9,14 +9,14 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/shipgate/shipgate/bot"
-	"github.com/shipgate/shipgate/store"
+	"github.com/shipgate/shipgate/engine"
 )
 
 // The groups the bot keeps are reported as they are at scrape time; a group never fetched has no age.
 func TestGroupMetrics(t *testing.T) {
 	status := []bot.GroupStatus{
-		{Platform: store.PlatformSlack, Group: "S0REL", Members: 3, Age: 90 * time.Second, Known: true},
-		{Platform: store.PlatformSlack, Group: "S0SRE", Failures: 4},
+		{Platform: engine.PlatformSlack, Group: "S0REL", Members: 3, Age: 90 * time.Second, Known: true},
+		{Platform: engine.PlatformSlack, Group: "S0SRE", Failures: 4},
 	}
 	reg := prometheus.NewPedanticRegistry()
 	RegisterGroups(reg, func() []bot.GroupStatus { return status })

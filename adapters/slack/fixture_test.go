@@ -90,7 +90,7 @@ func newFixture(t testing.TB, fakeOpts ...slackfake.Option) *fixture {
 	}
 	client := NewClient(slack.New("xoxb-test", slack.OptionAPIURL(fake.APIURL()), slack.OptionAppLevelToken("xapp-test")), slog.New(slog.DiscardHandler))
 	b, err := bot.New(bot.Options{Config: cfg, Projects: []*config.Project{p}, Engine: eng, Store: st,
-		Posters: map[store.Platform]bot.Poster{store.PlatformSlack: client}, Directories: map[store.Platform]bot.Directory{store.PlatformSlack: client},
+		Posters: map[engine.Platform]bot.Poster{engine.PlatformSlack: client}, Directories: map[engine.Platform]bot.Directory{engine.PlatformSlack: client},
 		EditInterval: 10 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)

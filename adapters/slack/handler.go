@@ -19,7 +19,7 @@ import (
 	"github.com/shipgate/shipgate/adapters/bodylimit"
 	"github.com/shipgate/shipgate/adapters/chathttp"
 	"github.com/shipgate/shipgate/bot"
-	"github.com/shipgate/shipgate/store"
+	"github.com/shipgate/shipgate/engine"
 	"github.com/shipgate/shipgate/truncate"
 )
 
@@ -150,7 +150,7 @@ func (h *Handler) serveCommand(w http.ResponseWriter, r *http.Request) {
 // command answers a slash command with the bot's reply, as the immediate response message.
 func (h *Handler) command(ctx context.Context, sc slack.SlashCommand) (*commandAnswer, bool) {
 	reply := h.bot.HandleCommand(ctx, bot.CommandRequest{
-		Actor:     bot.Actor{Platform: store.PlatformSlack, ID: sc.UserID, Name: sc.UserName},
+		Actor:     bot.Actor{Platform: engine.PlatformSlack, ID: sc.UserID, Name: sc.UserName},
 		Channel:   sc.ChannelID,
 		Text:      unescapeText(sc.Text),
 		RequestID: sc.TriggerID,
@@ -190,7 +190,7 @@ func (h *Handler) serveInteraction(w http.ResponseWriter, r *http.Request) {
 // interaction applies a click or a dialog submission and returns what to do once Slack has its
 // answer: a private answer, or the dialog for a rejection's reason.
 func (h *Handler) interaction(ctx context.Context, cb slack.InteractionCallback) (func(context.Context), bool) {
-	actor := bot.Actor{Platform: store.PlatformSlack, ID: cb.User.ID, Name: cb.User.Name}
+	actor := bot.Actor{Platform: engine.PlatformSlack, ID: cb.User.ID, Name: cb.User.Name}
 	switch cb.Type {
 	case slack.InteractionTypeBlockActions:
 		at := clickOrigin{Channel: cb.Channel.ID, Thread: cb.Message.ThreadTimestamp, Message: cb.Container.MessageTs, ResponseURL: cb.ResponseURL}

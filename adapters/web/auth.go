@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/shipgate/shipgate/bot"
-	"github.com/shipgate/shipgate/store"
+	"github.com/shipgate/shipgate/engine"
 )
 
 // Who may act in the console depends on its mode.
@@ -68,7 +68,7 @@ func (c *Console) actorFor(r *http.Request, claimed string) (bot.Actor, *refusal
 		if !ok {
 			return bot.Actor{}, &refusal{http.StatusForbidden, "user " + strconv.Quote(claimed) + " is not one of the console's demo users"}
 		}
-		return bot.Actor{Platform: store.PlatformWeb, ID: u.ID, Name: u.Name}, nil
+		return bot.Actor{Platform: engine.PlatformWeb, ID: u.ID, Name: u.Name}, nil
 	case modeToken:
 		if bearer, ok := bearerToken(r); ok {
 			if !c.tokenMatches(bearer) {
@@ -77,7 +77,7 @@ func (c *Console) actorFor(r *http.Request, claimed string) (bot.Actor, *refusal
 			if !actorIDPattern.MatchString(claimed) {
 				return bot.Actor{}, &refusal{http.StatusBadRequest, "user must be the id role lists name, such as U0123ABC or dana"}
 			}
-			return bot.Actor{Platform: store.PlatformWeb, ID: claimed, Name: claimed}, nil
+			return bot.Actor{Platform: engine.PlatformWeb, ID: claimed, Name: claimed}, nil
 		}
 		name, ok := c.session(r)
 		if !ok {
@@ -86,7 +86,7 @@ func (c *Console) actorFor(r *http.Request, claimed string) (bot.Actor, *refusal
 		if claimed != "" && claimed != name {
 			return bot.Actor{}, &refusal{http.StatusForbidden, "you are logged in as " + name}
 		}
-		return bot.Actor{Platform: store.PlatformWeb, ID: name, Name: name}, nil
+		return bot.Actor{Platform: engine.PlatformWeb, ID: name, Name: name}, nil
 	}
 	return bot.Actor{}, &refusal{http.StatusForbidden, msgReadOnly}
 }

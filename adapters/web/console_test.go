@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/shipgate/shipgate/bot"
+	"github.com/shipgate/shipgate/engine"
 	"github.com/shipgate/shipgate/store"
 )
 
@@ -286,7 +287,7 @@ func TestTokenLogin(t *testing.T) {
 		t.Fatalf("command after login: %d %s", res.status, res.body)
 	}
 	ds, err := f.st.ListDeliveries(context.Background(), store.DeliveryQuery{})
-	if err != nil || len(ds) != 1 || ds[0].Actor != dev || ds[0].Source != string(store.PlatformWeb) {
+	if err != nil || len(ds) != 1 || ds[0].Actor != dev || ds[0].Source != string(engine.PlatformWeb) {
 		t.Errorf("deliveries %+v %v", ds, err)
 	}
 	if res := f.do(browser, http.MethodPost, "/web/command", commandRequest{Channel: channel, User: ops, Text: "status"}); res.status != http.StatusForbidden {

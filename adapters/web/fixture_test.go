@@ -105,7 +105,7 @@ func newFixture(t *testing.T, opts Options) *fixture {
 		"executors.yaml":        "tasks:\n  deployment: {type: noop}\n  release: {type: noop}\n",
 		"helloservice/slo.yaml": slo, "helloservice/prometheus/sli.yaml": sli})
 	cfg := config.Defaults()
-	cfg.Channels = []config.ChannelBinding{{Platform: string(store.PlatformWeb), Channel: channel, Projects: []string{"fulltour"},
+	cfg.Channels = []config.ChannelBinding{{Platform: string(engine.PlatformWeb), Channel: channel, Projects: []string{"fulltour"},
 		Roles: map[string][]string{bot.RoleDeployer: {dev}, bot.RoleApprover: {dev, ops, qa}}}}
 	st, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "shipgate.db"))
 	if err != nil {
@@ -119,7 +119,7 @@ func newFixture(t *testing.T, opts Options) *fixture {
 	}
 	console := New(opts)
 	b, err := bot.New(bot.Options{Config: cfg, Projects: projects, Engine: eng, Store: st,
-		Posters: map[store.Platform]bot.Poster{store.PlatformWeb: console}, EditInterval: 10 * time.Millisecond})
+		Posters: map[engine.Platform]bot.Poster{engine.PlatformWeb: console}, EditInterval: 10 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,7 +18,7 @@ import (
 	"github.com/shipgate/shipgate/adapters/web"
 	"github.com/shipgate/shipgate/bot"
 	"github.com/shipgate/shipgate/config"
-	"github.com/shipgate/shipgate/store"
+	"github.com/shipgate/shipgate/engine"
 )
 
 // chat holds the chat platforms shipgate.yaml configures: their clients, which the bot posts through,
@@ -26,8 +26,8 @@ import (
 type chat struct {
 	cfg         *config.Config
 	log         *slog.Logger
-	posters     map[store.Platform]bot.Poster
-	directories map[store.Platform]bot.Directory
+	posters     map[engine.Platform]bot.Poster
+	directories map[engine.Platform]bot.Directory
 	groupTTL    time.Duration
 	slack       *slackadapter.Client
 	slackIn     *slackadapter.Handler
@@ -38,10 +38,10 @@ type chat struct {
 }
 
 func newChat(cfg *config.Config, logger *slog.Logger, webOpts web.Options) *chat {
-	c := &chat{cfg: cfg, log: logger, posters: map[store.Platform]bot.Poster{}, directories: map[store.Platform]bot.Directory{}}
+	c := &chat{cfg: cfg, log: logger, posters: map[engine.Platform]bot.Poster{}, directories: map[engine.Platform]bot.Directory{}}
 	if cfg.Web != nil {
 		for _, ch := range cfg.Channels {
-			if ch.Platform == string(store.PlatformWeb) {
+			if ch.Platform == string(engine.PlatformWeb) {
 				webOpts.Channels = append(webOpts.Channels, ch.Channel)
 			}
 		}
@@ -50,7 +50,7 @@ func newChat(cfg *config.Config, logger *slog.Logger, webOpts web.Options) *chat
 		}
 		webOpts.Logger = logger.With("platform", "web")
 		c.web = web.New(webOpts)
-		c.posters[store.PlatformWeb] = c.web
+		c.posters[engine.PlatformWeb] = c.web
 	}
 	if s := cfg.Slack; s != nil {
 		opts := []goslack.Option{}
@@ -61,8 +61,8 @@ func newChat(cfg *config.Config, logger *slog.Logger, webOpts web.Options) *chat
 			opts = append(opts, goslack.OptionAppLevelToken(s.AppToken.Reveal()))
 		}
 		c.slack = slackadapter.NewClient(goslack.New(s.BotToken.Reveal(), opts...), logger.With("platform", "slack"))
-		c.posters[store.PlatformSlack] = c.slack
-		c.directories[store.PlatformSlack] = c.slack
+		c.posters[engine.PlatformSlack] = c.slack
+		c.directories[engine.PlatformSlack] = c.slack
 		c.groupTTL = s.GroupCacheTTL
 	}
 	if d := cfg.Discord; d != nil {
@@ -73,8 +73,8 @@ func newChat(cfg *config.Config, logger *slog.Logger, webOpts web.Options) *chat
 		} else {
 			c.discord = discordadapter.NewClient(s, logger.With("platform", "discord"))
 			c.discord.GuildID = d.GuildID
-			c.posters[store.PlatformDiscord] = c.discord
-			c.directories[store.PlatformDiscord] = c.discord
+			c.posters[engine.PlatformDiscord] = c.discord
+			c.directories[engine.PlatformDiscord] = c.discord
 		}
 	}
 	return c
