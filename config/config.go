@@ -31,16 +31,16 @@ type Config struct {
 	// ShutdownTimeout bounds how long in-flight requests may finish after SIGTERM.
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
 
-	Engine     EngineConfig      `yaml:"engine"`
-	Evaluation EvaluationConfig  `yaml:"evaluation"`
-	Log        LogConfig         `yaml:"log"`
-	Slack      *SlackConfig      `yaml:"slack,omitempty"`
-	Discord    *DiscordConfig    `yaml:"discord,omitempty"`
-	Web        *WebConfig        `yaml:"web,omitempty"`
-	Channels   []ChannelBinding  `yaml:"channels,omitempty"`
-	Prometheus *PrometheusConfig `yaml:"prometheus,omitempty"`
-	Helm       HelmConfig        `yaml:"helm"`
-	API        APIConfig         `yaml:"api"`
+	Engine     EngineConfig     `yaml:"engine"`
+	Evaluation EvaluationConfig `yaml:"evaluation"`
+	Log        LogConfig        `yaml:"log"`
+	// Platforms are the configured chat platforms' sections (slack:, discord:, web:), each decoded into
+	// and checked by its adapter's type (RegisterPlatform); Platform reads one.
+	Platforms  map[string]PlatformConfig `yaml:"-"`
+	Channels   []ChannelBinding          `yaml:"channels,omitempty"`
+	Prometheus *PrometheusConfig         `yaml:"prometheus,omitempty"`
+	Helm       HelmConfig                `yaml:"helm"`
+	API        APIConfig                 `yaml:"api"`
 	// HTTP bounds the listener's connections: timeouts, header size, unverified bodies read at once.
 	HTTP HTTPConfig `yaml:"http"`
 }
@@ -84,67 +84,11 @@ type LogConfig struct {
 	Format string `yaml:"format"` // text or json
 }
 
-// SlackConfig connects shipgate to a Slack workspace.
-type SlackConfig struct {
-	Pos               `yaml:"-"`
-	BotToken          Secret `yaml:"bot_token"`
-	BotTokenFile      string `yaml:"bot_token_file,omitempty"`
-	SigningSecret     Secret `yaml:"signing_secret,omitempty"`
-	SigningSecretFile string `yaml:"signing_secret_file,omitempty"`
-	// AppToken (xapp-…) enables Socket Mode for workspaces that cannot reach shipgate over HTTP.
-	AppToken     Secret `yaml:"app_token,omitempty"`
-	AppTokenFile string `yaml:"app_token_file,omitempty"`
-	// Mode is how Slack reaches shipgate: "http" (the /slack/* endpoints, verified with signing_secret)
-	// or "socket" (Socket Mode over the app token, for workspaces with no public ingress). When absent it
-	// is "socket" if only app_token is set, else "http".
-	Mode string `yaml:"mode,omitempty"`
-	// APIURL points the client at another Web API base URL, such as a local fake in tests. It must end
-	// in a slash, as slack-go appends method names to it.
-	APIURL string `yaml:"api_url,omitempty"`
-	// GroupCacheTTL is how long the members of a user group named in roles count as fresh; the bot
-	// fetches them again at 80% of it, and uses stale members up to 10 times it while fetching fails.
-	// Absent means DefaultGroupCacheTTL.
-	GroupCacheTTL time.Duration `yaml:"group_cache_ttl,omitempty"`
-}
-
-// DefaultGroupCacheTTL is slack.group_cache_ttl when absent: a member removed from a user group can
-// still approve for this long.
-const DefaultGroupCacheTTL = 5 * time.Minute
-
-// Slack modes.
-const (
-	SlackModeHTTP   = "http"
-	SlackModeSocket = "socket"
-)
-
-// DiscordConfig connects shipgate to a Discord application.
-type DiscordConfig struct {
-	Pos           `yaml:"-"`
-	ApplicationID string `yaml:"application_id"`
-	// PublicKey is the application's Ed25519 public key (hex) that signs interactions; it is not secret.
-	PublicKey    string `yaml:"public_key"`
-	BotToken     Secret `yaml:"bot_token"`
-	BotTokenFile string `yaml:"bot_token_file,omitempty"`
-	// GuildID registers commands in one guild (instant) instead of globally.
-	GuildID string `yaml:"guild_id,omitempty"`
-	APIURL  string `yaml:"api_url,omitempty"`
-}
-
-// WebConfig turns on the web console (adapters/web), a chat surface in the browser at public_url, for the
-// channels bound with platform web.
-type WebConfig struct {
-	Pos `yaml:"-"`
-	// AccessToken lets people act in the console (commands and clicks) after logging in with it and a
-	// name; without one the console is read-only.
-	AccessToken     Secret `yaml:"access_token,omitempty"`
-	AccessTokenFile string `yaml:"access_token_file,omitempty"`
-}
-
 // ChannelBinding ties a chat channel to the projects whose deliveries it shows, and says who holds which
 // role there.
 type ChannelBinding struct {
 	Pos      `yaml:"-"`
-	Platform string   `yaml:"platform"` // slack or discord
+	Platform string   `yaml:"platform"` // a registered platform: slack, discord or web
 	Channel  string   `yaml:"channel"`  // the platform's channel id
 	Projects []string `yaml:"projects"`
 	// Roles maps a role name (deployer, approver, or one a stage's approval task names) to members:
@@ -243,20 +187,20 @@ func Parse(file string, data []byte, lookup func(string) (string, bool)) (*Confi
 	d := diagnoser{file: file, diags: &diags}
 	cfg := Defaults()
 	cfg.File = file
+	base := filepath.Dir(file)
 	if root := parseYAML(d, data); root != nil {
 		expandEnv(d, root, lookup)
+		decodePlatforms(d, root, cfg, base)
 		decodeYAML(d, root, cfg, SeverityError)
 	}
 	// Validation goes on after decoding errors so that one run reports everything; a value that failed to
 	// decode keeps its default and draws no second complaint.
-	base := filepath.Dir(file)
 	cfg.Database = resolvePath(base, cfg.Database)
 	cfg.ProjectsDir = resolvePath(base, cfg.ProjectsDir)
 	cfg.Prometheus.resolve(base)
 	cfg.Helm.Kubeconfig = resolvePath(base, cfg.Helm.Kubeconfig)
 	cfg.Helm.CacheDir = resolvePath(base, cfg.Helm.CacheDir)
 	resolveSecretFiles(d, base, reflect.ValueOf(cfg), "")
-	cfg.Slack.resolve()
 	cfg.validate(d)
 	diags.Sort()
 	return cfg, diags
@@ -308,7 +252,6 @@ func resolvePath(base, p string) string {
 var (
 	logLevels  = []string{"debug", "info", "warn", "error"}
 	logFormats = []string{"text", "json"}
-	platforms  = []string{"slack", "discord", "web"}
 	sha256Hex  = regexp.MustCompile(`^[0-9a-f]{64}$`)
 	// chatUserID is what Slack (U…, W…) and Discord (snowflakes) use for user ids; other characters,
 	// spaces and mentions such as <@U1> or @ana would never match a voter.
@@ -337,66 +280,11 @@ func (c *Config) validate(d diagnoser) {
 	if !slices.Contains(logFormats, c.Log.Format) {
 		d.errorf(c.Log.LineOf("format"), "log.format %q is not one of %s", c.Log.Format, strings.Join(logFormats, ", "))
 	}
-	if s := c.Slack; s != nil {
-		if !s.BotToken.IsSet() {
-			d.errorf(s.Line, "slack.bot_token (or bot_token_file) is required")
-		}
-		switch s.Mode {
-		case SlackModeHTTP:
-			if !s.SigningSecret.IsSet() {
-				d.errorf(s.LineOf("mode"), "slack.mode http needs signing_secret (or signing_secret_file) to verify Slack's requests")
-			}
-		case SlackModeSocket:
-			if !s.AppToken.IsSet() {
-				d.errorf(s.LineOf("mode"), "slack.mode socket needs app_token (or app_token_file): an app-level xapp- token with connections:write")
-			}
-		default:
-			d.errorf(s.LineOf("mode"), "slack.mode %q is not one of http, socket", s.Mode)
-		}
-		if s.APIURL != "" {
-			checkURL(d, s.LineOf("api_url"), "slack.api_url", s.APIURL)
-			if !strings.HasSuffix(s.APIURL, "/") {
-				d.errorf(s.LineOf("api_url"), "slack.api_url must end with a slash (such as https://slack.com/api/); slack-go appends method names to it")
-			}
-		}
-		if _, set := s.Lines["group_cache_ttl"]; set && s.GroupCacheTTL <= 0 {
-			d.errorf(s.LineOf("group_cache_ttl"), "slack.group_cache_ttl must be positive; leave it out for the default of %s", DefaultGroupCacheTTL)
-		}
-	}
-	if dc := c.Discord; dc != nil {
-		if dc.ApplicationID == "" {
-			d.errorf(dc.Line, "discord.application_id is required")
-		}
-		if len(dc.PublicKey) != 64 || strings.Trim(strings.ToLower(dc.PublicKey), "0123456789abcdef") != "" {
-			d.errorf(dc.LineOf("public_key"), "discord.public_key must be the application's public key: 64 hexadecimal characters")
-		}
-		if !dc.BotToken.IsSet() {
-			d.errorf(dc.Line, "discord.bot_token (or bot_token_file) is required")
-		}
-		if dc.APIURL != "" {
-			checkURL(d, dc.LineOf("api_url"), "discord.api_url", dc.APIURL)
-		}
-	}
+	c.checkPlatforms(d)
 	c.HTTP.validate(d)
 	c.validateChannels(d)
 	c.Prometheus.validate(d)
 	c.validateTokens(d)
-}
-
-// resolve fills in the mode and the group cache's lifetime.
-func (s *SlackConfig) resolve() {
-	if s == nil {
-		return
-	}
-	if s.Mode == "" {
-		s.Mode = SlackModeHTTP
-		if s.AppToken.IsSet() && !s.SigningSecret.IsSet() {
-			s.Mode = SlackModeSocket
-		}
-	}
-	if _, set := s.Lines["group_cache_ttl"]; !set {
-		s.GroupCacheTTL = DefaultGroupCacheTTL
-	}
 }
 
 // resolve fills in the default timeout and anchors the CA file at the config file's folder. A nil section
@@ -467,9 +355,9 @@ func (c *Config) validateChannels(d diagnoser) {
 	for i, ch := range c.Channels {
 		where := fmt.Sprintf("channels[%d]", i)
 		switch {
-		case !slices.Contains(platforms, ch.Platform):
-			d.errorf(ch.LineOf("platform"), "%s: platform %q is not one of %s", where, ch.Platform, strings.Join(platforms, ", "))
-		case ch.Platform == "slack" && c.Slack == nil, ch.Platform == "discord" && c.Discord == nil, ch.Platform == "web" && c.Web == nil:
+		case !slices.Contains(PlatformNames(), ch.Platform):
+			d.errorf(ch.LineOf("platform"), "%s: platform %q is not one of %s", where, ch.Platform, strings.Join(PlatformNames(), ", "))
+		case c.Platforms[ch.Platform] == nil:
 			d.errorf(ch.LineOf("platform"), "%s: platform %s is not configured; add a %s section", where, ch.Platform, ch.Platform)
 		}
 		if ch.Channel == "" {

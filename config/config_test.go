@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -83,8 +84,8 @@ api:
 	if cfg.Listen != "0.0.0.0:9000" {
 		t.Errorf("listen = %q", cfg.Listen)
 	}
-	if cfg.Slack.BotToken.Reveal() != "xoxb-from-file" || cfg.Slack.SigningSecret.Reveal() != "s3cr3t" {
-		t.Errorf("slack secrets = %q, %q", cfg.Slack.BotToken.Reveal(), cfg.Slack.SigningSecret.Reveal())
+	if bot, signing := platformSecret(cfg, "slack", "BotToken"), platformSecret(cfg, "slack", "SigningSecret"); bot.Reveal() != "xoxb-from-file" || signing.Reveal() != "s3cr3t" {
+		t.Errorf("slack secrets = %q, %q", bot.Reveal(), signing.Reveal())
 	}
 	if cfg.API.Tokens[0].Actor != "U3" {
 		t.Errorf("api.tokens[0].actor = %q", cfg.API.Tokens[0].Actor)
@@ -125,7 +126,7 @@ func TestConfigErrors(t *testing.T) {
 		want []want
 	}{
 		{"unknown key is an error", "listen: :8080\nlisten_addr: :9090\n", nil,
-			[]want{errAt(2, `unknown key "listen_addr" at the top level; expected one of: listen, public_url, database, projects_dir, shutdown_timeout, engine, evaluation, log, slack, discord, web, channels, prometheus, helm, api`)}},
+			[]want{errAt(2, `unknown key "listen_addr" at the top level; expected one of: listen, public_url, database, projects_dir, shutdown_timeout, engine, evaluation, log, channels, prometheus, helm, api, http, discord, slack, web`)}},
 		{"engine", "engine:\n  task_timeout: 0s\n", nil, []want{errAt(2, "engine.task_timeout must be positive")}},
 		{"nested unknown key", "log:\n  level: info\n  colour: true\n", nil, []want{errAt(3, `unknown key "colour" in log; expected one of: level, format`)}},
 		{"unset variable", "listen: ${ADDR}\n", nil, []want{errAt(1, "environment variable ADDR is not set")}},
@@ -200,9 +201,9 @@ func TestConfigErrors(t *testing.T) {
     roles:
       Release-Managers: []
 `, nil, []want{
-			errAt(2, `channels[0]: platform "teams" is not one of slack, discord`),
+			errAt(2, `channels[0]: platform "teams" is not one of discord, slack, web`),
 			errAt(5, "channels[1]: platform discord is not configured"),
-			errAt(8, `channels[2]: platform "teams" is not one of slack, discord`),
+			errAt(8, `channels[2]: platform "teams" is not one of discord, slack, web`),
 			errAt(9, "channels[2]: teams channel C1 is already bound at line 3"),
 			errAt(8, "channels[2]: projects is empty"),
 			errAt(11, `role name "Release-Managers" must start with a lowercase letter`),
@@ -314,8 +315,8 @@ func TestSecretsNeverPrint(t *testing.T) {
 	cfg, diags := Parse("shipgate.yaml", []byte(doc), env(map[string]string{"TOKEN": token}))
 	checkDiags(t, diags)
 	var out strings.Builder
-	s := cfg.Slack.BotToken
-	fmt.Fprintf(&out, "%v %s %q %x %+v %#v %v %+v", s, s, s, s, cfg.Slack, cfg.Slack, *cfg.Prometheus, cfg.API)
+	s := platformSecret(cfg, "slack", "BotToken")
+	fmt.Fprintf(&out, "%v %s %q %x %+v %#v %v %+v", s, s, s, s, cfg.Platforms["slack"], cfg.Platforms["slack"], *cfg.Prometheus, cfg.API)
 	y, err := yaml.Marshal(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -369,18 +370,7 @@ func FuzzConfig(f *testing.F) {
 	})
 }
 
-func TestSlackModeDefaults(t *testing.T) {
-	for _, tt := range []struct{ doc, mode string }{
-		{"slack: {bot_token: x, signing_secret: y}\n", SlackModeHTTP},
-		{"slack: {bot_token: x, app_token: xapp-1}\n", SlackModeSocket},
-		{"slack: {bot_token: x, signing_secret: y, app_token: xapp-1}\n", SlackModeHTTP},
-	} {
-		cfg, diags := Parse("shipgate.yaml", []byte(tt.doc), env(nil))
-		if diags.HasErrors() {
-			t.Fatalf("%q: %v", tt.doc, diags.Err())
-		}
-		if cfg.Slack.Mode != tt.mode || cfg.Slack.GroupCacheTTL != DefaultGroupCacheTTL {
-			t.Errorf("%q: mode %q, ttl %s; want %q, %s", tt.doc, cfg.Slack.Mode, cfg.Slack.GroupCacheTTL, tt.mode, DefaultGroupCacheTTL)
-		}
-	}
+// platformSecret reads a Secret field of a platform's section, whose type its adapter defines.
+func platformSecret(cfg *Config, platform, field string) Secret {
+	return reflect.ValueOf(cfg.Platforms[platform]).Elem().FieldByName(field).Interface().(Secret)
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"reflect"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -39,6 +40,7 @@ var (
 	posType         = reflect.TypeFor[Pos]()
 	durationType    = reflect.TypeFor[time.Duration]()
 	unmarshalerType = reflect.TypeFor[yaml.Unmarshaler]()
+	configType      = reflect.TypeFor[Config]()
 )
 
 // yamlDecoder decodes a YAML node tree into Go structs, reporting every problem with its line instead of
@@ -228,8 +230,13 @@ func (d *yamlDecoder) decodeStruct(n *yaml.Node, v reflect.Value, path string) {
 		seen[k.Value] = k.Line
 		idx, ok := info.byName[k.Value]
 		if !ok {
+			names := info.names
+			if path == "" && v.Type() == configType {
+				// The platforms' sections are decoded apart (decodePlatforms) but are keys here too.
+				names = append(slices.Clip(names), PlatformNames()...)
+			}
 			d.report(d.tolerated, k.Line, "unknown key %q %s; expected one of: %s",
-				k.Value, where(path), strings.Join(info.names, ", "))
+				k.Value, where(path), strings.Join(names, ", "))
 			continue
 		}
 		if pos != nil {

@@ -105,7 +105,8 @@ func runDemo(ctx context.Context, out, errOut io.Writer, listen, dataDir string,
 	cfg.Listen = listen
 	cfg.Database = filepath.Join(dataDir, "shipgate.db")
 	cfg.ProjectsDir = filepath.Join(dataDir, "projects")
-	cfg.Web = &config.WebConfig{}
+	// The console in demo mode: anyone plays the demo's people, no token asked.
+	cfg.Platforms = map[string]config.PlatformConfig{"web": &web.Config{Demo: true, Users: demoUsers}}
 	cfg.Channels = []config.ChannelBinding{{Platform: "web", Channel: demoChannel, Projects: []string{"fulltour"},
 		Roles: map[string][]string{bot.RoleDeployer: {"dana"}, bot.RoleApprover: {"ann", "bob"}, bot.RoleAuditor: {"ann"}}}}
 	cfg.Log.Level = "warn"
@@ -145,7 +146,7 @@ func runDemo(ctx context.Context, out, errOut io.Writer, listen, dataDir string,
 `, prom.url, prom.scrape, prom.port, prom.port+1)
 	}
 	logger := newLogger(errOut, cfg.Log)
-	return serve(ctx, cfg, loaded, ln, logger, withWebConsole(web.Options{Demo: true, Users: demoUsers}))
+	return serve(ctx, cfg, loaded, ln, logger)
 }
 
 // writeDemoProject writes the embedded project into the data folder, with an executors.yaml whose

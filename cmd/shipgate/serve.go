@@ -23,7 +23,6 @@ import (
 	"github.com/shipgate/shipgate/adapters/api"
 	"github.com/shipgate/shipgate/adapters/metrics"
 	promsli "github.com/shipgate/shipgate/adapters/prometheus"
-	"github.com/shipgate/shipgate/adapters/web"
 	"github.com/shipgate/shipgate/bot"
 	"github.com/shipgate/shipgate/config"
 	"github.com/shipgate/shipgate/engine"
@@ -149,11 +148,7 @@ func newEvaluator(cfg *config.Config, st *store.Store, projects []*config.Projec
 // HTTP on ln until ctx ends, then shuts down gracefully: the listener closes at once, in-flight requests
 // get cfg.ShutdownTimeout to finish, running executors are stopped (their tasks are resumed or failed by
 // the next start), and the database closes last so that nothing loses it midway.
-func serve(ctx context.Context, cfg *config.Config, projects []*config.Project, ln net.Listener, logger *slog.Logger, opts ...serveOption) error {
-	var so serveOptions
-	for _, o := range opts {
-		o(&so)
-	}
+func serve(ctx context.Context, cfg *config.Config, projects []*config.Project, ln net.Listener, logger *slog.Logger) error {
 	// On every early return the listener must go; after a shutdown the server has closed it already and
 	// this second close is a no-op whose error says only that.
 	defer ln.Close()
@@ -171,7 +166,12 @@ func serve(ctx context.Context, cfg *config.Config, projects []*config.Project, 
 	if err != nil {
 		return fmt.Errorf("projects cannot run:\n%w", err)
 	}
-	chat := newChat(cfg, logger, so.web)
+	reg := prometheus.NewRegistry()
+	chat, err := newChat(cfg, logger, metrics.NewChatCalls(reg))
+	if err != nil {
+		eng.Close()
+		return err
+	}
 	b, err := bot.New(bot.Options{Config: cfg, Projects: projects, Engine: eng, Store: st, Posters: chat.posters,
 		Directories: chat.directories, GroupTTL: chat.groupTTL, Logger: logger})
 	if err != nil {
@@ -187,12 +187,10 @@ func serve(ctx context.Context, cfg *config.Config, projects []*config.Project, 
 			logger.Warn("shut down bot", "err", err)
 		}
 	}()
-	reg := prometheus.NewRegistry()
 	// Go's and the process's own metrics (go_goroutines, process_resident_memory_bytes, ...).
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	metrics.RegisterHealth(reg, st, eng)
 	metrics.RegisterGroups(reg, b.GroupStatus)
-	chat.countCalls(metrics.NewChatCalls(reg))
 	// The metrics and the bot subscribe before the engine recovers, so that what recovery causes is
 	// counted and posted.
 	m := metrics.New(reg, st, projects, time.Now, metrics.WithLogger(logger))
@@ -239,18 +237,6 @@ func serve(ctx context.Context, cfg *config.Config, projects []*config.Project, 
 	}
 	logger.Info("stopped")
 	return nil
-}
-
-// serveOptions are what shipgate demo sets beyond shipgate.yaml.
-type serveOptions struct {
-	web web.Options // the console's demo mode and its people
-}
-
-type serveOption func(*serveOptions)
-
-// withWebConsole sets the web console's options that shipgate.yaml does not hold (demo mode).
-func withWebConsole(o web.Options) serveOption {
-	return func(so *serveOptions) { so.web = o }
 }
 
 // pinger is what readiness needs of the store: that it answers, and that it takes writes.

@@ -24,6 +24,8 @@ import (
 	kjson "sigs.k8s.io/json"
 	"sigs.k8s.io/yaml"
 
+	// The chat platforms' sections, which the rendered configs hold.
+	_ "github.com/shipgate/shipgate/adapters/platforms"
 	"github.com/shipgate/shipgate/config"
 )
 
