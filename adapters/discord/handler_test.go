@@ -309,3 +309,22 @@ func TestRegisterCommands(t *testing.T) {
 		t.Errorf("a refused registration is not reported: %v", err)
 	}
 }
+
+// The request metrics keep their public names, help texts and labels.
+func TestRequestMetricsNames(t *testing.T) {
+	reg := prometheus.NewPedanticRegistry()
+	m := newMetrics(reg)
+	m.Request("ok")
+	want := `
+# HELP shipgate_discord_requests_total Interactions from Discord by outcome (ok, duplicate, unauthorized, too_large, bad_request, busy).
+# TYPE shipgate_discord_requests_total counter
+shipgate_discord_requests_total{outcome="ok"} 1
+`
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "shipgate_discord_requests_total"); err != nil {
+		t.Error(err)
+	}
+	m.Ack("InteractionApplicationCommand", time.Millisecond)
+	if n, err := testutil.GatherAndCount(reg, "shipgate_discord_ack_seconds"); err != nil || n != 1 {
+		t.Errorf("shipgate_discord_ack_seconds: %d series, %v", n, err)
+	}
+}

@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/slack-go/slack"
 	"github.com/slack-go/slack/socketmode"
@@ -356,5 +358,24 @@ func TestPermalink(t *testing.T) {
 	}
 	if _, err := f.handler.client.Permalink(context.Background(), channel, "1.000001"); err == nil || !strings.Contains(err.Error(), "message_not_found") {
 		t.Errorf("permalink of a missing message: %v", err)
+	}
+}
+
+// The request metrics keep their public names, help texts and labels.
+func TestRequestMetricsNames(t *testing.T) {
+	reg := prometheus.NewPedanticRegistry()
+	m := newMetrics(reg)
+	m.Request("commands", "ok")
+	want := `
+# HELP shipgate_slack_requests_total Requests from Slack by endpoint and outcome (ok, duplicate, unauthorized, too_large, bad_request, busy).
+# TYPE shipgate_slack_requests_total counter
+shipgate_slack_requests_total{endpoint="commands",outcome="ok"} 1
+`
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "shipgate_slack_requests_total"); err != nil {
+		t.Error(err)
+	}
+	m.Ack("commands", time.Millisecond)
+	if n, err := testutil.GatherAndCount(reg, "shipgate_slack_ack_seconds"); err != nil || n != 1 {
+		t.Errorf("shipgate_slack_ack_seconds: %d series, %v", n, err)
 	}
 }
