@@ -5,9 +5,11 @@ import (
 	"strings"
 	"testing"
 	"testing/synctest"
+	"time"
 
 	"github.com/shipgate/shipgate/engine"
 	"github.com/shipgate/shipgate/store"
+	"github.com/shipgate/shipgate/store/storetest"
 )
 
 // Every chat request costs one write transaction: its request id's claim, what it does through the
@@ -73,4 +75,26 @@ func TestOneCommitPerChatRequest(t *testing.T) {
 		}
 		settle()
 	})
+}
+
+// A request whose transaction the database refuses (here another process holds the write lock past the
+// busy timeout) is answered with a failure, not with what it would have done, and leaves nothing: the
+// platform's retry of the same request acts.
+func TestRequestTheDatabaseRefusesIsNotDone(t *testing.T) {
+	f := newFixture(t, store.WithBusyTimeout(20*time.Millisecond))
+	req := CommandRequest{Actor: Actor{Platform: engine.PlatformSlack, ID: developer}, Channel: channel,
+		Text: "helloservice ghcr.io/podtato-head/podtatoserver:v0.1.1", RequestID: "T-locked"}
+	release := storetest.HoldWriteLock(t, f.db)
+	r := f.bot.HandleCommand(context.Background(), req)
+	release()
+	if r.Duplicate || !strings.Contains(r.Message.Text, "Something went wrong on shipgate's side") {
+		t.Errorf("answer while the database refuses writes: %+v", r)
+	}
+	if ds, err := f.st.ListDeliveries(context.Background(), store.DeliveryQuery{}); err != nil || len(ds) != 0 {
+		t.Fatalf("%d deliveries (%v) after a refused request", len(ds), err)
+	}
+	r = f.bot.HandleCommand(context.Background(), req)
+	if r.Duplicate || !strings.Contains(r.Message.Text, "🚀 Delivery #1") {
+		t.Errorf("the retry once the database takes writes: %+v", r)
+	}
 }

@@ -81,7 +81,8 @@ func requestKey(p engine.Platform, id string) engine.Key {
 // It records what the command asks for (a delivery, an abort) before it returns, and the engine does
 // the work after, so adapters can answer within the platform's deadline.
 func (b *Bot) HandleCommand(ctx context.Context, req CommandRequest) Reply {
-	r, dup := handle(b, ctx, requestKey(req.Actor.Platform, req.RequestID), func(au *auditTrail) (Reply, act[Reply], error) {
+	failed := Reply{Message: Message{Text: "Something went wrong on shipgate's side; the error is in its log. Try again in a moment."}}
+	r, dup := handle(b, ctx, requestKey(req.Actor.Platform, req.RequestID), failed, func(au *auditTrail) (Reply, act[Reply], error) {
 		return b.command(ctx, req, au)
 	})
 	if dup && r.Message.Text == "" && r.Message.Header == "" {
@@ -94,7 +95,8 @@ func (b *Bot) HandleCommand(ctx context.Context, req CommandRequest) Reply {
 
 // HandleClick applies a click on an approval's buttons. Every click, allowed or refused, is audited.
 func (b *Bot) HandleClick(ctx context.Context, req ClickRequest) ClickReply {
-	r, dup := handle(b, ctx, requestKey(req.Actor.Platform, req.RequestID), func(au *auditTrail) (ClickReply, act[ClickReply], error) {
+	failed := ClickReply{Private: &Message{Text: "Something went wrong on shipgate's side; try again in a moment."}}
+	r, dup := handle(b, ctx, requestKey(req.Actor.Platform, req.RequestID), failed, func(au *auditTrail) (ClickReply, act[ClickReply], error) {
 		return b.click(ctx, req, au)
 	})
 	r.Duplicate = dup
@@ -112,9 +114,10 @@ type act[R any] func(op *engine.Op, au *auditTrail) (R, error)
 // retry, a replayed request) is answered as the first one was and does nothing again; dup says so.
 // Retries are rare, so a request is not looked up before it is prepared: the transaction finds it.
 //
-// When shipgate fails inside (the database, a bug), nothing is committed, so that a retry can act; what
-// the request audited is still written, on its own, to keep the failure in the trail.
-func handle[R any](b *Bot, ctx context.Context, key engine.Key, prepare func(au *auditTrail) (R, act[R], error)) (r R, dup bool) {
+// When shipgate fails inside (the database, a bug), nothing is committed, so that a retry can act, and
+// the answer is failed, whatever the request had made of it; what the request audited is still written,
+// on its own and marked as not done, to keep the failure in the trail.
+func handle[R any](b *Bot, ctx context.Context, key engine.Key, failed R, prepare func(au *auditTrail) (R, act[R], error)) (r R, dup bool) {
 	au := &auditTrail{}
 	r, then, err := prepare(au)
 	if err != nil {
@@ -136,7 +139,13 @@ func handle[R any](b *Bot, ctx context.Context, key engine.Key, prepare func(au 
 	switch {
 	case err != nil:
 		b.log.Error("record request", "scope", key.Scope, "request", key.ID, "err", err)
+		for _, e := range au.entries {
+			if e.Allowed {
+				e.Allowed, e.Reason = false, "internal error: not recorded"
+			}
+		}
 		b.write(ctx, au)
+		return failed, false
 	case h.Replayed:
 		var first R
 		_ = json.Unmarshal(h.Answer, &first)

@@ -180,9 +180,11 @@ type fixture struct {
 	poster *recordingPoster
 	dirs   *directory
 	seq    int
+	// storeOpts are the options the store is opened with.
+	storeOpts []store.Option
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t *testing.T, storeOpts ...store.Option) *fixture {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "fulltour")
 	files := map[string]string{"shipyard.yaml": testShipyard, "executors.yaml": testExecutors,
@@ -191,7 +193,8 @@ func newFixture(t *testing.T) *fixture {
 	cfg := config.Defaults()
 	cfg.Channels = []config.ChannelBinding{{Platform: "slack", Channel: channel, Projects: []string{"fulltour"},
 		Roles: map[string][]string{RoleDeployer: {developer, ops}, RoleApprover: {ops, developer}, "release-managers": {relGroup}, RoleAuditor: {auditor}}}}
-	f := &fixture{t: t, dir: dir, db: filepath.Join(t.TempDir(), "shipgate.db"), cfg: cfg, proj: p, poster: &recordingPoster{}, dirs: &directory{}}
+	f := &fixture{t: t, dir: dir, db: filepath.Join(t.TempDir(), "shipgate.db"), cfg: cfg, proj: p, poster: &recordingPoster{}, dirs: &directory{},
+		storeOpts: storeOpts}
 	f.start()
 	t.Cleanup(f.stop)
 	return f
@@ -199,7 +202,7 @@ func newFixture(t *testing.T) *fixture {
 
 func (f *fixture) start() {
 	f.t.Helper()
-	st, err := store.Open(context.Background(), f.db)
+	st, err := store.Open(context.Background(), f.db, f.storeOpts...)
 	if err != nil {
 		f.t.Fatal(err)
 	}
