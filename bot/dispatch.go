@@ -604,7 +604,7 @@ func (b *Bot) click(ctx context.Context, req ClickRequest, au *auditTrail) (Clic
 		au.add(req.Actor, req.Channel, "approval."+string(decision), "", false, "malformed button value", map[string]any{"value": truncate.Bytes(req.Value, 100)})
 		return private("⚠️ That button is not one of shipgate's."), nil, nil
 	}
-	here := &engine.Where{Thread: truncate.Bytes(req.Thread, 100)}
+	here := &engine.Where{Thread: req.Thread}
 	var roles heldRoles
 	if ch := b.binding(req.Actor.Platform, req.Channel); ch != nil {
 		roles = b.rolesHeld(ctx, ch, req.Actor)

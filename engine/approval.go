@@ -10,6 +10,7 @@ import (
 
 	"github.com/shipgate/shipgate/config"
 	"github.com/shipgate/shipgate/store"
+	"github.com/shipgate/shipgate/truncate"
 )
 
 // DefaultApproverRole may vote on approvals whose task names no approvers.
@@ -250,7 +251,7 @@ func (t *txn) auditVote(v Vote, a *store.Approval, allowed bool, reason string) 
 		details["token"] = v.Where.Token
 	}
 	if v.Where != nil && v.Where.Thread != "" {
-		details["thread"] = v.Where.Thread
+		details["thread"] = truncate.Bytes(v.Where.Thread, 100)
 	}
 	return t.AppendAudit(t.ctx, &store.AuditEntry{Actor: v.Actor, Platform: string(v.Platform), Channel: v.Channel,
 		Action: "approval." + string(v.Decision), Target: fmt.Sprintf("approval:%d", v.ApprovalID), Allowed: allowed, Reason: reason,
