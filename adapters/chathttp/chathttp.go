@@ -9,10 +9,13 @@ package chathttp
 
 import (
 	"encoding/json"
+	"errors"
 	"net/http"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/shipgate/shipgate/adapters/bodylimit"
 )
 
 // Outcome labels an answered request for the requests counter. The bot answers a request it has seen
@@ -84,4 +87,28 @@ func (m *Metrics) Request(labelValues ...string) {
 // Ack records how long a verified request took to answer, from its arrival to the answer's write.
 func (m *Metrics) Ack(label string, d time.Duration) {
 	m.Acks.WithLabelValues(label).Observe(d.Seconds())
+}
+
+// ReadBody reads a platform's request body, at most max bytes, under limiter's cap on unverified bodies
+// read at once (bodylimit). When it cannot, it answers (503 when every slot is taken, 413 for a body
+// over max, 400 for one that cannot be read), reports the outcome (busy, too_large, bad_request) to
+// count, and returns false; the handler then does nothing more.
+func ReadBody(w http.ResponseWriter, r *http.Request, max int64, count func(outcome string)) ([]byte, bool) {
+	body, err := bodylimit.Read(w, r, max)
+	if err == nil {
+		return body, true
+	}
+	var tooBig *http.MaxBytesError
+	switch {
+	case errors.Is(err, bodylimit.ErrBusy):
+		count("busy")
+		bodylimit.Refuse(w, r)
+	case errors.As(err, &tooBig):
+		count("too_large")
+		http.Error(w, "request body too large", http.StatusRequestEntityTooLarge)
+	default:
+		count("bad_request")
+		http.Error(w, "cannot read request", http.StatusBadRequest)
+	}
+	return nil, false
 }

@@ -1,10 +1,12 @@
 package chathttp
 
 import (
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"testing/iotest"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -114,5 +116,29 @@ func TestMetricsRegisterer(t *testing.T) {
 		if n, err := testutil.GatherAndCount(reg, name); err != nil || n != want {
 			t.Errorf("%s: %d series, err %v; want %d", name, n, err, want)
 		}
+	}
+}
+
+// ReadBody returns a body within its limit; past it, it answers 413 and counts too_large, and a body
+// that fails to arrive is a 400 counted as bad_request. (The 503 for every slot taken is bodylimit's,
+// tested there and in the handlers.)
+func TestReadBody(t *testing.T) {
+	var counted []string
+	count := func(o string) { counted = append(counted, o) }
+	rec := httptest.NewRecorder()
+	body, ok := ReadBody(rec, httptest.NewRequest("POST", "/", strings.NewReader("token=x")), 16, count)
+	if !ok || string(body) != "token=x" || len(counted) != 0 {
+		t.Errorf("small body: %q %v %v", body, ok, counted)
+	}
+	rec = httptest.NewRecorder()
+	if _, ok := ReadBody(rec, httptest.NewRequest("POST", "/", strings.NewReader(strings.Repeat("x", 17))), 16, count); ok || rec.Code != http.StatusRequestEntityTooLarge {
+		t.Errorf("large body: ok %v, status %d", ok, rec.Code)
+	}
+	rec = httptest.NewRecorder()
+	if _, ok := ReadBody(rec, httptest.NewRequest("POST", "/", io.MultiReader(strings.NewReader("to"), iotest.ErrReader(io.ErrUnexpectedEOF))), 16, count); ok || rec.Code != http.StatusBadRequest {
+		t.Errorf("broken body: ok %v, status %d", ok, rec.Code)
+	}
+	if strings.Join(counted, ",") != "too_large,bad_request" {
+		t.Errorf("counted %v", counted)
 	}
 }

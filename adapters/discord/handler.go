@@ -19,7 +19,6 @@ import (
 	"github.com/bwmarrin/discordgo"
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/shipgate/shipgate/adapters/bodylimit"
 	"github.com/shipgate/shipgate/adapters/chathttp"
 	"github.com/shipgate/shipgate/bot"
 	"github.com/shipgate/shipgate/engine"
@@ -141,21 +140,8 @@ func (h *Handler) Check(context.Context) error {
 // anything else looks at the request; on failure it answers 401 (Discord probes this with bad
 // signatures on purpose), 413, or 503 when too many unverified bodies are being read already.
 func (h *Handler) verified(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
-	body, err := bodylimit.Read(w, r, MaxBodyBytes)
-	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.Is(err, bodylimit.ErrBusy) {
-			h.metrics.Request("busy")
-			bodylimit.Refuse(w, r)
-			return nil, false
-		}
-		if errors.As(err, &tooBig) {
-			h.metrics.Request("too_large")
-			http.Error(w, "request body too large", http.StatusRequestEntityTooLarge)
-			return nil, false
-		}
-		h.metrics.Request("bad_request")
-		http.Error(w, "cannot read request", http.StatusBadRequest)
+	body, ok := chathttp.ReadBody(w, r, MaxBodyBytes, func(outcome string) { h.metrics.Request(outcome) })
+	if !ok {
 		return nil, false
 	}
 	r.Body = io.NopCloser(bytes.NewReader(body))

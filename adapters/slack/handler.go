@@ -16,7 +16,6 @@ import (
 	"github.com/slack-go/slack"
 	"github.com/slack-go/slack/slackevents"
 
-	"github.com/shipgate/shipgate/adapters/bodylimit"
 	"github.com/shipgate/shipgate/adapters/chathttp"
 	"github.com/shipgate/shipgate/bot"
 	"github.com/shipgate/shipgate/engine"
@@ -84,21 +83,8 @@ func (h *Handler) Wait() { h.wg.Wait() }
 // the request. On failure it answers 401 (413 for an oversized body, 503 when too many unverified
 // bodies are being read already), counts it, and returns false.
 func (h *Handler) verified(w http.ResponseWriter, r *http.Request, endpoint string) ([]byte, bool) {
-	body, err := bodylimit.Read(w, r, MaxBodyBytes)
-	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.Is(err, bodylimit.ErrBusy) {
-			h.metrics.Request(endpoint, "busy")
-			bodylimit.Refuse(w, r)
-			return nil, false
-		}
-		if errors.As(err, &tooBig) {
-			h.metrics.Request(endpoint, "too_large")
-			http.Error(w, "request body too large", http.StatusRequestEntityTooLarge)
-			return nil, false
-		}
-		h.metrics.Request(endpoint, "bad_request")
-		http.Error(w, "cannot read request", http.StatusBadRequest)
+	body, ok := chathttp.ReadBody(w, r, MaxBodyBytes, func(outcome string) { h.metrics.Request(endpoint, outcome) })
+	if !ok {
 		return nil, false
 	}
 	sv, err := slack.NewSecretsVerifier(r.Header, h.secret)
