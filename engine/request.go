@@ -105,6 +105,11 @@ func (o *Op) Trigger(req Request) (int64, error) {
 	if err := o.t.e.validate(&req); err != nil {
 		return 0, err
 	}
+	return o.triggerValid(req)
+}
+
+// triggerValid is Trigger for a request validate has checked and completed.
+func (o *Op) triggerValid(req Request) (int64, error) {
 	var d *store.Delivery
 	err := o.part(func() error {
 		var err error

@@ -59,7 +59,7 @@ func (e *Engine) TriggerOnce(ctx context.Context, req Request) (Triggered, error
 		return Triggered{}, err
 	}
 	h, err := e.Handle(ctx, Key{Scope: idempotencyScope, ID: req.IdempotencyKey}, func(op *Op) ([]byte, error) {
-		_, err := op.Trigger(req)
+		_, err := op.triggerValid(req) // validated above, before the write lock
 		return nil, err
 	})
 	if err != nil {
