@@ -41,8 +41,8 @@ func TestDecideFromAPI(t *testing.T) {
 			if err != nil {
 				t.Fatalf("%s: %v", tt.name, err)
 			}
-			if out.Counted != tt.counted || !strings.Contains(out.Reason, tt.reason) {
-				t.Errorf("%s: counted %v reason %q; want %v and %q", tt.name, out.Counted, out.Reason, tt.counted, tt.reason)
+			if out.Counted != tt.counted || !strings.Contains(out.Reason(), tt.reason) {
+				t.Errorf("%s: counted %v reason %q; want %v and %q", tt.name, out.Counted, out.Reason(), tt.counted, tt.reason)
 			}
 		}
 		settle()
@@ -92,7 +92,7 @@ func TestDecideFromAPITokenRequester(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if out.Counted || out.Reason != "token release triggered this delivery, so someone else has to approve it" {
+		if out.Counted || out.Reason() != "token release triggered this delivery, so someone else has to approve it" {
 			t.Errorf("approval by the triggering token: %+v", out)
 		}
 		if out.Approval.ID != a.ID || out.Approval.Required != 2 {

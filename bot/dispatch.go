@@ -314,7 +314,7 @@ func (w *where) refusal(err error) error {
 			return refuse("you need the role %s in this channel to %s", strings.Join(r.Roles, " or "), w.kind)
 		case engine.RefusedNotHere:
 			if r.DeliveryID != 0 {
-				return refuse("there is no delivery #%d in this channel's projects (%s)", r.DeliveryID, strings.Join(w.ch.Projects, ", "))
+				return noDeliveryHere(w.ch, r.DeliveryID)
 			}
 			return refuse("project %s is not served in this channel; projects here: %s", r.Project, strings.Join(w.ch.Projects, ", "))
 		}
@@ -414,11 +414,17 @@ func (b *Bot) rollback(ctx context.Context, req CommandRequest, w *where, cmd Co
 	}, nil
 }
 
+// noDeliveryHere refuses a delivery that does not exist or belongs to none of the channel's projects,
+// without telling which.
+func noDeliveryHere(ch *config.ChannelBinding, id int64) error {
+	return refuse("there is no delivery #%d in this channel's projects (%s)", id, strings.Join(ch.Projects, ", "))
+}
+
 // deliveryHere loads a delivery that belongs to one of the channel's projects.
 func (b *Bot) deliveryHere(ctx context.Context, ch *config.ChannelBinding, id int64) (*store.Delivery, error) {
 	d, err := b.st.GetDelivery(ctx, id)
 	if errors.Is(err, store.ErrNotFound) || (err == nil && !slices.Contains(ch.Projects, d.Project)) {
-		return nil, refuse("there is no delivery #%d in this channel's projects (%s)", id, strings.Join(ch.Projects, ", "))
+		return nil, noDeliveryHere(ch, id)
 	}
 	return d, err
 }
@@ -438,7 +444,7 @@ func (b *Bot) control(req CommandRequest, w *where, cmd Command) (string, Reply,
 			err = op.Resume(c)
 		}
 		if errors.Is(err, engine.ErrNotFound) {
-			return target, Reply{}, refuse("there is no delivery #%d in this channel's projects (%s)", cmd.DeliveryID, strings.Join(w.ch.Projects, ", "))
+			return target, Reply{}, noDeliveryHere(w.ch, cmd.DeliveryID)
 		}
 		if err != nil {
 			return target, Reply{}, w.refusal(err)

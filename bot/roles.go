@@ -14,8 +14,8 @@ import (
 // for RoleApprover (engine.DefaultApproverRole).
 const (
 	// RoleDeployer may /deliver, abort, pause, resume and roll back.
-	RoleDeployer = "deployer"
-	RoleApprover = "approver"
+	RoleDeployer = engine.DeployerRole
+	RoleApprover = engine.DefaultApproverRole
 )
 
 // Actor is the person behind a command or click.

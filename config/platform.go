@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"maps"
 	"reflect"
 	"slices"
 	"sync"
@@ -57,12 +58,7 @@ func RegisterPlatform(name string, newConfig func() PlatformConfig) {
 func PlatformNames() []string {
 	platformsMu.RLock()
 	defer platformsMu.RUnlock()
-	names := make([]string, 0, len(platforms))
-	for n := range platforms {
-		names = append(names, n)
-	}
-	slices.Sort(names)
-	return names
+	return slices.Sorted(maps.Keys(platforms))
 }
 
 func platformConfig(name string) (func() PlatformConfig, bool) {
@@ -71,6 +67,9 @@ func platformConfig(name string) (func() PlatformConfig, bool) {
 	f, ok := platforms[name]
 	return f, ok
 }
+
+// PlatformNames lists the configured platforms, sorted.
+func (c *Config) PlatformNames() []string { return slices.Sorted(maps.Keys(c.Platforms)) }
 
 // Platform returns the section of a configured platform as its adapter's type, or nil and false.
 func Platform[T PlatformConfig](c *Config, name string) (T, bool) {
@@ -115,12 +114,7 @@ func decodePlatforms(d diagnoser, root *yaml.Node, cfg *Config, base string) {
 
 // checkPlatforms lets each configured platform check its section, in name order.
 func (c *Config) checkPlatforms(d diagnoser) {
-	names := make([]string, 0, len(c.Platforms))
-	for n := range c.Platforms {
-		names = append(names, n)
-	}
-	slices.Sort(names)
-	for _, n := range names {
+	for _, n := range c.PlatformNames() {
 		c.Platforms[n].Check(&Checker{d: d, Path: n})
 	}
 }
@@ -132,12 +126,7 @@ func (c *Config) MarshalYAML() (any, error) {
 	if err := node.Encode((*plain)(c)); err != nil {
 		return nil, err
 	}
-	names := make([]string, 0, len(c.Platforms))
-	for n := range c.Platforms {
-		names = append(names, n)
-	}
-	slices.Sort(names)
-	for _, n := range names {
+	for _, n := range c.PlatformNames() {
 		var v yaml.Node
 		if err := v.Encode(c.Platforms[n]); err != nil {
 			return nil, fmt.Errorf("platform %s: %w", n, err)

@@ -149,8 +149,6 @@ type VoteOutcome struct {
 	Counted bool
 	// Refusal says why the vote was refused, nil when it counted (or, for CheckVote, would count).
 	Refusal *Refusal
-	// Reason is Refusal's reason, or empty.
-	Reason string
 	// DeliveryID is the delivery the approval belongs to, 0 when there is no such approval; Delivery
 	// is that delivery and Stage the approval's stage, for words about what was voted on.
 	DeliveryID int64
@@ -189,6 +187,14 @@ func (e *Engine) CheckVote(ctx context.Context, v Vote) (VoteOutcome, error) {
 
 const alreadyVoted = "you have already voted on this approval"
 
+// Reason is why the vote was refused, or "" when it was not.
+func (o VoteOutcome) Reason() string {
+	if o.Refusal == nil {
+		return ""
+	}
+	return o.Refusal.Reason
+}
+
 // decide casts v, or with check only tells whether it would count.
 func (t *txn) decide(v Vote, check bool) (VoteOutcome, error) {
 	s, refusal, err := t.authorizeVote(v)
@@ -196,7 +202,7 @@ func (t *txn) decide(v Vote, check bool) (VoteOutcome, error) {
 		return VoteOutcome{}, err
 	}
 	refuse := func(r *Refusal) (VoteOutcome, error) {
-		out := VoteOutcome{Refusal: r, Reason: r.Reason}
+		out := VoteOutcome{Refusal: r}
 		if s.a != nil {
 			out.Approval, out.DeliveryID, out.Delivery, out.Stage = *t.approvalInfo(s.d, s.a, s.votes), s.d.ID, s.d, s.a.Stage
 		}

@@ -129,7 +129,7 @@ func TestApprovalVotes(t *testing.T) {
 		}
 		for _, r := range refusals {
 			out := f.vote(a.ID, r.actor, store.DecisionApprove, r.roles...)
-			if out.Counted || out.Reason != r.want || out.Refusal == nil || out.Refusal.Code != r.code || out.Refusal.Project != "shop" {
+			if out.Counted || out.Reason() != r.want || out.Refusal == nil || out.Refusal.Code != r.code || out.Refusal.Project != "shop" {
 				t.Errorf("%s: counted=%v refusal=%+v, want refused (%s) with %q", r.actor, out.Counted, out.Refusal, r.code, r.want)
 			}
 		}
@@ -139,7 +139,7 @@ func TestApprovalVotes(t *testing.T) {
 		}
 		synctest.Wait()
 		equal(t, "after 1 of 2", f.sequences(id)[1:], []string{"production.delivery=waitingForApproval//"})
-		if out := f.vote(a.ID, "U-ann", store.DecisionApprove, "release-managers"); out.Counted || out.Reason != "you have already voted on this approval" {
+		if out := f.vote(a.ID, "U-ann", store.DecisionApprove, "release-managers"); out.Counted || out.Reason() != "you have already voted on this approval" {
 			t.Errorf("second vote by the same person: %+v", out)
 		}
 		out = f.vote(a.ID, "U-bob", store.DecisionApprove, "release-managers")
@@ -148,7 +148,7 @@ func TestApprovalVotes(t *testing.T) {
 		}
 		synctest.Wait()
 		equal(t, "sequences", f.sequences(id), []string{"qa.delivery=finished/pass/succeeded", "production.delivery=finished/pass/succeeded"})
-		if out := f.vote(a.ID, "U-cat", store.DecisionReject, "release-managers"); out.Counted || out.Reason != "this approval was already approved by U-ann, U-bob" {
+		if out := f.vote(a.ID, "U-cat", store.DecisionReject, "release-managers"); out.Counted || out.Reason() != "this approval was already approved by U-ann, U-bob" {
 			t.Errorf("vote after the decision: %+v", out)
 		}
 
@@ -198,7 +198,7 @@ func TestSelfApprovalAllowedWhenConfigured(t *testing.T) {
 		id := f.trigger("carts", image)
 		synctest.Wait()
 		if out := f.vote(f.pendingApproval(id).ID, "U-dev", store.DecisionApprove); !out.Counted {
-			t.Fatalf("self-approval refused: %s", out.Reason)
+			t.Fatalf("self-approval refused: %s", out.Reason())
 		}
 		synctest.Wait()
 		equal(t, "sequences", f.sequences(id)[1:], []string{"production.delivery=finished/pass/succeeded"})
@@ -297,18 +297,18 @@ func TestCheckVote(t *testing.T) {
 			}
 			return out
 		}
-		if out := check("U-ops", store.DecisionReject, DefaultApproverRole); out.Reason != "" {
-			t.Errorf("allowed reject refused: %s", out.Reason)
+		if out := check("U-ops", store.DecisionReject, DefaultApproverRole); out.Reason() != "" {
+			t.Errorf("allowed reject refused: %s", out.Reason())
 		}
-		if out := check("U-ops", store.DecisionReject, "deployer"); !strings.Contains(out.Reason, "you need the role approver") {
-			t.Errorf("wrong role: %q", out.Reason)
+		if out := check("U-ops", store.DecisionReject, "deployer"); !strings.Contains(out.Reason(), "you need the role approver") {
+			t.Errorf("wrong role: %q", out.Reason())
 		}
-		if out := check("U-dev", store.DecisionApprove, DefaultApproverRole); !strings.Contains(out.Reason, "you triggered this delivery") {
-			t.Errorf("requester: %q", out.Reason)
+		if out := check("U-dev", store.DecisionApprove, DefaultApproverRole); !strings.Contains(out.Reason(), "you triggered this delivery") {
+			t.Errorf("requester: %q", out.Reason())
 		}
 		f.vote(a.ID, "U-qa", store.DecisionApprove)
-		if out := check("U-qa", store.DecisionReject, DefaultApproverRole); !strings.Contains(out.Reason, "already") {
-			t.Errorf("second vote: %q", out.Reason)
+		if out := check("U-qa", store.DecisionReject, DefaultApproverRole); !strings.Contains(out.Reason(), "already") {
+			t.Errorf("second vote: %q", out.Reason())
 		}
 		votes, _ := f.st.ListVotes(context.Background(), a.ID)
 		if len(votes) != 1 {

@@ -106,6 +106,10 @@ func (t *txn) authorizeVote(v Vote) (subject, *Refusal, error) {
 		}
 	}
 	holds := slices.ContainsFunc(v.Roles, func(r string) bool { return slices.Contains(a.Roles, r) })
+	wait := ""
+	if !holds && v.Where != nil {
+		wait = unsure(v.Where, a.Roles)
+	}
 	switch {
 	case a.State != store.ApprovalPending:
 		by := ""
@@ -117,8 +121,8 @@ func (t *txn) authorizeVote(v Vote) (subject, *Refusal, error) {
 		return s, r, err
 	case v.Decision != store.DecisionApprove && v.Decision != store.DecisionReject:
 		return refuse(RefusedNotDecision, fmt.Sprintf("%q is not a decision; approve or reject", v.Decision))
-	case !holds && v.Where != nil && unsure(v.Where, a.Roles) != "":
-		s, r, err := refuse(RefusedRolesUnknown, unsure(v.Where, a.Roles))
+	case wait != "":
+		s, r, err := refuse(RefusedRolesUnknown, wait)
 		r.Roles = a.Roles
 		return s, r, err
 	case !holds:
@@ -159,13 +163,14 @@ func authorizeDelivery(w *Where, roles []string, project string, deliveryID int6
 	}
 	r := &Refusal{Project: project, DeliveryID: deliveryID}
 	need := []string{DeployerRole}
+	wait := unsure(w, need)
 	switch {
 	case !slices.Contains(w.Projects, project):
 		r.Code, r.Reason = RefusedNotHere, fmt.Sprintf("project %s is not served here", project)
 	case slices.Contains(roles, DeployerRole):
 		return nil
-	case unsure(w, need) != "":
-		r.Code, r.Roles, r.Reason = RefusedRolesUnknown, need, unsure(w, need)
+	case wait != "":
+		r.Code, r.Roles, r.Reason = RefusedRolesUnknown, need, wait
 	default:
 		r.Code, r.Roles = RefusedNoRole, need
 		r.Reason = fmt.Sprintf("you need the role %s to %s %s", DeployerRole, action, what)

@@ -146,7 +146,7 @@ spec:
 		start := time.Now()
 		out, err := e.Decide(b.Context(), Vote{ApprovalID: id, Actor: "U-ann", Roles: []string{DefaultApproverRole}, Decision: store.DecisionApprove})
 		if err != nil || !out.Counted {
-			b.Fatalf("vote: %v %s", err, out.Reason)
+			b.Fatalf("vote: %v %s", err, out.Reason())
 		}
 		lat = append(lat, (<-exec.calls).Sub(start))
 		<-done

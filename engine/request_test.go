@@ -56,7 +56,7 @@ func TestAuthorizeVote(t *testing.T) {
 				t.Fatalf("%s: %v", tt.name, err)
 			}
 			r := out.Refusal
-			if out.Counted || r == nil || r.Code != tt.code || fmt.Sprint(r.Roles) != fmt.Sprint(tt.roles) || r.Reason == "" || out.Reason != r.Reason {
+			if out.Counted || r == nil || r.Code != tt.code || fmt.Sprint(r.Roles) != fmt.Sprint(tt.roles) || r.Reason == "" || out.Reason() != r.Reason {
 				t.Errorf("%s: counted %v, refusal %+v; want refused with %s", tt.name, out.Counted, r, tt.code)
 				continue
 			}

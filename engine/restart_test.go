@@ -22,7 +22,7 @@ func TestRestartWhileWaitingForApproval(t *testing.T) {
 		synctest.Wait()
 		equal(t, "still waiting", f.sequences(id), []string{"qa.delivery=finished/pass/succeeded", "production.delivery=waitingForApproval//"})
 		if out := f.vote(a.ID, "U-ann", store.DecisionApprove); !out.Counted {
-			t.Fatalf("vote after restart: %s", out.Reason)
+			t.Fatalf("vote after restart: %s", out.Reason())
 		}
 		synctest.Wait()
 		equal(t, "approved", f.sequences(id)[1:], []string{"production.delivery=finished/pass/succeeded"})

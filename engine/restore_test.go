@@ -27,7 +27,7 @@ func TestRestoreFromBackup(t *testing.T) {
 		<-g.started // orders' qa test is running
 		a := f.pendingApproval(waiting)
 		if out := f.vote(a.ID, "U-ann", store.DecisionApprove); !out.Counted {
-			t.Fatalf("first vote: %s", out.Reason)
+			t.Fatalf("first vote: %s", out.Reason())
 		}
 		root := &store.ChatMessage{DeliveryID: waiting, Platform: "slack", Channel: "C1", MessageID: "1700000000.000100", Kind: store.MessageRoot}
 		if err := f.st.Update(ctx, func(tx *store.Tx) error { return tx.SaveChatMessage(ctx, root) }); err != nil {
@@ -42,7 +42,7 @@ func TestRestoreFromBackup(t *testing.T) {
 
 		// After the backup: the second approval lets carts finish, and orders' test passes.
 		if out := f.vote(a.ID, "U-bob", store.DecisionApprove); !out.Counted {
-			t.Fatalf("second vote: %s", out.Reason)
+			t.Fatalf("second vote: %s", out.Reason())
 		}
 		close(g.release)
 		synctest.Wait()

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"slices"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -30,12 +29,7 @@ type chat struct {
 // newChat builds every configured platform from its section.
 func newChat(cfg *config.Config, logger *slog.Logger, calls bot.CallObserver) (*chat, error) {
 	c := &chat{posters: map[engine.Platform]bot.Poster{}, directories: map[engine.Platform]bot.Directory{}}
-	names := make([]string, 0, len(cfg.Platforms))
-	for name := range cfg.Platforms {
-		names = append(names, name)
-	}
-	slices.Sort(names)
-	for _, name := range names {
+	for _, name := range cfg.PlatformNames() {
 		f, ok := cfg.Platforms[name].(bot.PlatformFactory)
 		if !ok {
 			return nil, fmt.Errorf("platform %s: its section builds no platform", name)
