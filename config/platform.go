@@ -100,8 +100,7 @@ func decodePlatforms(d diagnoser, root *yaml.Node, cfg *Config, base string) {
 		// An empty section ("web:") configures the platform with its defaults.
 		section := newConfig()
 		if !isNull(v) {
-			dec := &yamlDecoder{diagnoser: d, tolerated: SeverityError, budget: maxYAMLNodes}
-			dec.decode(v, reflect.ValueOf(section).Elem(), k.Value)
+			decodeYAMLAt(d, v, section, SeverityError, k.Value)
 		}
 		resolveSecretFiles(d, base, reflect.ValueOf(section), k.Value)
 		if cfg.Platforms == nil {

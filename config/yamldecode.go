@@ -75,8 +75,13 @@ func parseYAML(d diagnoser, data []byte) *yaml.Node {
 
 // decodeYAML decodes the node tree into v (a pointer), reporting problems to d.
 func decodeYAML(d diagnoser, root *yaml.Node, v any, tolerated Severity) {
+	decodeYAMLAt(d, root, v, tolerated, "")
+}
+
+// decodeYAMLAt is decodeYAML for a node found at path (such as "slack"), which messages name.
+func decodeYAMLAt(d diagnoser, n *yaml.Node, v any, tolerated Severity, path string) {
 	dec := &yamlDecoder{diagnoser: d, tolerated: tolerated, budget: maxYAMLNodes}
-	dec.decode(root, reflect.ValueOf(v).Elem(), "")
+	dec.decode(n, reflect.ValueOf(v).Elem(), path)
 }
 
 var yamlLineRE = regexp.MustCompile(`^(?:yaml: )?(?:unmarshal errors:\s*)?line (\d+): (.*)$`)
