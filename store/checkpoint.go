@@ -20,8 +20,13 @@ import (
 // the WAL grew without bound (4 GB after 5,000 deliveries). So once the WAL holds walRestartBytes, the
 // checkpointer pauses the writer and runs a RESTART checkpoint, which copies the last frames and waits, for
 // at most checkpointWait, for the readers still on the WAL to finish; the next commit then writes from the
-// start of the file, and journal_size_limit cuts the file back to walSizeLimit. Once the store is idle a
-// TRUNCATE checkpoint empties the file.
+// start of the file, over what is there. Once the store is idle a TRUNCATE checkpoint empties the file.
+//
+// The file is not cut back while writes go on: the commit that restarts the WAL would do it (SQLite's
+// journal_size_limit truncates inside that commit), and freeing megabytes of blocks there, then allocating
+// them again as the WAL grows back, cost that commit 2-4 ms, a request's answer among them. So the writer's
+// journal_size_limit is walSizeLimit, the most the file may keep, which only a reader pinning the WAL makes
+// it reach.
 const (
 	// checkpointEvery is how many commits pass between PASSIVE checkpoints,
 	checkpointEvery = 100
@@ -31,8 +36,8 @@ const (
 	// checkpoints run it keeps the WAL at about 16-24 MB under load, within the 64 MB shipgate promises.
 	walRestartBytes = 16 << 20
 	// walSizeLimit is the writer's journal_size_limit: the size the WAL file is cut back to when it
-	// restarts.
-	walSizeLimit = 16 << 20
+	// restarts, if it grew past it.
+	walSizeLimit = 64 << 20
 	// checkpointWait bounds how long a RESTART or TRUNCATE checkpoint waits for readers while the writer is
 	// paused; one that runs out of time is tried again after the next PASSIVE one.
 	checkpointWait = 50 * time.Millisecond

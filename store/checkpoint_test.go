@@ -186,3 +186,33 @@ func TestCheckpointWaitsForReadersOnlyBriefly(t *testing.T) {
 		}
 	})
 }
+
+// Under load the WAL restarts without its file being cut back: the commit after a RESTART writes over the
+// file from its start instead of freeing its blocks first (which cost that commit milliseconds). Only the
+// idle TRUNCATE shrinks it.
+func TestRestartedWALKeepsItsFileWhileWritesGoOn(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s, ckpts := openBubbled(t, defaultCheckpointConfig())
+		var size int64
+		for i := 0; ckpts.count("RESTART") == 0; i++ {
+			if i == 200 {
+				t.Fatalf("no RESTART after %d MB written: %v", i/4, ckpts)
+			}
+			audit(t, s, 256<<10)
+			synctest.Wait()
+			size = walBytes(t, s)
+		}
+		if size <= walRestartBytes {
+			t.Fatalf("the WAL file was %d bytes when it restarted, want more than %d for this test to tell", size, walRestartBytes)
+		}
+		audit(t, s, 100) // the commit that starts the WAL over
+		if n := walBytes(t, s); n < size {
+			t.Errorf("the commit after a RESTART cut the WAL file from %d to %d bytes", size, n)
+		}
+		time.Sleep(idleCheckpointAfter)
+		synctest.Wait()
+		if n := walBytes(t, s); n != 0 {
+			t.Errorf("WAL is %d bytes once idle, want 0", n)
+		}
+	})
+}
