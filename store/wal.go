@@ -7,12 +7,19 @@ import (
 	"os"
 )
 
-// walFrameHeader is the size of the header SQLite writes before each page in the WAL.
-const walFrameHeader = 24
+// walFrameHeader is the size of the header SQLite writes before each page in the WAL, and walFileHeader the
+// size of the WAL file's own header.
+const (
+	walFrameHeader = 24
+	walFileHeader  = 32
+)
+
+// idleBytes is the size of an idle store's WAL: truncated, then primed with one frame (see checkpointer).
+func (c *checkpointer) idleBytes() int64 { return walFileHeader + c.frameSize }
 
 // WALBytes reports the size of the database's write-ahead log file, 0 when there is none. The checkpointer
-// keeps it below about walRestartBytes under load, at most 64 MB, and truncates it to 0 once the store is
-// idle; a WAL that keeps growing means a reader holds a snapshot for a long time.
+// keeps it below about walRestartBytes under load, at most 64 MB, and truncates it to one page (about 4 KB)
+// once the store is idle; a WAL that keeps growing means a reader holds a snapshot for a long time.
 func (s *Store) WALBytes() (int64, error) {
 	n, err := walFileBytes(s.checkpoints.path)
 	if err != nil {

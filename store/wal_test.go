@@ -153,7 +153,7 @@ type checkpointLog struct {
 	mu        sync.Mutex
 	runs      map[string]int // by mode, "busy" added when it could not finish
 	longest   time.Duration  // the longest pause of the writer
-	truncated chan struct{}  // receives after each TRUNCATE that emptied the WAL
+	truncated chan struct{}  // receives after each TRUNCATE that went through
 }
 
 func newCheckpointLog() *checkpointLog {
@@ -249,7 +249,7 @@ func TestWALStaysBoundedUnderSustainedLoad(t *testing.T) {
 	case <-ckpts.truncated:
 	default:
 	}
-	if walFileSize(t, path) != 0 {
+	if walFileSize(t, path) > s.checkpoints.idleBytes() {
 		select {
 		case <-ckpts.truncated:
 		case <-time.After(10 * time.Second):
@@ -264,7 +264,7 @@ func TestWALStaysBoundedUnderSustainedLoad(t *testing.T) {
 	if peak > walLimit {
 		t.Errorf("WAL peaked at %d bytes, want at most %d", peak, walLimit)
 	}
-	if idle != 0 {
-		t.Errorf("WAL is %d bytes once idle, want it truncated", idle)
+	if idle != s.checkpoints.idleBytes() {
+		t.Errorf("WAL is %d bytes once idle, want it truncated and primed (%d bytes)", idle, s.checkpoints.idleBytes())
 	}
 }

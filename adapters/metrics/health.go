@@ -17,12 +17,12 @@ type unrecordedCounter interface {
 // shipgate_store_write_errors_total (writes that failed because of the database: a full disk, an I/O
 // error, the write lock held elsewhere) and shipgate_engine_unrecorded_transitions (task results and
 // fired timers held in memory meanwhile, retried until recorded), and shipgate_store_wal_bytes (the
-// write-ahead log's size, which stays under 64 MB and drops to 0 when idle unless a reader pins it). All
+// write-ahead log's size, which stays under 64 MB and drops to one page when idle unless a reader pins it). All
 // are read at scrape time.
 func RegisterHealth(reg prometheus.Registerer, st storeHealth, eng unrecordedCounter) {
 	reg.MustRegister(
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "shipgate_store_wal_bytes",
-			Help: "Size of the database's write-ahead log (the -wal file): bounded under load, 0 once idle for a few seconds."},
+			Help: "Size of the database's write-ahead log (the -wal file): bounded under load, one page (about 4 KB) once idle for a few seconds."},
 			func() float64 {
 				n, _ := st.WALBytes() // no file yet reads as 0
 				return float64(n)

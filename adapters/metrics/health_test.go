@@ -26,7 +26,7 @@ func TestHealthMetricsAreReadAtScrapeTime(t *testing.T) {
 	want := `# HELP shipgate_engine_unrecorded_transitions Task results and fired timers the database refused, held in memory and retried until recorded.
 # TYPE shipgate_engine_unrecorded_transitions gauge
 shipgate_engine_unrecorded_transitions 20
-# HELP shipgate_store_wal_bytes Size of the database's write-ahead log (the -wal file): bounded under load, 0 once idle for a few seconds.
+# HELP shipgate_store_wal_bytes Size of the database's write-ahead log (the -wal file): bounded under load, one page (about 4 KB) once idle for a few seconds.
 # TYPE shipgate_store_wal_bytes gauge
 shipgate_store_wal_bytes 4096
 # HELP shipgate_store_write_errors_total Write transactions that failed because the database did not take them: disk full, I/O error, or the write lock held by another process past the busy timeout.
