@@ -77,6 +77,7 @@ func BenchmarkEngineTaskTransitions(b *testing.B) {
 	e, st := benchEngine(b, sb.String(), tasks, []string{"carts"}, Noop{})
 	done := finished(e)
 	raw := rawCommitRate(b, st)
+	written0 := walWritten(b, st)
 	b.ResetTimer()
 	for b.Loop() {
 		if _, err := e.Trigger(b.Context(), Request{Project: "shop", Service: "carts", Image: image}); err != nil {
@@ -84,10 +85,12 @@ func BenchmarkEngineTaskTransitions(b *testing.B) {
 		}
 		<-done
 	}
+	b.StopTimer()
 	tasksPerSec := float64(b.N*tenTasks) / b.Elapsed().Seconds()
 	b.ReportMetric(tasksPerSec, "tasks/s")
 	b.ReportMetric(3*tasksPerSec, "transitions/s")
 	b.ReportMetric(raw, "raw-commits/s")
+	b.ReportMetric(float64(walWritten(b, st)-written0)/float64(b.N*tenTasks), "WAL-B/task")
 }
 
 // rawCommitRate measures single-row commits per second on st, as store's BenchmarkSingleRowCommit does.
@@ -205,4 +208,13 @@ spec:
 		st.Close()
 	}
 	b.ReportMetric(float64(heap)/(1<<20), "heap-MB")
+}
+
+// walWritten is how many bytes st has written to its WAL so far.
+func walWritten(b *testing.B, st *store.Store) int64 {
+	n, err := st.WALWritten(b.Context())
+	if err != nil {
+		b.Fatal(err)
+	}
+	return n
 }

@@ -92,22 +92,9 @@ func (t *txn) startSequence(d *store.Delivery, run *store.SequenceRun) error {
 // startQueued starts the oldest queued sequence run of a project, stage and service, unless another one
 // holds the queue (store.SequenceState.HoldsQueue). Other services are not affected.
 func (t *txn) startQueued(project, stage, service string) error {
-	runs, err := t.ListSequenceRuns(t.ctx, store.SequenceRunQuery{Project: project, Stage: stage, Service: service,
-		States: append([]store.SequenceState{store.StateTriggered}, store.QueueHoldingStates()...)})
-	if err != nil {
+	next, err := t.NextQueued(t.ctx, store.QueueScope{Project: project, Stage: stage, Service: service})
+	if err != nil || next == nil {
 		return err
-	}
-	var next *store.SequenceRun
-	for _, r := range runs {
-		if r.State != store.StateTriggered {
-			return nil // held by an active sequence
-		}
-		if next == nil {
-			next = r // oldest first
-		}
-	}
-	if next == nil {
-		return nil
 	}
 	d, err := t.GetDelivery(t.ctx, next.DeliveryID)
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -76,6 +77,7 @@ type checkpointRun struct {
 	frames int64         // frames in the WAL
 	copied int64         // frames copied into the database
 	took   time.Duration // for RESTART and TRUNCATE, how long the writer was paused
+	header [12]byte      // the WAL header's checkpoint sequence and salts after the checkpoint (walHeader)
 	err    error
 }
 
@@ -88,9 +90,12 @@ type checkpointer struct {
 	frameSize int64 // bytes a page takes in the WAL
 	log       func(err error)
 	commits   atomic.Uint64
-	wake      chan struct{}
-	done      sync.WaitGroup
-	closing   sync.Once
+	// mu makes a checkpoint and the count of what it saw one step: the loop's and WALWritten's.
+	mu      sync.Mutex
+	written walCount
+	wake    chan struct{}
+	done    sync.WaitGroup
+	closing sync.Once
 }
 
 // newCheckpointer opens a checkpoint connection to the database at path, an absolute path, and starts the
@@ -162,9 +167,14 @@ func (c *checkpointer) loop() {
 	}
 }
 
-// checkpoint runs one checkpoint and reports it.
+// checkpoint runs one checkpoint, counts the frames written since the one before, and reports it.
 func (c *checkpointer) checkpoint(ctx context.Context, mode string) checkpointRun {
+	c.mu.Lock()
 	run := c.run(ctx, mode)
+	if run.err == nil {
+		c.written.saw(run)
+	}
+	c.mu.Unlock()
 	if run.err != nil {
 		c.log(run.err)
 	}
@@ -200,6 +210,7 @@ func (c *checkpointer) run(ctx context.Context, mode string) (run checkpointRun)
 		return run
 	}
 	run.busy = busy != 0
+	run.header = c.walHeader()
 	if w != nil && !run.busy {
 		// The writer is still paused: start the WAL over here, not in the next request's commit.
 		if _, err := w.ExecContext(ctx, fmt.Sprintf("PRAGMA application_id = %d", applicationID)); err != nil {
@@ -221,4 +232,46 @@ func (c *checkpointer) close() error {
 		c.done.Wait()
 	})
 	return c.db.Close()
+}
+
+// walCount counts the frames SQLite appends to the WAL, from what each checkpoint reports: the frames the
+// WAL holds then. The count is as of the last checkpoint (every checkpointEvery commits, and when idle).
+type walCount struct {
+	frames atomic.Int64 // frames counted
+	last   int64        // frames in the WAL at the last checkpoint
+	header [12]byte     // the WAL header's checkpoint sequence and salts then; zero when unknown
+}
+
+// saw counts what one checkpoint found. SQLite starts the WAL over (a new checkpoint sequence and salts in
+// its header) only once every frame has been copied, so frames written since the last checkpoint were
+// either appended to the same WAL (the difference) or all written after the restart (all of them).
+func (w *walCount) saw(run checkpointRun) {
+	header := run.header
+	switch {
+	case run.frames < 0: // no WAL
+	case header != w.header || run.frames < w.last:
+		w.frames.Add(run.frames)
+	default:
+		w.frames.Add(run.frames - w.last)
+	}
+	w.last, w.header = max(run.frames, 0), header
+	if run.mode != "PASSIVE" && !run.busy {
+		// The priming commit that followed starts a new WAL: the next checkpoint counts all it holds.
+		w.last, w.header = 0, [12]byte{}
+	}
+}
+
+// walHeader reads the WAL file's checkpoint sequence number and salts (bytes 12 to 24 of its header),
+// which change whenever SQLite starts the WAL over; zero when there is no header.
+func (c *checkpointer) walHeader() [12]byte {
+	var h [12]byte
+	f, err := os.Open(c.path + "-wal")
+	if err != nil {
+		return h
+	}
+	defer f.Close()
+	if _, err := f.ReadAt(h[:], 12); err != nil {
+		return [12]byte{}
+	}
+	return h
 }

@@ -225,3 +225,58 @@ func TestRestartedWALKeepsItsFileWhileWritesGoOn(t *testing.T) {
 		}
 	})
 }
+
+// WALWritten counts every frame a commit appends, across the WAL's restarts: the same commits count the
+// same bytes whether the WAL only grew (where the file's size is the truth) or was restarted many times,
+// plus the one frame the checkpointer writes to start each new WAL.
+func TestWALWrittenCountsAcrossRestarts(t *testing.T) {
+	commits := func(t *testing.T, s *Store) {
+		for i := range 300 {
+			audit(t, s, 100+i*37%3000)
+			synctest.Wait()
+		}
+	}
+	var counted int64
+	synctest.Test(t, func(t *testing.T) {
+		cfg := defaultCheckpointConfig()
+		cfg.every, cfg.growth, cfg.restartAt, cfg.idleAfter = 1<<40, 1<<40, 1<<40, time.Hour
+		s, _ := openBubbled(t, cfg)
+		// WALWritten copies every frame, so the next commit starts the WAL over; from there it only grows.
+		written0, err := s.WALWritten(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		commits(t, s)
+		written, err := s.WALWritten(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		counted = written - written0
+		if grown := walBytes(t, s) - walFileHeader; grown <= 0 || counted != grown {
+			t.Fatalf("the WAL holds %d bytes of frames, WALWritten counted %d", grown, counted)
+		}
+	})
+	synctest.Test(t, func(t *testing.T) {
+		cfg := defaultCheckpointConfig()
+		cfg.every, cfg.restartAt = 10, 64<<10
+		s, ckpts := openBubbled(t, cfg)
+		written0, err := s.WALWritten(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		restarts0 := ckpts.count("RESTART")
+		commits(t, s)
+		written, err := s.WALWritten(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		restarts := ckpts.count("RESTART") - restarts0
+		if restarts < 5 {
+			t.Fatalf("%d RESTART checkpoints; the test needs several: %v", restarts, ckpts)
+		}
+		primes := int64(restarts) * s.checkpoints.frameSize
+		if got := written - written0 - primes; got != counted {
+			t.Errorf("with %d restarts WALWritten counted %d bytes besides the priming frames, want %d as without them", restarts, got, counted)
+		}
+	})
+}

@@ -3,6 +3,7 @@ package store
 import (
 	"errors"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 )
@@ -167,5 +168,83 @@ func TestListSequenceRuns(t *testing.T) {
 				t.Errorf("ListSequenceRuns(%+v) = %v, want %v", tt.q, got, tt.want)
 			}
 		})
+	}
+}
+
+// NextQueued picks the oldest queued run of its scope, and none while a run of the scope holds the queue.
+func TestNextQueued(t *testing.T) {
+	s, c := newStore(t)
+	scope := QueueScope{Project: "fulltour", Stage: "production", Service: "helloservice"}
+	next := func() int64 {
+		t.Helper()
+		r, err := s.NextQueued(t.Context(), scope)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r == nil {
+			return 0
+		}
+		return r.ID
+	}
+	if got := next(); got != 0 {
+		t.Fatalf("empty queue: NextQueued = run %d", got)
+	}
+	run := func(d *Delivery, stage string, state SequenceState) *SequenceRun {
+		c.Advance(time.Second)
+		r := &SequenceRun{DeliveryID: d.ID, Stage: stage, Sequence: "delivery", State: state}
+		update(t, s, func(tx *Tx) error { return tx.CreateSequenceRun(t.Context(), r) })
+		return r
+	}
+	carts := &Delivery{Project: "fulltour", Service: "carts", Stage: "production"}
+	update(t, s, func(tx *Tx) error { return tx.CreateDelivery(t.Context(), carts) })
+	run(carts, "production", StateStarted)               // another service's queue
+	run(seedDelivery(t, s), "qa", StateStarted)          // another stage's queue
+	run(seedDelivery(t, s), "production", StateFinished) // over: holds nothing
+	first := run(seedDelivery(t, s), "production", StateTriggered)
+	run(seedDelivery(t, s), "production", StateTriggered)
+	if got := next(); got != first.ID {
+		t.Fatalf("NextQueued = run %d, want the oldest queued, %d", got, first.ID)
+	}
+	for _, holding := range QueueHoldingStates() {
+		r := run(seedDelivery(t, s), "production", holding)
+		if got := next(); got != 0 {
+			t.Errorf("with run %d %s: NextQueued = run %d, want none", r.ID, holding, got)
+		}
+		update(t, s, func(tx *Tx) error {
+			_, err := tx.q.ExecContext(t.Context(), "UPDATE sequence_runs SET state = ? WHERE id = ?", StateFinished, r.ID)
+			return err
+		})
+	}
+	if got := next(); got != first.ID {
+		t.Fatalf("once nothing holds the queue: NextQueued = run %d, want %d", got, first.ID)
+	}
+
+	// Both parts of the statement seek the queue's index; neither reads the queue.
+	rows, err := s.reader.QueryContext(t.Context(), "EXPLAIN QUERY PLAN "+nextQueuedQuery,
+		scope.Project, scope.Stage, scope.Service, StateTriggered, scope.Project, scope.Stage, scope.Service)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var plan []string
+	for rows.Next() {
+		var id, parent, unused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+			t.Fatal(err)
+		}
+		plan = append(plan, detail)
+	}
+	searches := 0
+	for _, step := range plan {
+		if strings.HasPrefix(step, "SCAN") || strings.Contains(step, "TEMP B-TREE") {
+			t.Errorf("NextQueued's plan %q reads the queue: %s", plan, step)
+		}
+		if strings.HasPrefix(step, "SEARCH") && strings.Contains(step, "sequence_runs_queue") {
+			searches++
+		}
+	}
+	if searches != 2 {
+		t.Errorf("NextQueued's plan %q: %d searches of sequence_runs_queue, want 2", plan, searches)
 	}
 }

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -43,4 +44,22 @@ func walFileBytes(dbPath string) (int64, error) {
 		return 0, err
 	}
 	return info.Size(), nil
+}
+
+// WALWritten reports how many bytes SQLite has written to the write-ahead log since the store was
+// opened: every commit's pages, each with its frame header. It checkpoints first (PASSIVE, which blocks
+// no one) to count up to the last commit. Divided by the commits or tasks of a run, it is the store's
+// write amplification.
+func (s *Store) WALWritten(ctx context.Context) (int64, error) {
+	c := s.checkpoints
+	if run := c.checkpoint(ctx, "PASSIVE"); run.err != nil {
+		return 0, run.err
+	}
+	return c.written.frames.Load() * c.frameSize, nil
+}
+
+// WALWrittenSoFar is WALWritten as of the checkpointer's last checkpoint, without one of its own: what
+// a metrics scrape reads. It lags by at most checkpointEvery commits, or until the store is idle.
+func (s *Store) WALWrittenSoFar() int64 {
+	return s.checkpoints.written.frames.Load() * s.checkpoints.frameSize
 }

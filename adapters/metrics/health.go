@@ -2,10 +2,12 @@ package metrics
 
 import "github.com/prometheus/client_golang/prometheus"
 
-// storeHealth is what the store tells of its writes: how many failed, and how large its WAL is.
+// storeHealth is what the store tells of its writes: how many failed, how large its WAL is, and how much
+// was written to it.
 type storeHealth interface {
 	WriteErrors() uint64
 	WALBytes() (int64, error)
+	WALWrittenSoFar() int64
 }
 
 // unrecordedCounter is what the engine tells of transitions it holds until the database takes them.
@@ -27,6 +29,9 @@ func RegisterHealth(reg prometheus.Registerer, st storeHealth, eng unrecordedCou
 				n, _ := st.WALBytes() // no file yet reads as 0
 				return float64(n)
 			}),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "shipgate_store_wal_written_bytes_total",
+			Help: "Bytes written to the write-ahead log since the start, counted at each checkpoint (every 100 commits, and when idle): with the tasks run, the store's write amplification."},
+			func() float64 { return float64(st.WALWrittenSoFar()) }),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "shipgate_store_write_errors_total",
 			Help: "Write transactions that failed because the database did not take them: disk full, I/O error, or the write lock held by another process past the busy timeout."},
 			func() float64 { return float64(st.WriteErrors()) }),
