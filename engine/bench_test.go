@@ -218,3 +218,35 @@ func walWritten(b *testing.B, st *store.Store) int64 {
 	}
 	return n
 }
+
+// BenchmarkQueueBurst triggers deliveries of one service, which run one at a time, either all at once (a
+// CI backlog after an outage: thousands queued) or in waves of 100, and reports deliveries finished per
+// second. Starting the next queued sequence must cost the same however many wait, so the two rates should
+// match.
+func BenchmarkQueueBurst(b *testing.B) {
+	const deliveries = 2000
+	shipyard := "apiVersion: spec.keptn.sh/0.2.2\nkind: Shipyard\nspec:\n  stages:\n    - name: qa\n      sequences:\n        - name: delivery\n          tasks:\n            - name: deployment\n            - name: test\n"
+	for _, wave := range []int{deliveries, 100} {
+		name := fmt.Sprintf("burst-%d", deliveries)
+		if wave < deliveries {
+			name = fmt.Sprintf("waves-of-%d", wave)
+		}
+		b.Run(name, func(b *testing.B) {
+			e, _ := benchEngine(b, shipyard, []string{"deployment", "test"}, []string{"carts"}, Noop{})
+			done := finished(e)
+			for b.Loop() {
+				for sent := 0; sent < deliveries; sent += wave {
+					for range wave {
+						if _, err := e.Trigger(b.Context(), Request{Project: "shop", Service: "carts", Image: image}); err != nil {
+							b.Fatal(err)
+						}
+					}
+					for range wave {
+						<-done
+					}
+				}
+			}
+			b.ReportMetric(float64(b.N*deliveries)/b.Elapsed().Seconds(), "deliveries/s")
+		})
+	}
+}

@@ -5,7 +5,7 @@ import (
 	"testing"
 )
 
-func TestCountSequenceRuns(t *testing.T) {
+func TestQueueDepths(t *testing.T) {
 	s, _ := newStore(t)
 	for _, r := range []struct{ service, stage string }{
 		{"helloservice", "qa"}, {"helloservice", "qa"}, {"orders", "qa"}, {"helloservice", "production"},
@@ -25,27 +25,45 @@ func TestCountSequenceRuns(t *testing.T) {
 		return err
 	})
 
-	tests := []struct {
-		state SequenceState
-		want  []QueueDepth
-	}{
-		{StateTriggered, []QueueDepth{
-			{Project: "fulltour", Stage: "production", Service: "helloservice", Runs: 1},
-			{Project: "fulltour", Stage: "qa", Service: "helloservice", Runs: 2},
-			{Project: "fulltour", Stage: "qa", Service: "orders", Runs: 1},
-		}},
-		{StateStarted, []QueueDepth{{Project: "fulltour", Stage: "qa", Service: "helloservice", Runs: 1}}},
-		{StatePaused, []QueueDepth{}},
+	got, err := s.QueueDepths(t.Context())
+	if err != nil {
+		t.Fatal(err)
 	}
-	for _, tt := range tests {
-		t.Run(string(tt.state), func(t *testing.T) {
-			got, err := s.CountSequenceRuns(t.Context(), tt.state)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !reflect.DeepEqual(got, tt.want) {
-				t.Errorf("got %+v\nwant %+v", got, tt.want)
-			}
-		})
+	want := []QueueDepth{
+		{Project: "fulltour", Stage: "production", Service: "helloservice", Runs: 1},
+		{Project: "fulltour", Stage: "qa", Service: "helloservice", Runs: 2},
+		{Project: "fulltour", Stage: "qa", Service: "orders", Runs: 1},
 	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("got %+v\nwant %+v", got, want)
+	}
+
+	// It reads the index of queued runs only: finished runs, the history, are not in it.
+	plan := queryPlan(t, s, queueDepthsQuery)
+	if len(plan) != 1 || plan[0] != "SCAN sequence_runs USING COVERING INDEX sequence_runs_queued" {
+		t.Errorf("QueueDepths' plan is %q, want one scan of sequence_runs_queued", plan)
+	}
+}
+
+// queryPlan returns the steps of EXPLAIN QUERY PLAN for query with args.
+func queryPlan(t *testing.T, s *Store, query string, args ...any) []string {
+	t.Helper()
+	rows, err := s.reader.QueryContext(t.Context(), "EXPLAIN QUERY PLAN "+query, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var plan []string
+	for rows.Next() {
+		var id, parent, unused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+			t.Fatal(err)
+		}
+		plan = append(plan, detail)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return plan
 }

@@ -220,21 +220,8 @@ func TestNextQueued(t *testing.T) {
 	}
 
 	// Both parts of the statement seek the queue's index; neither reads the queue.
-	rows, err := s.reader.QueryContext(t.Context(), "EXPLAIN QUERY PLAN "+nextQueuedQuery,
+	plan := queryPlan(t, s, nextQueuedQuery,
 		scope.Project, scope.Stage, scope.Service, StateTriggered, scope.Project, scope.Stage, scope.Service)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	var plan []string
-	for rows.Next() {
-		var id, parent, unused int
-		var detail string
-		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
-			t.Fatal(err)
-		}
-		plan = append(plan, detail)
-	}
 	searches := 0
 	for _, step := range plan {
 		if strings.HasPrefix(step, "SCAN") || strings.Contains(step, "TEMP B-TREE") {

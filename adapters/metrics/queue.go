@@ -34,7 +34,7 @@ func (c *queueCollector) describe(ch chan<- *prometheus.Desc) { ch <- c.depth }
 func (c *queueCollector) collect(ch chan<- prometheus.Metric) error {
 	ctx, cancel := context.WithTimeout(context.Background(), queueTimeout)
 	defer cancel()
-	depths, err := c.st.CountSequenceRuns(ctx, store.StateTriggered)
+	depths, err := c.st.QueueDepths(ctx)
 	if err != nil {
 		return err
 	}
