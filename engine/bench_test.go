@@ -18,7 +18,7 @@ import (
 
 // benchEngine starts an engine on a real SQLite file for a project with the given shipyard and services,
 // every task mapped to exec, outside any synctest bubble: benchmarks measure real time.
-func benchEngine(b *testing.B, shipyard string, tasks []string, services []string, exec Executor) (*Engine, *store.Store) {
+func benchEngine(b testing.TB, shipyard string, tasks []string, services []string, exec Executor) (*Engine, *store.Store) {
 	b.Helper()
 	dir := filepath.Join(b.TempDir(), "shop")
 	var ex strings.Builder

@@ -157,7 +157,7 @@ func TestLargeTransactionsAreCheckpointedByWALGrowth(t *testing.T) {
 func TestCheckpointWaitsForReadersOnlyBriefly(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		cfg := defaultCheckpointConfig()
-		cfg.restartAt = 1 << 20 // reached in about 40 commits
+		cfg.restartAt = 256 << 10 // reached in about 60 commits
 		s, ckpts := openBubbled(t, cfg)
 		audit(t, s, 1000)
 

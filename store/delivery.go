@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"time"
-
-	"github.com/google/uuid"
 )
 
 // DefaultSequence is the sequence a delivery runs when the trigger names none.
@@ -54,7 +52,7 @@ func scanDelivery(row scanner) (*Delivery, error) {
 // empty Sequence DefaultSequence, an empty State StateTriggered. FinishedAt starts empty.
 func (tx *Tx) CreateDelivery(ctx context.Context, d *Delivery) error {
 	if d.KeptnContext == "" {
-		d.KeptnContext = uuid.NewString()
+		d.KeptnContext = newUUID()
 	}
 	if d.Sequence == "" {
 		d.Sequence = DefaultSequence

@@ -153,3 +153,39 @@ func TestWithLoggerReportsMigrations(t *testing.T) {
 		t.Errorf("log = %q, want the applied migration 0001_init.sql", logged.String())
 	}
 }
+
+// A database shipgate creates has pageSize pages; one created before, with SQLite's default, keeps its own
+// and opens as before.
+func TestPageSizeOfNewDatabases(t *testing.T) {
+	pageSizeOf := func(s *Store) int {
+		t.Helper()
+		var n int
+		if err := s.reader.QueryRowContext(t.Context(), "PRAGMA page_size").Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	s, _ := newStore(t)
+	if got := pageSizeOf(s); got != pageSize {
+		t.Errorf("a new database has %d-byte pages, want %d", got, pageSize)
+	}
+
+	path := filepath.Join(t.TempDir(), "old.db")
+	old, err := sql.Open("sqlite", dsn(path, "_pragma=journal_mode(WAL)"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := old.ExecContext(t.Context(), "CREATE TABLE before_shipgate (x)"); err != nil {
+		t.Fatal(err)
+	}
+	old.Close()
+	s, err = Open(t.Context(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if got := pageSizeOf(s); got != 4096 {
+		t.Errorf("an existing database's pages became %d bytes, want its own 4096", got)
+	}
+	seedDelivery(t, s)
+}
