@@ -3,6 +3,7 @@ package store
 import (
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -42,7 +43,7 @@ func seedHistory(t *testing.T, s *Store, c *clock, service string, runs ...histo
 	return d, out
 }
 
-func TestListStageRuns(t *testing.T) {
+func TestListStageFacts(t *testing.T) {
 	s, c := newStore(t)
 	// Before the window: a production run that ended an hour after it started.
 	seedHistory(t, s, c, "helloservice", historyRun{"production", "delivery", time.Hour})
@@ -76,22 +77,33 @@ func TestListStageRuns(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := s.ListStageRuns(t.Context(), tt.q)
+			got, _, err := s.ListStageFacts(t.Context(), tt.q)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !slices.Equal(ids(got), ids(tt.want)) {
-				t.Errorf("runs %v, want %v", ids(got), ids(tt.want))
+			if !slices.Equal(factIDs(got), ids(tt.want)) {
+				t.Errorf("runs %v, want %v", factIDs(got), ids(tt.want))
 			}
 		})
 	}
-	got, err := s.ListStageRuns(t.Context(), StageHistoryQuery{Project: "fulltour", Stage: "production", Service: "helloservice", Since: since, Until: until})
-	if err != nil || len(got) == 0 || !reflect.DeepEqual(*got[0], *rolled[0]) {
-		t.Errorf("first run read back as %+v (%v), want %+v", got, err, *rolled[0])
+	got, _, err := s.ListStageFacts(t.Context(), StageHistoryQuery{Project: "fulltour", Stage: "production", Service: "helloservice", Since: since, Until: until})
+	r := rolled[0]
+	want := StageRunFact{ID: r.ID, DeliveryID: r.DeliveryID, Service: "helloservice", DeliveryCreatedAt: r.TriggeredAt,
+		Sequence: r.Sequence, State: r.State, Result: r.Result, TriggeredAt: r.TriggeredAt, StartedAt: r.StartedAt, FinishedAt: r.FinishedAt}
+	if err != nil || len(got) == 0 || !reflect.DeepEqual(got[0], want) {
+		t.Errorf("first run read back as %+v (%v), want %+v", got, err, want)
 	}
 }
 
-func TestListStageRunsBringsTheDeliverysEarlierRuns(t *testing.T) {
+func factIDs(rs []StageRunFact) []int64 {
+	out := make([]int64, len(rs))
+	for i, r := range rs {
+		out[i] = r.ID
+	}
+	return out
+}
+
+func TestListStageFactsBringsTheDeliverysEarlierRuns(t *testing.T) {
 	s, c := newStore(t)
 	d := &Delivery{Project: "fulltour", Service: "helloservice", Stage: "production"}
 	first := &SequenceRun{Stage: "production", Sequence: "delivery"}
@@ -115,59 +127,67 @@ func TestListStageRunsBringsTheDeliverysEarlierRuns(t *testing.T) {
 	rollback := &SequenceRun{DeliveryID: d.ID, Stage: "production", Sequence: "rollback"}
 	update(t, s, func(tx *Tx) error { return tx.CreateSequenceRun(t.Context(), rollback) })
 
-	got, err := s.ListStageRuns(t.Context(), StageHistoryQuery{Project: "fulltour", Stage: "production", Since: since})
+	got, _, err := s.ListStageFacts(t.Context(), StageHistoryQuery{Project: "fulltour", Stage: "production", Since: since})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := []int64{first.ID, rollback.ID}; !slices.Equal(ids(got), want) {
-		t.Errorf("runs %v, want %v: the delivery's earlier run too", ids(got), want)
+	if want := []int64{first.ID, rollback.ID}; !slices.Equal(factIDs(got), want) {
+		t.Errorf("runs %v, want %v: the delivery's earlier run too", factIDs(got), want)
 	}
 }
 
-func TestListTaskRunsOf(t *testing.T) {
-	s, _ := newStore(t)
-	_, r1, t1 := seedTask(t, s)
-	_, r2, t2 := seedTask(t, s)
-	seedTask(t, s) // a third run, never asked for
+// The runs' tasks come with them, by run and position, with their names, results and times.
+func TestListStageFactsTasks(t *testing.T) {
+	s, c := newStore(t)
+	since := c.Stored()
+	d, r1, t1 := seedTask(t, s)
 	second := &TaskRun{SequenceRunID: r1.ID, Position: 1, Name: "test"}
 	update(t, s, func(tx *Tx) error { return tx.CreateTaskRun(t.Context(), second) })
+	c.Advance(time.Minute)
+	update(t, s, func(tx *Tx) error {
+		var err error
+		t1, err = tx.UpdateTaskRun(t.Context(), t1.ID, TaskRunUpdate{State: new(TaskStarted)})
+		return err
+	})
+	seedTask(t, s) // another delivery's run, in the same stage
 
-	tests := []struct {
-		name string
-		runs []int64
-		want []int64
-	}{
-		{"two runs", []int64{r2.ID, r1.ID}, []int64{t1.ID, second.ID, t2.ID}},
-		{"missing run", []int64{999}, nil},
-		{"none", nil, nil},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got, err := s.ListTaskRunsOf(t.Context(), tt.runs)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !slices.Equal(ids(got), tt.want) {
-				t.Errorf("task runs %v, want %v", ids(got), tt.want)
-			}
-		})
-	}
-}
-
-func TestListDeliveriesByID(t *testing.T) {
-	s, _ := newStore(t)
-	a, b := seedDelivery(t, s), seedDelivery(t, s)
-	got, err := s.ListDeliveriesByID(t.Context(), []int64{b.ID, 999, a.ID})
+	runs, tasks, err := s.ListStageFacts(t.Context(), StageHistoryQuery{Project: "fulltour", Stage: "qa", Since: since})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := []int64{a.ID, b.ID}; !slices.Equal(ids(got), want) {
-		t.Errorf("deliveries %v, want %v", ids(got), want)
+	if len(runs) != 2 || runs[0].ID != r1.ID || runs[0].DeliveryID != d.ID {
+		t.Fatalf("runs %+v, want run %d of delivery %d first", runs, r1.ID, d.ID)
 	}
-	if got[0].CreatedAt != a.CreatedAt || got[0].Service != a.Service {
-		t.Errorf("delivery read back as %+v, want %+v", *got[0], *a)
+	if len(tasks) != 3 {
+		t.Fatalf("%d tasks, want 3: %+v", len(tasks), tasks)
 	}
-	if got, err := s.ListDeliveriesByID(t.Context(), nil); err != nil || got != nil {
-		t.Errorf("no ids: %v, %v", got, err)
+	want := StageTaskFact{SequenceRunID: r1.ID, Name: t1.Name, Result: t1.Result, StartedAt: t1.StartedAt}
+	if !reflect.DeepEqual(tasks[0], want) || tasks[1].Name != "test" || tasks[2].SequenceRunID == r1.ID {
+		t.Errorf("tasks %+v, want %+v, then test, then the other run's", tasks, want)
+	}
+}
+
+// The window's runs are found through sequence_runs_by_stage_end, and the runs of their deliveries by
+// delivery: no step reads the stage's or the service's whole history.
+func TestListStageFactsReadsTheWindowOnly(t *testing.T) {
+	s, c := newStore(t)
+	for _, hq := range []StageHistoryQuery{
+		{Project: "fulltour", Stage: "production", Since: c.Stored()},
+		{Project: "fulltour", Stage: "production", Service: "helloservice", Since: c.Stored(), Until: c.Advance(time.Hour)},
+	} {
+		selected, args := stageWindow(hq)
+		plan := queryPlan(t, s, "SELECT delivery_id FROM sequence_runs WHERE delivery_id IN ("+selected+")", args...)
+		windows := 0
+		for _, step := range plan {
+			if strings.HasPrefix(step, "SCAN") {
+				t.Errorf("%+v: plan %q scans: %s", hq, plan, step)
+			}
+			if strings.HasPrefix(step, "SEARCH sequence_runs USING INDEX sequence_runs_by_stage_end (project=? AND stage=? AND finished_at") {
+				windows++
+			}
+		}
+		if windows != 2 {
+			t.Errorf("%+v: plan %q, want both parts of the window searched by sequence_runs_by_stage_end", hq, plan)
+		}
 	}
 }

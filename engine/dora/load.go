@@ -35,53 +35,30 @@ func Load(ctx context.Context, st *store.Store, q Query) ([]Record, error) {
 	if q.Project == "" || q.Stage == "" {
 		return nil, errors.New("dora: a query needs a project and a stage")
 	}
-	runs, err := st.ListStageRuns(ctx, store.StageHistoryQuery{Project: q.Project, Stage: q.Stage, Service: q.Service,
+	runs, tasks, err := st.ListStageFacts(ctx, store.StageHistoryQuery{Project: q.Project, Stage: q.Stage, Service: q.Service,
 		Since: q.Window.From, Until: q.Window.To})
 	if err != nil {
 		return nil, fmt.Errorf("dora: load %s/%s: %w", q.Project, q.Stage, err)
 	}
-	if len(runs) == 0 {
-		return nil, nil
-	}
-	runIDs := make([]int64, len(runs))
-	var deliveryIDs []int64
-	seen := map[int64]bool{}
-	for i, r := range runs {
-		runIDs[i] = r.ID
-		if !seen[r.DeliveryID] {
-			seen[r.DeliveryID] = true
-			deliveryIDs = append(deliveryIDs, r.DeliveryID)
-		}
-	}
-	deliveries, err := st.ListDeliveriesByID(ctx, deliveryIDs)
-	if err != nil {
-		return nil, fmt.Errorf("dora: load %s/%s: %w", q.Project, q.Stage, err)
-	}
-	tasks, err := st.ListTaskRunsOf(ctx, runIDs)
-	if err != nil {
-		return nil, fmt.Errorf("dora: load %s/%s: %w", q.Project, q.Stage, err)
-	}
-	return records(deliveries, runs, tasks), nil
+	return records(q.Project, runs, tasks), nil
 }
 
-// records assembles Records, in delivery id order, from rows read separately. A run whose delivery is
-// missing (it cannot be, with foreign keys) is left out.
-func records(deliveries []*store.Delivery, runs []*store.SequenceRun, tasks []*store.TaskRun) []Record {
+// records builds one Record per delivery from its runs in the stage, in the order the deliveries' first
+// runs were triggered.
+func records(project string, runs []store.StageRunFact, tasks []store.StageTaskFact) []Record {
 	byRun := map[int64][]Task{}
 	for _, t := range tasks {
 		byRun[t.SequenceRunID] = append(byRun[t.SequenceRunID], Task{Name: t.Name, Result: t.Result,
 			StartedAt: orZero(t.StartedAt), FinishedAt: orZero(t.FinishedAt)})
 	}
 	index := map[int64]int{}
-	out := make([]Record, len(deliveries))
-	for i, d := range deliveries {
-		index[d.ID] = i
-		out[i] = Record{DeliveryID: d.ID, Project: d.Project, Service: d.Service, CreatedAt: d.CreatedAt}
-	}
+	var out []Record
 	for _, r := range runs {
 		i, ok := index[r.DeliveryID]
 		if !ok {
-			continue
+			i = len(out)
+			index[r.DeliveryID] = i
+			out = append(out, Record{DeliveryID: r.DeliveryID, Project: project, Service: r.Service, CreatedAt: r.DeliveryCreatedAt})
 		}
 		out[i].Runs = append(out[i].Runs, Run{Sequence: r.Sequence, State: r.State, Result: r.Result,
 			TriggeredAt: r.TriggeredAt, StartedAt: orZero(r.StartedAt), FinishedAt: orZero(r.FinishedAt), Tasks: byRun[r.ID]})
