@@ -73,6 +73,17 @@ func (slis) GetSLIs(_ context.Context, r engine.SLIRequest) ([]engine.SLIValue, 
 	return []engine.SLIValue{{Metric: "response_time_p95", Value: latency, Success: true}, {Metric: "error_rate", Value: 0.5, Success: true}}, nil
 }
 
+// verdict is an executor (type: verdict in executors.yaml) that passes, unless the delivery's label
+// "fail" names the task, as in --label fail=test.
+type verdict struct{}
+
+func (verdict) Execute(_ context.Context, t engine.Task) (engine.Result, error) {
+	if t.Labels["fail"] == t.Name {
+		return engine.Result{Result: store.ResultFail, Status: store.StatusSucceeded, Message: "2 of 40 checks failed"}, nil
+	}
+	return engine.Result{Result: store.ResultPass, Status: store.StatusSucceeded}, nil
+}
+
 // sent is one call a recordingPoster received.
 type sent struct {
 	Op      string // post, update, private
@@ -186,13 +197,23 @@ type fixture struct {
 
 func newFixture(t *testing.T, storeOpts ...store.Option) *fixture {
 	t.Helper()
+	return newFixtureWith(t, nil, storeOpts...)
+}
+
+// newFixtureWith is newFixture with edit applied first to the configuration and the project's files
+// (path -> content), such as a channel binding's thread_detail or an executors.yaml with failing tasks.
+func newFixtureWith(t *testing.T, edit func(cfg *config.Config, files map[string]string), storeOpts ...store.Option) *fixture {
+	t.Helper()
 	dir := filepath.Join(t.TempDir(), "fulltour")
 	files := map[string]string{"shipyard.yaml": testShipyard, "executors.yaml": testExecutors,
 		"helloservice/slo.yaml": testSLO, "helloservice/prometheus/sli.yaml": testSLI, "orders/README.md": "orders\n"}
-	p := configtest.WriteProject(t, dir, files)
 	cfg := config.Defaults()
 	cfg.Channels = []config.ChannelBinding{{Platform: "slack", Channel: channel, Projects: []string{"fulltour"},
 		Roles: map[string][]string{RoleDeployer: {developer, ops}, RoleApprover: {ops, developer}, "release-managers": {relGroup}, RoleAuditor: {auditor}}}}
+	if edit != nil {
+		edit(cfg, files)
+	}
+	p := configtest.WriteProject(t, dir, files)
 	f := &fixture{t: t, dir: dir, db: filepath.Join(t.TempDir(), "shipgate.db"), cfg: cfg, proj: p, poster: &recordingPoster{}, dirs: &directory{},
 		storeOpts: storeOpts}
 	f.start()
@@ -207,7 +228,7 @@ func (f *fixture) start() {
 		f.t.Fatal(err)
 	}
 	projects := []*config.Project{f.proj}
-	eng, err := engine.New(engine.Options{Store: st, Projects: projects, Executors: map[string]engine.Executor{"noop": engine.Noop{}},
+	eng, err := engine.New(engine.Options{Store: st, Projects: projects, Executors: map[string]engine.Executor{"noop": engine.Noop{}, "verdict": verdict{}},
 		Evaluator: &engine.Evaluator{Store: st, Provider: slis{}, Projects: projects}})
 	if err != nil {
 		f.t.Fatal(err)
@@ -266,10 +287,15 @@ func (f *fixture) click(user, action string, approvalID int64, reason ...string)
 	return f.bot.HandleClick(context.Background(), req)
 }
 
-// deliver triggers a delivery of helloservice whose qa evaluation measures latency ms.
-func (f *fixture) deliver(tag string, latency int) int64 {
+// deliver triggers a delivery of helloservice whose qa evaluation measures latency ms, with more labels
+// (k=v) if given.
+func (f *fixture) deliver(tag string, latency int, labels ...string) int64 {
 	f.t.Helper()
-	r := f.command(developer, fmt.Sprintf("helloservice ghcr.io/podtato-head/podtatoserver:%s --label version=%s --label latency=%d", tag, tag, latency))
+	text := fmt.Sprintf("helloservice ghcr.io/podtato-head/podtatoserver:%s --label version=%s --label latency=%d", tag, tag, latency)
+	for _, l := range labels {
+		text += " --label " + l
+	}
+	r := f.command(developer, text)
 	var id int64
 	if _, err := fmt.Sscanf(r.Message.Text, "🚀 Delivery #%d", &id); err != nil {
 		f.t.Fatalf("deliver: %q", r.Message.Text)

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"testing/synctest"
 
+	"github.com/shipgate/shipgate/config"
 	"github.com/shipgate/shipgate/engine"
 	"github.com/shipgate/shipgate/store"
 )
@@ -55,7 +56,8 @@ func golden(t *testing.T, name string, m Message) {
 // table, and the approval request pending, partly approved, approved and rejected.
 func TestGoldenMessages(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		f := newFixture(t)
+		// Every reply shape, a task's start included, which only thread_detail tasks posts.
+		f := newFixtureWith(t, func(cfg *config.Config, _ map[string]string) { cfg.Channels[0].ThreadDetail = config.ThreadTasks })
 		ctx := context.Background()
 		ch := f.bot.binding(engine.PlatformSlack, channel)
 		root := func(name string, id int64) {

@@ -41,7 +41,7 @@ func (n *notifier) stop() {
 }
 
 // handle queues the messages an event calls for: the root card's edit always, and a thread reply for
-// what the history should show.
+// what the history should show at each binding's thread_detail.
 func (n *notifier) handle(ev engine.Event) {
 	ctx := n.b.outbox.ctx
 	root := msgKey{delivery: ev.DeliveryID, kind: store.MessageRoot}
@@ -64,9 +64,13 @@ func (n *notifier) handle(ev engine.Event) {
 			}
 			ob.post(ch, postOp{key: thread(ev), msg: renderNote(fmt.Sprintf("%s · %s %s", ev.Stage, mark, ev.Message))})
 		case ev.Task != "" && kind == "started":
-			ob.post(ch, postOp{key: thread(ev), msg: renderTaskStarted(ev)})
+			if ch.EffectiveThreadDetail() == config.ThreadTasks {
+				ob.post(ch, postOp{key: thread(ev), msg: renderTaskStarted(ev)})
+			}
 		case ev.Task != "" && kind == "finished":
-			ob.post(ch, postOp{key: thread(ev), msg: n.taskReply(ctx, ev)})
+			if ch.EffectiveThreadDetail() != config.ThreadStages || !cleanPass(ev) {
+				ob.post(ch, postOp{key: thread(ev), msg: n.taskReply(ctx, ev)})
+			}
 		case ev.Task == "" && kind == "finished" && ev.Sequence != "" && ev.Type != engine.EventDeliveryFinished:
 			text := fmt.Sprintf("%s · %s `%s` finished", ev.Stage, sequenceMark(ev).Emoji(), ev.Sequence)
 			if ev.Status == store.StatusAborted || ev.Result != store.ResultPass {
@@ -81,6 +85,13 @@ func (n *notifier) handle(ev engine.Event) {
 		}
 		ob.touch(ch, root)
 	}
+}
+
+// cleanPass reports whether a finished task passed without a warning or an error, which is all a thread
+// at thread_detail stages leaves out: the stage's end says it. A warning stays, since it is what a release
+// manager reads the thread for; a timed-out task ends with fail and errored.
+func cleanPass(ev engine.Event) bool {
+	return ev.Result == store.ResultPass && ev.Status == store.StatusSucceeded
 }
 
 func thread(ev engine.Event) msgKey {

@@ -94,6 +94,46 @@ type ChannelBinding struct {
 	// Roles maps a role name (deployer, approver, or one a stage's approval task names) to members:
 	// user ids, Slack user-group ids, or Discord role ids.
 	Roles map[string][]string `yaml:"roles,omitempty"`
+	// ThreadDetail is how much of a delivery the thread under its root card shows here; Parse fills in
+	// DefaultThreadDetail when the key is absent, and a binding built in code may leave it empty for the
+	// same (EffectiveThreadDetail).
+	ThreadDetail ThreadDetail `yaml:"thread_detail,omitempty"`
+}
+
+// ThreadDetail is how many replies a channel's delivery threads get. Whatever the level, the root card
+// shows every stage's state, and approval requests, pauses, resumes, aborts and sequence ends are posted.
+type ThreadDetail string
+
+// Thread detail levels, from the most replies to the fewest.
+const (
+	// ThreadTasks posts each task's start and finish.
+	ThreadTasks ThreadDetail = "tasks"
+	// ThreadResults posts each task's finish (an evaluation's with its score table), not its start.
+	ThreadResults ThreadDetail = "results"
+	// ThreadStages posts only the finishes a release manager has to look at: a task or evaluation that
+	// did not pass cleanly (warning, fail, errored, timed out).
+	ThreadStages ThreadDetail = "stages"
+)
+
+// DefaultThreadDetail is a binding's thread_detail when absent. A task's start line says nothing the root
+// card (⏳) does not; leaving them out saves a post per task (6 of a tutorial delivery's 16), which keeps
+// a busy channel's threads readable and chat.postMessage's limit (about one a second per channel) far away.
+const DefaultThreadDetail = ThreadResults
+
+func (d ThreadDetail) valid() bool {
+	switch d {
+	case ThreadTasks, ThreadResults, ThreadStages:
+		return true
+	}
+	return false
+}
+
+// EffectiveThreadDetail is the binding's thread_detail, or DefaultThreadDetail when it is empty.
+func (ch *ChannelBinding) EffectiveThreadDetail() ThreadDetail {
+	if ch.ThreadDetail == "" {
+		return DefaultThreadDetail
+	}
+	return ch.ThreadDetail
 }
 
 // PrometheusConfig is the default SLI provider.
@@ -200,6 +240,9 @@ func Parse(file string, data []byte, lookup func(string) (string, bool)) (*Confi
 	cfg.Prometheus.resolve(base)
 	cfg.Helm.Kubeconfig = resolvePath(base, cfg.Helm.Kubeconfig)
 	cfg.Helm.CacheDir = resolvePath(base, cfg.Helm.CacheDir)
+	for i := range cfg.Channels {
+		cfg.Channels[i].resolve()
+	}
 	resolveSecretFiles(d, base, reflect.ValueOf(cfg), "")
 	cfg.validate(d)
 	diags.Sort()
@@ -350,6 +393,14 @@ func checkCAFile(d diagnoser, line int, key, path string) {
 	}
 }
 
+// resolve fills in the default thread_detail, so that `validate --print` shows what applies. A key
+// written empty stays empty, and validation says so.
+func (ch *ChannelBinding) resolve() {
+	if _, set := ch.Lines["thread_detail"]; !set {
+		ch.ThreadDetail = DefaultThreadDetail
+	}
+}
+
 func (c *Config) validateChannels(d diagnoser) {
 	seen := map[string]int{}
 	for i, ch := range c.Channels {
@@ -371,6 +422,9 @@ func (c *Config) validateChannels(d diagnoser) {
 		}
 		if len(ch.Projects) == 0 {
 			d.errorf(ch.Line, "%s: projects is empty; name the projects whose deliveries this channel shows", where)
+		}
+		if !ch.ThreadDetail.valid() {
+			d.errorf(ch.LineOf("thread_detail"), "%s.thread_detail must be one of %s, %s, %s, not %q", where, ThreadTasks, ThreadResults, ThreadStages, ch.ThreadDetail)
 		}
 		for role, members := range ch.Roles {
 			if !namePattern.MatchString(role) {

@@ -209,6 +209,22 @@ func TestConfigErrors(t *testing.T) {
 			errAt(11, `role name "Release-Managers" must start with a lowercase letter`),
 			warnAt(11, `role "Release-Managers" has no members`),
 		}},
+		{"thread detail", `slack: {bot_token: x, signing_secret: y}
+channels:
+  - platform: slack
+    channel: C1
+    projects: [p]
+    thread_detail: Tasks
+  - {platform: slack, channel: C2, projects: [p], thread_detail: all}
+  - platform: slack
+    channel: C3
+    projects: [p]
+    thread_detail: ""
+`, nil, []want{
+			errAt(6, `channels[0].thread_detail must be one of tasks, results, stages, not "Tasks"`),
+			errAt(7, `channels[1].thread_detail must be one of tasks, results, stages, not "all"`),
+			errAt(11, `channels[2].thread_detail must be one of tasks, results, stages, not ""`),
+		}},
 		{"tokens", `api:
   tokens:
     - name: ci
@@ -245,6 +261,49 @@ func TestConfigErrors(t *testing.T) {
 			_, diags := Parse(filepath.Join(dir, "shipgate.yaml"), []byte(tt.doc), env(tt.env))
 			checkDiags(t, diags, tt.want...)
 		})
+	}
+}
+
+// thread_detail is set per binding: absent it is results, and `validate --print` shows that; each level
+// is taken as written.
+func TestThreadDetail(t *testing.T) {
+	doc := `slack: {bot_token: x, signing_secret: y}
+channels:
+  - platform: slack
+    channel: C1
+    projects: [p]
+  - platform: slack
+    channel: C2
+    projects: [p]
+    thread_detail: tasks
+  - {platform: slack, channel: C3, projects: [p], thread_detail: results}
+  - {platform: slack, channel: C4, projects: [p], thread_detail: stages}
+`
+	cfg, diags := Parse("shipgate.yaml", []byte(doc), env(nil))
+	checkDiags(t, diags)
+	want := []ThreadDetail{ThreadResults, ThreadTasks, ThreadResults, ThreadStages}
+	for i, ch := range cfg.Channels {
+		if ch.ThreadDetail != want[i] || ch.EffectiveThreadDetail() != want[i] {
+			t.Errorf("channels[%d] (%s): thread_detail %q, effective %q; want %q", i, ch.Channel, ch.ThreadDetail, ch.EffectiveThreadDetail(), want[i])
+		}
+	}
+	printed, err := yaml.Marshal(cfg.Channels[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(printed), "thread_detail: results\n") {
+		t.Errorf("a binding without thread_detail prints as\n%s\nwant the effective thread_detail: results", printed)
+	}
+	// A binding built in code, as the demo's is, leaves it empty and gets the default too.
+	if got := (&ChannelBinding{Platform: "web", Channel: "demo"}).EffectiveThreadDetail(); got != DefaultThreadDetail || DefaultThreadDetail != ThreadResults {
+		t.Errorf("an empty thread_detail means %q, default %q; want results", got, DefaultThreadDetail)
+	}
+
+	// The error names the file and the line of the value.
+	bad := strings.Replace(doc, "thread_detail: stages", "thread_detail: Stages", 1)
+	_, diags = Parse("shipgate.yaml", []byte(bad), env(nil))
+	if err, want := diags.Err(), `shipgate.yaml:11: channels[3].thread_detail must be one of tasks, results, stages, not "Stages"`; err == nil || err.Error() != want {
+		t.Errorf("error %v, want %s", err, want)
 	}
 }
 

@@ -278,8 +278,21 @@ func TestDiscordEndToEnd(t *testing.T) {
 	if !ok {
 		t.Fatalf("no thread started on the root card %s:\n%s", root.ID, discordfake.DumpCalls(e.fake.Calls()))
 	}
-	if replies := e.fake.Messages(thread); len(replies) < 3 {
-		t.Errorf("%d replies in the thread, want the tasks' start and finish", len(replies))
+	// At the default thread_detail, results, the thread has each task's finish and the stage's end, then
+	// the approval request; the root card shows the rest.
+	var replies []string
+	for _, m := range e.fake.Messages(thread) {
+		replies = append(replies, embedText(m))
+	}
+	wantReplies := []string{"qa · `deployment` ✅ pass", "qa · `test` ✅ pass", "qa · ✅ `delivery` finished", "Approval: helloservice v0.1.1 to production"}
+	if len(replies) != len(wantReplies) {
+		t.Errorf("%d replies in the thread, want %d: %q", len(replies), len(wantReplies), replies)
+	} else {
+		for i, want := range wantReplies {
+			if !strings.Contains(replies[i], want) {
+				t.Errorf("reply %d in the thread is %q, want one saying %q", i, replies[i], want)
+			}
+		}
 	}
 	approval, approveID, rejectID, ok := findApproval(e.fake, thread, dcChannel)
 	if !ok {

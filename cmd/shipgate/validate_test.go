@@ -98,6 +98,45 @@ func TestValidateReportsEveryMistake(t *testing.T) {
 	}
 }
 
+// validate --print shows each binding's effective thread_detail, results when the file leaves it out,
+// and a value that is not a level is one FILE:LINE error.
+func TestValidateThreadDetail(t *testing.T) {
+	dir := t.TempDir()
+	configtest.CopyDir(t, example, filepath.Join(dir, "projects", "fulltour"))
+	path := filepath.Join(dir, "shipgate.yaml")
+	doc := `listen: 127.0.0.1:0
+projects_dir: projects
+slack: {bot_token: xoxb-test, signing_secret: s3cr3t}
+channels:
+  - platform: slack
+    channel: C1
+    projects: [fulltour]
+  - platform: slack
+    channel: C2
+    projects: [fulltour]
+    thread_detail: stages
+`
+	if err := os.WriteFile(path, []byte(doc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := runCLI(t, "validate", "--config", path, "--print")
+	if code != exitOK {
+		t.Fatalf("exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+	if strings.Count(out, "thread_detail: results\n") != 1 || strings.Count(out, "thread_detail: stages\n") != 1 {
+		t.Errorf("--print does not show thread_detail results for C1 and stages for C2:\n%s", out)
+	}
+
+	if err := os.WriteFile(path, []byte(strings.Replace(doc, "thread_detail: stages", "thread_detail: Stages", 1)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, out, _ = runCLI(t, "validate", "--config", path)
+	want := path + `:11: channels[1].thread_detail must be one of tasks, results, stages, not "Stages"` + "\n"
+	if code != exitFailed || out != want {
+		t.Errorf("exit %d, output %q; want exit 1 and %q", code, out, want)
+	}
+}
+
 func TestValidateBadConfig(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "shipgate.yaml")
 	if err := os.WriteFile(path, []byte("listen: :8080\nlog:\n  levle: debug\n"), 0o600); err != nil {
