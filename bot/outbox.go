@@ -2,6 +2,7 @@ package bot
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"sync"
@@ -48,11 +49,13 @@ type lane struct {
 	key     laneKey
 	ch      *config.ChannelBinding
 	posts   []postOp
-	edits   map[msgKey]time.Time // pending edits and when each may go
-	written map[msgKey]time.Time // when each message was last posted or edited
-	sent    map[msgKey]string    // what each message last showed, to skip edits that change nothing
-	wake    chan struct{}
-	running bool
+	edits   map[msgKey]time.Time         // pending edits and when each may go
+	written map[msgKey]time.Time         // when each message was last posted or edited
+	sent    map[msgKey][sha256.Size]byte // what each message last showed, to skip edits that change nothing
+	// forgetAt is the size of written at which messages written long ago are forgotten (forget).
+	forgetAt int
+	wake     chan struct{}
+	running  bool
 }
 
 // postOp is a message to post: a root card or approval request (rendered when sent), or a thread reply
@@ -73,8 +76,8 @@ func (o *outbox) laneLocked(ch *config.ChannelBinding) *lane {
 	k := laneKey{engine.Platform(ch.Platform), ch.Channel}
 	l, ok := o.lanes[k]
 	if !ok {
-		l = &lane{key: k, ch: ch, edits: map[msgKey]time.Time{}, written: map[msgKey]time.Time{}, sent: map[msgKey]string{},
-			wake: make(chan struct{}, 1)}
+		l = &lane{key: k, ch: ch, edits: map[msgKey]time.Time{}, written: map[msgKey]time.Time{}, sent: map[msgKey][sha256.Size]byte{},
+			forgetAt: forgetBatch, wake: make(chan struct{}, 1)}
 		o.lanes[k] = l
 	}
 	if !l.running {
@@ -149,6 +152,7 @@ func (o *outbox) run(l *lane) {
 		}
 		if !found {
 			l.running = false
+			o.forgetLocked(l)
 			o.mu.Unlock()
 			return
 		}
@@ -290,7 +294,7 @@ func (o *outbox) record(ctx context.Context, l *lane, key msgKey, ref *store.Cha
 	}
 	if key.kind != store.MessageThread {
 		o.mu.Lock()
-		l.written[key], l.sent[key] = time.Now(), fingerprint(m)
+		o.wroteLocked(l, key, fingerprint(m))
 		o.mu.Unlock()
 	}
 	return true
@@ -359,8 +363,40 @@ func (o *outbox) edit(l *lane, key msgKey) {
 		return
 	}
 	o.mu.Lock()
-	l.written[key], l.sent[key] = time.Now(), fp
+	o.wroteLocked(l, key, fp)
 	o.mu.Unlock()
+}
+
+// wroteLocked remembers that key was just written showing fp. Call with o.mu held.
+func (o *outbox) wroteLocked(l *lane, key msgKey, fp [sha256.Size]byte) {
+	l.written[key], l.sent[key] = time.Now(), fp
+	if len(l.written) >= l.forgetAt {
+		o.forgetLocked(l)
+	}
+}
+
+// forgetAfter is how long the outbox remembers when a message was written and what it showed, and
+// forgetBatch how many messages a lane remembers before it looks for ones to forget. A message is edited
+// while its delivery runs; one finished long ago is edited again rarely (a late approval update), and
+// then without the memory it costs at most one edit that changes nothing. Without forgetting, a channel
+// kept an entry per message of every delivery it ever showed: memory that grew with history.
+const (
+	forgetAfter = 10 * time.Minute
+	forgetBatch = 256
+)
+
+// forgetLocked drops what the lane remembers of messages last written before forgetAfter and not waiting
+// for an edit, and sets the size at which it looks again to twice what is left, so that the cost of
+// looking is spread over the writes in between. Call with o.mu held.
+func (o *outbox) forgetLocked(l *lane) {
+	horizon := time.Now().Add(-max(forgetAfter, o.interval))
+	for k, at := range l.written {
+		if _, pending := l.edits[k]; !pending && at.Before(horizon) {
+			delete(l.written, k)
+			delete(l.sent, k)
+		}
+	}
+	l.forgetAt = max(forgetBatch, 2*len(l.written))
 }
 
 // retry calls fn until it succeeds, fails for good, or has asked to be retried maxSendAttempts times,
@@ -386,8 +422,8 @@ func (o *outbox) fail(l *lane, key msgKey, what string, err error) {
 	o.b.log.Error("chat message", "what", what, "platform", l.key.platform, "channel", l.key.channel, "delivery", key.delivery, "err", err)
 }
 
-// fingerprint identifies what a message shows.
-func fingerprint(m Message) string {
+// fingerprint identifies what a message shows: a hash, since a lane keeps one per recent message.
+func fingerprint(m Message) [sha256.Size]byte {
 	b, _ := json.Marshal(m) // a Message is plain data and always encodes
-	return string(b)
+	return sha256.Sum256(b)
 }
