@@ -25,7 +25,8 @@ const (
 )
 
 // doraCollector reports each configured service's DORA figures in its project's last stage over the
-// last 30 days, computed at scrape time and cached for a minute.
+// last 30 days, computed again in the background once they are a minute old, so that a scrape does not
+// wait for the window's history to be read.
 type doraCollector struct {
 	st       *store.Store
 	projects []*config.Project
@@ -33,9 +34,11 @@ type doraCollector struct {
 
 	deploymentsPerDay, deployments, leadTime, failureRatio, timeToRestore *prometheus.Desc
 
-	mu       sync.Mutex // held while computing, so that concurrent scrapes compute once
-	cachedAt time.Time
-	cached   []serviceFigures
+	mu         sync.Mutex // held while the first computation runs, so that concurrent scrapes compute once
+	cachedAt   time.Time
+	cached     []serviceFigures
+	refreshing bool  // a computation runs in the background
+	failed     error // the last background computation's error, for the next scrape to report
 }
 
 // serviceFigures are the figures of one service.
@@ -95,15 +98,45 @@ func (c *doraCollector) collect(ch chan<- prometheus.Metric) error {
 	return err
 }
 
-// figures returns the cached figures, computing them again when they are older than doraCacheFor. A
-// computation that failed for a project is not cached, so the next scrape tries again.
+// figures returns the figures of the last computation. The first scrape computes them; after that a
+// scrape never waits for a computation: when the figures are older than doraCacheFor it gets them as
+// they are and starts a new computation in the background, whose figures the next scrapes get. A
+// computation that failed is not cached, and the next scrape reports its error.
 func (c *doraCollector) figures() ([]serviceFigures, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	now := c.now()
-	if c.cached != nil && now.Sub(c.cachedAt) < doraCacheFor && !now.Before(c.cachedAt) {
-		return c.cached, nil
+	if c.cached == nil {
+		out, err := c.compute(now)
+		if err == nil {
+			c.cached, c.cachedAt = out, now
+		}
+		return out, err
 	}
+	if err := c.failed; err != nil {
+		c.failed = nil
+		return c.cached, err
+	}
+	stale := now.Sub(c.cachedAt) >= doraCacheFor || now.Before(c.cachedAt)
+	if stale && !c.refreshing {
+		c.refreshing = true
+		go func() {
+			out, err := c.compute(now)
+			c.mu.Lock()
+			defer c.mu.Unlock()
+			c.refreshing = false
+			if err != nil {
+				c.failed = err
+				return
+			}
+			c.cached, c.cachedAt = out, now
+		}()
+	}
+	return c.cached, nil
+}
+
+// compute reads the window's history of every project and works out each service's figures.
+func (c *doraCollector) compute(now time.Time) ([]serviceFigures, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), doraTimeout)
 	defer cancel()
 	w := dora.Last(doraWindow, now)
@@ -123,9 +156,5 @@ func (c *doraCollector) figures() ([]serviceFigures, error) {
 			out = append(out, serviceFigures{project: p.Name, service: svc, figures: f})
 		}
 	}
-	if len(errs) > 0 {
-		return out, errors.Join(errs...)
-	}
-	c.cached, c.cachedAt = out, now
-	return out, nil
+	return out, errors.Join(errs...)
 }

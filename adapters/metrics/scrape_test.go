@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"slices"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -198,30 +199,62 @@ func TestScrape(t *testing.T) {
 	equal(t, "approval wait", series(mfs, "shipgate_approval_wait_seconds"), []string{"outcome=approved,project=fulltour,stage=production 1/60"})
 }
 
-// DORA figures are computed at most once a minute; the queue is read at every scrape.
+// DORA figures are computed at most once a minute, and after the first scrape never while a scrape
+// waits: the scrape that finds them a minute old gets them as they are and sets off a computation, whose
+// figures the next scrapes get. The queue is read at every scrape.
 func TestDORAIsCachedForAMinute(t *testing.T) {
-	c := &clock{now: t0}
-	st := openStore(t, c)
-	p := writeProject(t)
-	h := history{t: t, st: st}
-	reg := prometheus.NewRegistry()
-	New(reg, st, []*config.Project{p}, c.Now)
-	deployments := func() []string { return series(families(t, reg), "shipgate_dora_deployments") }
+	synctest.Test(t, func(t *testing.T) {
+		c := &clock{now: t0}
+		st := openStore(t, c)
+		p := writeProject(t)
+		h := history{t: t, st: st}
+		reg := prometheus.NewRegistry()
+		New(reg, st, []*config.Project{p}, c.Now)
+		deployments := func() []string { return series(families(t, reg), "shipgate_dora_deployments") }
 
-	none := []string{
-		"project=fulltour,service=helloservice,stage=production 0",
-		"project=fulltour,service=orders,stage=production 0",
-	}
-	equal(t, "at first", deployments(), none)
-	h.ran("orders", "delivery", store.ResultPass)
-	h.queued("fulltour", "orders", "qa")
-	c.Advance(59 * time.Second)
-	equal(t, "59s later", deployments(), none)
-	equal(t, "queue 59s later", series(families(t, reg), "shipgate_queue_depth")[3:], []string{"project=fulltour,service=orders,stage=qa 1"})
-	c.Advance(time.Second)
-	equal(t, "a minute later", deployments(), []string{
-		"project=fulltour,service=helloservice,stage=production 0",
-		"project=fulltour,service=orders,stage=production 1",
+		none := []string{
+			"project=fulltour,service=helloservice,stage=production 0",
+			"project=fulltour,service=orders,stage=production 0",
+		}
+		equal(t, "at first", deployments(), none)
+		h.ran("orders", "delivery", store.ResultPass)
+		h.queued("fulltour", "orders", "qa")
+		c.Advance(59 * time.Second)
+		equal(t, "59s later", deployments(), none)
+		synctest.Wait()
+		equal(t, "59s later, nothing computed meanwhile", deployments(), none)
+		equal(t, "queue 59s later", series(families(t, reg), "shipgate_queue_depth")[3:], []string{"project=fulltour,service=orders,stage=qa 1"})
+		c.Advance(time.Second)
+		equal(t, "a minute later, while they are computed again", deployments(), none)
+		synctest.Wait()
+		equal(t, "once computed", deployments(), []string{
+			"project=fulltour,service=helloservice,stage=production 0",
+			"project=fulltour,service=orders,stage=production 1",
+		})
+	})
+}
+
+// A computation in the background that fails is counted at the next scrape, which still serves the last
+// figures; the one after tries again.
+func TestDORARefreshFailureIsReported(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := &clock{now: t0}
+		st := openStore(t, c)
+		p := writeProject(t)
+		reg := prometheus.NewRegistry()
+		New(reg, st, []*config.Project{p}, c.Now)
+		if _, ok := families(t, reg)["shipgate_dora_deployments"]; !ok {
+			t.Fatal("no DORA figures at the first scrape")
+		}
+		st.Close()
+		c.Advance(time.Minute)
+		families(t, reg) // sets off the computation, which fails
+		synctest.Wait()
+		mfs := families(t, reg)
+		if _, ok := mfs["shipgate_dora_deployments"]; !ok {
+			t.Error("the last figures were not served after a failed computation")
+		}
+		equal(t, "errors", series(mfs, "shipgate_metrics_errors_total"), []string{"collector=dora 1", "collector=queue 2"})
 	})
 }
 
