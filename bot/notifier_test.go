@@ -50,6 +50,16 @@ func TestThreadDetail(t *testing.T) {
 		results = config.ThreadResults
 		stages  = config.ThreadStages
 	)
+	// A thread's first lines when qa passes.
+	qaPasses := []threadLine{
+		{"qa · `deployment` started", tasks},
+		{"qa · `deployment` ✅ pass in 0s", results},
+		{"qa · `test` started", tasks},
+		{"qa · `test` ✅ pass in 0s", results},
+		{"qa · `evaluation` started", tasks},
+		{"qa · `evaluation` ✅ pass in 0s: score 100.00, pass [score table]", results},
+		{"qa · ✅ `delivery` finished", stages},
+	}
 	deliveries := []threadDelivery{
 		{
 			name: "passes qa and is approved into production",
@@ -62,14 +72,7 @@ func TestThreadDetail(t *testing.T) {
 				settle()
 				return id
 			},
-			thread: []threadLine{
-				{"qa · `deployment` started", tasks},
-				{"qa · `deployment` ✅ pass in 0s", results},
-				{"qa · `test` started", tasks},
-				{"qa · `test` ✅ pass in 0s", results},
-				{"qa · `evaluation` started", tasks},
-				{"qa · `evaluation` ✅ pass in 0s: score 100.00, pass [score table]", results},
-				{"qa · ✅ `delivery` finished", stages},
+			thread: slices.Concat(qaPasses, []threadLine{
 				{"production · `approval` started: Approval strategy for result 'pass': manual", tasks},
 				{"[approval request] Approval: helloservice v0.1.1 to production", stages},
 				{"production · `approval` ✅ pass in 2s: approved by UOPS1, UQA1", results},
@@ -78,7 +81,7 @@ func TestThreadDetail(t *testing.T) {
 				{"production · `release` started", tasks},
 				{"production · `release` ✅ pass in 0s", results},
 				{"production · ✅ `delivery` finished", stages},
-			},
+			}),
 			status:   "qa ✅ · production ✅",
 			decision: "✅ Approved by <@UOPS1>, <@UQA1>",
 		},
@@ -162,18 +165,11 @@ func TestThreadDetail(t *testing.T) {
 				settle()
 				return id
 			},
-			thread: []threadLine{
-				{"qa · `deployment` started", tasks},
-				{"qa · `deployment` ✅ pass in 0s", results},
-				{"qa · `test` started", tasks},
-				{"qa · `test` ✅ pass in 0s", results},
-				{"qa · `evaluation` started", tasks},
-				{"qa · `evaluation` ✅ pass in 0s: score 100.00, pass [score table]", results},
-				{"qa · ✅ `delivery` finished", stages},
+			thread: slices.Concat(qaPasses, []threadLine{
 				{"production · `approval` started: Approval strategy for result 'pass': manual", tasks},
 				{"[approval request] Approval: helloservice v0.1.5 to production", stages},
 				{"production · 🛑 `delivery` finished: aborted by UDEV1", stages},
-			},
+			}),
 			status:   "qa ✅ · production 🛑",
 			decision: "🛑 Closed at 2000-01-01 00:00 UTC: aborted by UDEV1",
 		},

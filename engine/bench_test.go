@@ -62,11 +62,8 @@ func finished(e *Engine) <-chan int64 {
 
 const tenTasks = 10
 
-// BenchmarkEngineTaskTransitions runs deliveries of one sequence of ten no-op tasks, one after another,
-// and reports tasks completed per second. A task takes one transaction, which records its finish and
-// the next task's trigger and start (three transitions and three Keptn events); raw-commits/s is the
-// store's single-row commit rate measured in the same run, on the same kind of file, for comparison.
-func BenchmarkEngineTaskTransitions(b *testing.B) {
+// tenTaskEngine is benchEngine for a shipyard of one sequence of tenTasks no-op tasks.
+func tenTaskEngine(tb testing.TB) (*Engine, *store.Store) {
 	var sb strings.Builder
 	sb.WriteString("apiVersion: spec.keptn.sh/0.2.2\nkind: Shipyard\nspec:\n  stages:\n    - name: qa\n      sequences:\n        - name: delivery\n          tasks:\n")
 	var tasks []string
@@ -74,7 +71,15 @@ func BenchmarkEngineTaskTransitions(b *testing.B) {
 		tasks = append(tasks, fmt.Sprintf("step%d", i))
 		fmt.Fprintf(&sb, "            - name: step%d\n", i)
 	}
-	e, st := benchEngine(b, sb.String(), tasks, []string{"carts"}, Noop{})
+	return benchEngine(tb, sb.String(), tasks, []string{"carts"}, Noop{})
+}
+
+// BenchmarkEngineTaskTransitions runs deliveries of one sequence of ten no-op tasks, one after another,
+// and reports tasks completed per second. A task takes one transaction, which records its finish and
+// the next task's trigger and start (three transitions and three Keptn events); raw-commits/s is the
+// store's single-row commit rate measured in the same run, on the same kind of file, for comparison.
+func BenchmarkEngineTaskTransitions(b *testing.B) {
+	e, st := tenTaskEngine(b)
 	done := finished(e)
 	raw := rawCommitRate(b, st)
 	written0 := walWritten(b, st)

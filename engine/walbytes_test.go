@@ -1,8 +1,6 @@
 package engine
 
 import (
-	"fmt"
-	"strings"
 	"testing"
 )
 
@@ -10,14 +8,7 @@ import (
 // chosen for; it was 90 KB with 4 KB pages and indexes on random UUIDs). Bytes, not time: the same commits
 // write the same pages on any machine.
 func TestWALBytesPerTask(t *testing.T) {
-	var sb strings.Builder
-	sb.WriteString("apiVersion: spec.keptn.sh/0.2.2\nkind: Shipyard\nspec:\n  stages:\n    - name: qa\n      sequences:\n        - name: delivery\n          tasks:\n")
-	var tasks []string
-	for i := range tenTasks {
-		tasks = append(tasks, fmt.Sprintf("step%d", i))
-		fmt.Fprintf(&sb, "            - name: step%d\n", i)
-	}
-	e, st := benchEngine(t, sb.String(), tasks, []string{"carts"}, Noop{})
+	e, st := tenTaskEngine(t)
 	done := finished(e)
 	written := func() int64 {
 		n, err := st.WALWritten(t.Context())
