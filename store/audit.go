@@ -56,9 +56,14 @@ type AuditQuery struct {
 	Actor  string
 	Since  time.Time // entries at or after this time
 	Limit  int       // 0 means no limit
+	// OldestFirst lists in the order things happened, as an export writes them; the default is newest
+	// first.
+	OldestFirst bool
+	// After continues a list where an earlier page of it ended: only the entries listed after that one.
+	After *Position
 }
 
-// ListAudit returns the audit entries matching aq, newest first.
+// ListAudit returns the audit entries matching aq, newest first (by time, then id) unless aq.OldestFirst.
 func (q queries) ListAudit(ctx context.Context, aq AuditQuery) ([]*AuditEntry, error) {
 	var f filter
 	if aq.Target != "" {
@@ -70,8 +75,13 @@ func (q queries) ListAudit(ctx context.Context, aq AuditQuery) ([]*AuditEntry, e
 	if !aq.Since.IsZero() {
 		f.where("at >= ?", millis(aq.Since))
 	}
-	rows, err := q.q.QueryContext(ctx, `SELECT `+auditColumns+` FROM audit_log`+f.String()+
-		` ORDER BY at DESC, id DESC LIMIT ?`, append(f.args, limit(aq.Limit))...)
+	f.after("at", aq.After, aq.OldestFirst)
+	order := ` ORDER BY at DESC, id DESC`
+	if aq.OldestFirst {
+		order = ` ORDER BY at, id`
+	}
+	rows, err := q.q.QueryContext(ctx, `SELECT `+auditColumns+` FROM audit_log`+f.String()+order+` LIMIT ?`,
+		append(f.args, limit(aq.Limit))...)
 	if err != nil {
 		return nil, fmt.Errorf("list audit: %w", err)
 	}

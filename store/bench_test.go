@@ -2,8 +2,10 @@ package store
 
 import (
 	"encoding/json"
+	"fmt"
 	"path/filepath"
 	"testing"
+	"time"
 )
 
 // openBench opens a store in a fresh directory on the real clock, as shipgate runs.
@@ -67,4 +69,74 @@ func BenchmarkStateTransition(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "tx/s")
+}
+
+// seedBenchDeliveries records n deliveries in three projects, a thousand per transaction, a millisecond
+// apart.
+func seedBenchDeliveries(b *testing.B, s *Store, c *clock, n int) {
+	b.Helper()
+	ctx := b.Context()
+	for done := 0; done < n; {
+		err := s.Update(ctx, func(tx *Tx) error {
+			for i := 0; i < 1000 && done < n; i, done = i+1, done+1 {
+				d := &Delivery{Project: []string{"fulltour", "shop", "billing"}[done%3], Service: "helloservice", Stage: "qa", State: StateFinished,
+					Image: "ghcr.io/podtato-head/podtatoserver:v0.1.1", Labels: map[string]string{"version": "v0.1.1"}}
+				if err := tx.CreateDelivery(ctx, d); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+		c.Advance(time.Millisecond)
+	}
+}
+
+// BenchmarkListDeliveries reads the newest page of 20 deliveries, the API's first page, after 500, 5,000
+// and 20,000 deliveries: with the read indexes its cost should not change with the history. The
+// "unindexed" runs drop migration 0003's deliveries indexes first, as the store was before it.
+func BenchmarkListDeliveries(b *testing.B) {
+	for _, indexed := range []bool{true, false} {
+		for _, n := range []int{500, 5000, 20000} {
+			name := fmt.Sprintf("history=%d", n)
+			if !indexed {
+				name = "unindexed/" + name
+			}
+			b.Run(name, func(b *testing.B) {
+				c := newClock()
+				s, err := Open(b.Context(), filepath.Join(b.TempDir(), "shipgate.db"), WithClock(c.Now))
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer s.Close()
+				seedBenchDeliveries(b, s, c, n)
+				if !indexed {
+					for _, idx := range []string{"deliveries_by_time", "deliveries_by_project", "deliveries_by_state"} {
+						if _, err := s.writer.ExecContext(b.Context(), "DROP INDEX "+idx); err != nil {
+							b.Fatal(err)
+						}
+					}
+				}
+				for _, q := range []struct {
+					name string
+					dq   DeliveryQuery
+				}{
+					{"every-project", DeliveryQuery{Limit: 21}},
+					{"one-project", DeliveryQuery{Project: "shop", Limit: 21}},
+				} {
+					b.Run(q.name, func(b *testing.B) {
+						b.ReportAllocs()
+						for b.Loop() {
+							ds, err := s.ListDeliveries(b.Context(), q.dq)
+							if err != nil || len(ds) != 21 {
+								b.Fatalf("%d deliveries, %v", len(ds), err)
+							}
+						}
+					})
+				}
+			})
+		}
+	}
 }

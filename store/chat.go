@@ -75,12 +75,14 @@ func (q queries) GetChatMessage(ctx context.Context, platform string, channel, m
 	return m, nil
 }
 
-// RootMessage returns the root card of a delivery in a platform's channel, or ErrNotFound when none was
-// posted there yet.
+// RootMessage returns the root card of a delivery in a platform's channel, the first one posted there if
+// there were several, or ErrNotFound when none was posted there yet.
 func (q queries) RootMessage(ctx context.Context, deliveryID int64, platform string, channel string) (*ChatMessage, error) {
+	// In ListChatMessages' order, so that chat_messages_by_delivery finds it among the delivery's first
+	// messages: the root card is posted before its thread.
 	m, err := scanChatMessage(q.q.QueryRowContext(ctx, `SELECT `+chatMessageColumns+` FROM chat_messages
 		WHERE delivery_id = ? AND platform = ? AND channel = ? AND kind = ?
-		ORDER BY id LIMIT 1`, deliveryID, platform, channel, MessageRoot))
+		ORDER BY created_at, id LIMIT 1`, deliveryID, platform, channel, MessageRoot))
 	if err != nil {
 		return nil, fmt.Errorf("root %s message of delivery %d in %s: %w", platform, deliveryID, channel, classify(err))
 	}

@@ -1,9 +1,11 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -143,22 +145,56 @@ type DeliveryQuery struct {
 	Stage    string // deliveries with a sequence run in this stage
 	State    SequenceState
 	Limit    int // 0 means no limit
+	// After continues a list where an earlier page of it ended: only the deliveries listed after that
+	// one, which are the older ones. nil starts with the newest.
+	After *Position
 }
 
-// ListDeliveries returns the deliveries matching dq, newest first.
+// ListDeliveries returns the deliveries matching dq, newest first: by creation time, then by id.
+//
+// The query reads an index in this order and stops after Limit rows (store/queryplan_test.go checks the
+// plans): one that holds the filter where there is one (project; project and service; state), else the
+// creation time alone, read until Limit rows match. A caller limited to several projects therefore gets
+// one query per project, each reading at most Limit rows, merged here: one "project IN (...)" query would
+// read every delivery of those projects to sort them. On the read pool those queries are separate reads,
+// not one snapshot: a delivery created while they run may be listed or not.
 func (q queries) ListDeliveries(ctx context.Context, dq DeliveryQuery) ([]*Delivery, error) {
-	var f filter
-	if dq.Projects != nil {
-		if len(dq.Projects) == 0 {
+	if dq.Projects == nil {
+		return q.listDeliveries(ctx, dq)
+	}
+	projects := slices.Clone(dq.Projects)
+	if dq.Project != "" {
+		if !slices.Contains(projects, dq.Project) {
 			return nil, nil
 		}
-		list, err := json.Marshal(dq.Projects)
-		if err != nil {
-			return nil, fmt.Errorf("list deliveries: %w", err)
-		}
-		// json_each keeps the statement text the same however many projects there are, so it is prepared once.
-		f.where("project IN (SELECT value FROM json_each(?))", string(list))
+		projects = []string{dq.Project}
 	}
+	slices.Sort(projects)
+	projects = slices.Compact(projects)
+	var out []*Delivery
+	for _, p := range projects {
+		one := dq
+		one.Projects, one.Project = nil, p
+		ds, err := q.listDeliveries(ctx, one)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, ds...)
+	}
+	if len(projects) > 1 {
+		slices.SortFunc(out, func(a, b *Delivery) int {
+			return cmp.Or(b.CreatedAt.Compare(a.CreatedAt), cmp.Compare(b.ID, a.ID))
+		})
+	}
+	if dq.Limit > 0 && len(out) > dq.Limit {
+		out = out[:dq.Limit]
+	}
+	return out, nil
+}
+
+// listDeliveries is ListDeliveries of one project or of all: one query.
+func (q queries) listDeliveries(ctx context.Context, dq DeliveryQuery) ([]*Delivery, error) {
+	var f filter
 	if dq.Project != "" {
 		f.where("project = ?", dq.Project)
 	}
@@ -171,6 +207,7 @@ func (q queries) ListDeliveries(ctx context.Context, dq DeliveryQuery) ([]*Deliv
 	if dq.State != "" {
 		f.where("state = ?", dq.State)
 	}
+	f.after("created_at", dq.After, false)
 	rows, err := q.q.QueryContext(ctx, `SELECT `+deliveryColumns+` FROM deliveries`+f.String()+
 		` ORDER BY created_at DESC, id DESC LIMIT ?`, append(f.args, limit(dq.Limit))...)
 	if err != nil {

@@ -1,9 +1,11 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -53,12 +55,12 @@ func (q queries) ListStageFacts(ctx context.Context, hq StageHistoryQuery) ([]St
 	}
 	selected, args := stageWindow(hq)
 	// The unary + keeps SQLite from reading the runs by stage: by delivery, it reads only the selected ones.
+	// UNION ALL: a delivery twice in the IN list is harmless, and UNION would sort to drop it.
 	rows, err := q.q.QueryContext(ctx, `
 		SELECT r.id, r.delivery_id, d.service, d.created_at, r.sequence, r.state, r.result, r.triggered_at,
 			r.started_at, r.finished_at
 		FROM sequence_runs r JOIN deliveries d ON d.id = r.delivery_id
-		WHERE +r.project = ? AND +r.stage = ? AND r.delivery_id IN (`+selected+`)
-		ORDER BY r.triggered_at, r.id`, append([]any{hq.Project, hq.Stage}, args...)...)
+		WHERE +r.project = ? AND +r.stage = ? AND r.delivery_id IN (`+selected+`)`, append([]any{hq.Project, hq.Stage}, args...)...)
 	if err != nil {
 		return fail(err)
 	}
@@ -74,6 +76,11 @@ func (q queries) ListStageFacts(ctx context.Context, hq StageHistoryQuery) ([]St
 	if len(runs) == 0 {
 		return nil, nil, nil
 	}
+	// In trigger order: sorted here rather than by SQLite, which would sort them in a temporary B-tree
+	// just the same (they come by delivery, from the window's index).
+	slices.SortFunc(runs, func(a, b *StageRunFact) int {
+		return cmp.Or(a.TriggeredAt.Compare(b.TriggeredAt), cmp.Compare(a.ID, b.ID))
+	})
 	ids := make([]int64, len(runs))
 	out := make([]StageRunFact, len(runs))
 	for i, r := range runs {
@@ -123,5 +130,5 @@ func stageWindow(hq StageHistoryQuery) (string, []any) {
 	}
 	live, liveArgs := part("finished_at IS NULL")
 	ended, endedArgs := part("finished_at >= ?", millis(hq.Since))
-	return live + " UNION " + ended, append(liveArgs, endedArgs...)
+	return live + " UNION ALL " + ended, append(liveArgs, endedArgs...)
 }

@@ -2,12 +2,15 @@ package api
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/shipgate/shipgate/store"
 )
 
 // benchShipyard keeps the engine's work per delivery small, so that the benchmark measures the API and
@@ -91,4 +94,44 @@ func BenchmarkBareAuth(b *testing.B) {
 	body := jsonBody(b, hello())
 	client := srv.Client()
 	measure(b, func(int) { post(b, client, srv.URL+"/api/v1/deliveries", body, http.StatusAccepted) })
+}
+
+// BenchmarkListDeliveries is GET /api/v1/deliveries?limit=20 end to end after 500, 5,000 and 20,000
+// deliveries: the first page, and a page from the middle of the history through its cursor. Neither
+// should cost more as the history grows.
+func BenchmarkListDeliveries(b *testing.B) {
+	for _, n := range []int{500, 5000, 20000} {
+		b.Run(fmt.Sprintf("history=%d", n), func(b *testing.B) {
+			f := newFixtureWith(b, benchShipyard)
+			ids := f.seedDeliveries(n, 1000, "fulltour", "shop")
+			middle := encodeCursor(store.Position{At: f.deliveryCreated(ids[n/2]), ID: ids[n/2]})
+			client := f.srv.Client()
+			for _, page := range []struct{ name, query string }{
+				{"first-page", "?limit=20"},
+				{"middle-page", "?limit=20&cursor=" + middle},
+			} {
+				b.Run(page.name, func(b *testing.B) {
+					measure(b, func(int) { get(b, client, f.srv.URL+"/api/v1/deliveries"+page.query, tokAdmin) })
+				})
+			}
+		})
+	}
+}
+
+// get sends one GET as a token over a kept-alive loopback connection and checks it is answered 200.
+func get(b *testing.B, client *http.Client, url, tok string) {
+	req, err := http.NewRequest("GET", url, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+secret(tok))
+	res, err := client.Do(req)
+	if err != nil {
+		b.Fatal(err)
+	}
+	_, _ = io.Copy(io.Discard, res.Body)
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		b.Fatalf("status %d", res.StatusCode)
+	}
 }

@@ -117,16 +117,27 @@ const (
 )
 
 // listParams are the query parameters GET /api/v1/deliveries takes.
-var listParams = []string{"project", "service", "stage", "state", "limit"}
+var listParams = []string{"project", "service", "stage", "state", "limit", "cursor"}
 
-// listDeliveries answers the newest deliveries the caller may see, filtered by the query.
+// deliveryPage is the answer of GET /api/v1/deliveries: one page, newest first. NextCursor, present only
+// when older deliveries follow, continues the list as ?cursor=, and so does the Link header's rel="next"
+// URL.
+type deliveryPage struct {
+	Deliveries []deliverySummary `json:"deliveries"`
+	NextCursor string            `json:"nextCursor,omitempty"`
+}
+
+// listDeliveries answers the newest deliveries the caller may see, filtered by the query, one page at a
+// time. A page is read in an index's order from the cursor on (store.ListDeliveries) and stops after one
+// row more than the page, which tells whether there is a next one: what it costs does not depend on how
+// many deliveries there are, nor on how far into the list the page is.
 func (a *API) listDeliveries(c *call) reply {
 	q := c.r.URL.Query()
 	if msg := checkParams(q); msg != "" {
 		return invalid("%s", msg)
 	}
 	dq := store.DeliveryQuery{Project: q.Get("project"), Service: q.Get("service"), Stage: q.Get("stage"),
-		State: store.SequenceState(q.Get("state")), Limit: defaultListLimit}
+		State: store.SequenceState(q.Get("state"))}
 	if states := store.SequenceStates(); dq.State != "" && !slices.Contains(states, dq.State) {
 		names := make([]string, len(states))
 		for i, s := range states {
@@ -134,12 +145,22 @@ func (a *API) listDeliveries(c *call) reply {
 		}
 		return invalid("state %q is not one of %s", truncate.Excerpt(string(dq.State), 40), strings.Join(names, ", "))
 	}
+	page := defaultListLimit
 	if raw := q.Get("limit"); raw != "" {
 		n, err := strconv.Atoi(raw)
 		if err != nil || n < 1 {
 			return invalid("limit %q is not a positive number", truncate.Excerpt(raw, 40))
 		}
-		dq.Limit = min(n, maxListLimit)
+		page = min(n, maxListLimit)
+	}
+	if q.Has("cursor") {
+		raw := q.Get("cursor")
+		after, ok := decodeCursor(raw)
+		if !ok {
+			return invalid("cursor %q is not one this list gave out; pass the nextCursor of the page before, or no cursor to start with the newest",
+				truncate.Excerpt(raw, 40))
+		}
+		dq.After = &after
 	}
 	if dq.Project != "" && !c.caller.may(dq.Project) {
 		return forbidden(c, "", dq.Project)
@@ -147,17 +168,24 @@ func (a *API) listDeliveries(c *call) reply {
 	if !c.caller.all {
 		dq.Projects = append([]string{}, c.caller.projects...) // never nil: nil would mean every project
 	}
+	dq.Limit = page + 1
 	ds, err := a.st.ListDeliveries(c.ctx, dq)
 	if err != nil {
 		return a.internal(c, "list deliveries", err)
 	}
-	out := struct {
-		Deliveries []deliverySummary `json:"deliveries"`
-	}{Deliveries: make([]deliverySummary, 0, len(ds))}
+	out := deliveryPage{Deliveries: make([]deliverySummary, 0, min(len(ds), page))}
+	if len(ds) > page {
+		ds = ds[:page]
+		out.NextCursor = encodeCursor(ds[page-1].Position())
+	}
 	for _, d := range ds {
 		out.Deliveries = append(out.Deliveries, a.summary(d))
 	}
-	return ok(http.StatusOK, out)
+	rep := ok(http.StatusOK, out)
+	if out.NextCursor != "" {
+		rep.header = http.Header{"Link": {a.nextLink(c.r.URL, out.NextCursor)}}
+	}
+	return rep
 }
 
 // checkParams refuses query parameters the list does not know, and repeated ones, so that a typo does

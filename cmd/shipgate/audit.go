@@ -36,6 +36,9 @@ type auditRecord struct {
 	Details  json.RawMessage `json:"details,omitempty"`
 }
 
+// auditExportPage is how many entries `shipgate audit export` reads at a time; tests make it small.
+var auditExportPage = 1000
+
 func newAuditExportCmd() *cobra.Command {
 	var (
 		configPath string
@@ -73,21 +76,32 @@ It reads the database while serve runs.`,
 				return exitError{exitFailed}
 			}
 			defer st.Close()
-			entries, err := st.ListAudit(cmd.Context(), store.AuditQuery{Since: from, Actor: actor})
-			if err != nil {
-				fmt.Fprintf(errOut, "shipgate audit export: %v\n", err)
-				return exitError{exitFailed}
-			}
+			// Page by page, oldest first, each page continuing after the last entry written: the export
+			// holds one page in memory however long the trail, and each read is an index range.
 			enc := json.NewEncoder(cmd.OutOrStdout())
-			for i := len(entries) - 1; i >= 0; i-- { // ListAudit is newest first
-				e := entries[i]
-				rec := auditRecord{ID: e.ID, At: e.At.UTC(), Actor: e.Actor, Platform: e.Platform, Channel: e.Channel,
-					Action: e.Action, Target: e.Target, Allowed: e.Allowed, Reason: e.Reason, Details: e.Details}
-				if err := enc.Encode(rec); err != nil {
-					return fmt.Errorf("write: %w", err)
+			q := store.AuditQuery{Since: from, Actor: actor, OldestFirst: true, Limit: auditExportPage}
+			written := 0
+			for {
+				entries, err := st.ListAudit(cmd.Context(), q)
+				if err != nil {
+					fmt.Fprintf(errOut, "shipgate audit export: %v\n", err)
+					return exitError{exitFailed}
 				}
+				for _, e := range entries {
+					rec := auditRecord{ID: e.ID, At: e.At.UTC(), Actor: e.Actor, Platform: e.Platform, Channel: e.Channel,
+						Action: e.Action, Target: e.Target, Allowed: e.Allowed, Reason: e.Reason, Details: e.Details}
+					if err := enc.Encode(rec); err != nil {
+						return fmt.Errorf("write: %w", err)
+					}
+				}
+				written += len(entries)
+				if len(entries) < q.Limit {
+					break
+				}
+				last := entries[len(entries)-1].Position()
+				q.After = &last
 			}
-			fmt.Fprintf(errOut, "%d audit entries\n", len(entries))
+			fmt.Fprintf(errOut, "%d audit entries\n", written)
 			return nil
 		},
 	}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -40,6 +41,11 @@ func TestAuditExport(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// Pages of one entry: what follows a page continues after its last entry.
+	page := auditExportPage
+	auditExportPage = 1
+	t.Cleanup(func() { auditExportPage = page })
+
 	code, out, errOut := runCLI(t, "audit", "export", "--config", cfg, "--since", "7d")
 	if code != exitOK {
 		t.Fatalf("exit %d: %s", code, errOut)
@@ -64,7 +70,25 @@ func TestAuditExport(t *testing.T) {
 	if code, out, _ := runCLI(t, "audit", "export", "--config", cfg, "--actor", "UOLD"); code != exitOK || strings.Count(out, "\n") != 1 || !strings.Contains(out, `"action":"command.deliver"`) {
 		t.Errorf("--actor: exit %d\n%s", code, out)
 	}
+	code, out, errOut = runCLI(t, "audit", "export", "--config", cfg)
+	if ids := auditIDs(t, out); code != exitOK || !slices.Equal(ids, []int64{1, 2, 3}) || !strings.Contains(errOut, "3 audit entries") {
+		t.Errorf("everything: exit %d, ids %v, %q", code, ids, errOut)
+	}
 	if code, _, errOut := runCLI(t, "audit", "export", "--config", cfg, "--since", "soon"); code != exitUsage || !strings.Contains(errOut, `--since "soon"`) {
 		t.Errorf("bad --since: exit %d, %q", code, errOut)
 	}
+}
+
+// auditIDs reads the ids of exported JSON lines, in order.
+func auditIDs(t *testing.T, out string) []int64 {
+	t.Helper()
+	var ids []int64
+	for line := range strings.Lines(out) {
+		var r auditRecord
+		if err := json.Unmarshal([]byte(line), &r); err != nil {
+			t.Fatalf("line %q: %v", line, err)
+		}
+		ids = append(ids, r.ID)
+	}
+	return ids
 }
