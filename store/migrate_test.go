@@ -100,7 +100,7 @@ func TestLoadMigrations(t *testing.T) {
 		{
 			name: "embedded files",
 			fsys: migrations,
-			want: []string{"0001_init.sql", "0002_process_groups_and_write_probe.sql", "0003_queued_runs.sql", "0004_unused_event_indexes.sql", "0005_stage_history.sql", "0006_read_paths.sql"},
+			want: []string{"0001_init.sql", "0002_process_groups_and_write_probe.sql", "0003_queued_runs.sql", "0004_unused_event_indexes.sql", "0005_stage_history.sql", "0006_read_paths.sql", "0007_append_only_tables_without_autoincrement.sql"},
 		},
 	}
 	for _, tt := range tests {
@@ -157,5 +157,77 @@ func TestFailedMigrationLeavesNoTrace(t *testing.T) {
 	}
 	if n != 0 {
 		t.Error("table b exists: the failed migration was partly applied")
+	}
+}
+
+// Migration 0007 rebuilds events and audit_log without AUTOINCREMENT: what they hold is kept, ids go on
+// from the largest, and both stay append-only.
+func TestAppendOnlyTablesRebuiltWithTheirRows(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "shipgate.db")
+	db, err := sql.Open("sqlite", dsn(path, "_pragma=foreign_keys(1)"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := fstest.MapFS{}
+	entries, err := fs.ReadDir(migrations, "migrations")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if e.Name() < "0007" {
+			body, err := fs.ReadFile(migrations, "migrations/"+e.Name())
+			if err != nil {
+				t.Fatal(err)
+			}
+			before["migrations/"+e.Name()] = &fstest.MapFile{Data: body}
+		}
+	}
+	if _, err := migrate(ctx, db, before, slog.New(slog.DiscardHandler)); err != nil {
+		t.Fatal(err)
+	}
+	for _, stmt := range []string{
+		`INSERT INTO deliveries (keptn_context, project, service, stage, sequence, state, created_at, updated_at)
+			VALUES ('c1', 'fulltour', 'helloservice', 'qa', 'delivery', 'triggered', 1, 1)`,
+		`INSERT INTO events (id, delivery_id, type, time, data) VALUES ('e1', 1, 'sh.keptn.event.qa.delivery.triggered', 1, '{"a":1}')`,
+		`INSERT INTO events (id, delivery_id, type, time) VALUES ('e2', 1, 'sh.keptn.event.deployment.triggered', 2)`,
+		`INSERT INTO audit_log (at, actor, action, target, allowed) VALUES (1, 'U1', 'delivery.trigger', 'delivery:1', 1)`,
+	} {
+		if _, err := db.ExecContext(ctx, stmt); err != nil {
+			t.Fatalf("%s: %v", stmt, err)
+		}
+	}
+	db.Close()
+
+	s, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	evs, err := s.ListEvents(ctx, 1)
+	if err != nil || len(evs) != 2 || evs[0].ID != "e1" || evs[0].Seq != 1 || string(evs[0].Data) != `{"a":1}` || evs[1].Seq != 2 {
+		t.Fatalf("events after the rebuild: %+v (%v)", evs, err)
+	}
+	var e *Event
+	update(t, s, func(tx *Tx) error {
+		e = &Event{DeliveryID: 1, Type: "sh.keptn.event.deployment.started"}
+		return tx.AppendEvent(ctx, e)
+	})
+	if e.Seq != 3 {
+		t.Errorf("a new event's seq is %d, want 3", e.Seq)
+	}
+	audit, err := s.ListAudit(ctx, AuditQuery{Target: "delivery:1"})
+	if err != nil || len(audit) != 1 || audit[0].ID != 1 || audit[0].Actor != "U1" {
+		t.Fatalf("audit after the rebuild: %+v (%v)", audit, err)
+	}
+	for _, stmt := range []string{"UPDATE events SET type = 'x'", "DELETE FROM events", "UPDATE audit_log SET actor = 'x'", "DELETE FROM audit_log"} {
+		err := s.Update(ctx, func(tx *Tx) error { _, err := tx.q.ExecContext(ctx, stmt); return err })
+		if err == nil || !strings.Contains(err.Error(), "append-only") {
+			t.Errorf("%s: %v, want it refused as append-only", stmt, err)
+		}
+	}
+	var autoincrement int
+	if err := s.reader.QueryRowContext(ctx, "SELECT count(*) FROM sqlite_schema WHERE sql LIKE '%AUTOINCREMENT%'").Scan(&autoincrement); err != nil || autoincrement != 0 {
+		t.Errorf("%d tables still AUTOINCREMENT (%v)", autoincrement, err)
 	}
 }
