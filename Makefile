@@ -9,7 +9,7 @@ BENCHTIME ?= 1s
 # Root installs packages itself; anyone else goes through sudo.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all build deps apt-deps kube-apiserver e2e-deps contract-deps demo test fmt-check vet test-race bench fuzz run clean
+.PHONY: all build deps apt-deps kube-apiserver e2e-deps contract-deps demo test fmt-check vet test-race bench bench-growth fuzz run clean
 
 all: build
 
@@ -84,9 +84,13 @@ vet:
 test-race:
 	$(GO) test -race -count=1 ./...
 
-## bench: every benchmark, with allocations (compare runs with benchstat)
+## bench: every benchmark, with allocations (compare runs with benchstat); BenchmarkGrowth takes minutes
 bench: deps
-	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) ./...
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) -timeout 60m ./...
+
+## bench-growth: only the growth benchmark (hack/growth): shipgate serve on 1,000, 10,000 and 100,000 deliveries
+bench-growth:
+	$(GO) test -run '^$$' -bench '^BenchmarkGrowth$$' -benchtime 1x -timeout 60m ./hack/growth
 
 ## fuzz: each fuzz target for FUZZTIME (default 30s)
 fuzz:
