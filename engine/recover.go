@@ -36,19 +36,13 @@ func (e *Engine) recover(ctx context.Context) error {
 				return err
 			}
 		}
-		queued, err := t.ListSequenceRuns(t.ctx, store.SequenceRunQuery{States: []store.SequenceState{store.StateTriggered}})
+		// Every queue with a run waiting: its next run may start now that the one ahead of it is over.
+		queues, err := t.QueueDepths(t.ctx)
 		if err != nil {
 			return err
 		}
-		type scope struct{ project, stage, service string }
-		seen := map[scope]bool{}
-		for _, r := range queued {
-			s := scope{r.Project, r.Stage, r.Service}
-			if seen[s] {
-				continue
-			}
-			seen[s] = true
-			if err := t.startQueued(s.project, s.stage, s.service); err != nil {
+		for _, q := range queues {
+			if err := t.startQueued(q.Project, q.Stage, q.Service); err != nil {
 				return err
 			}
 		}

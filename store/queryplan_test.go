@@ -382,14 +382,13 @@ func planCases(f planFixture) []planCase {
 		return err
 	})
 
-	// The sequence runs of a delivery, and the queued ones at start: their plans are logged only (a
-	// delivery's runs are a handful; the queued ones are read once, when shipgate starts).
+	// The sequence runs of a delivery, and those of a place waiting for approval: their plans are logged
+	// only, since both are a handful (a delivery has a run per stage; a place has at most a few waiting).
 	runs := func(sq SequenceRunQuery) func(context.Context, queries) error {
 		return func(ctx context.Context, q queries) error { _, err := q.ListSequenceRuns(ctx, sq); return err }
 	}
 	for _, c := range []planCase{
 		{name: "supersede: runs of a place waiting for approval", method: "ListSequenceRuns", run: runs(SequenceRunQuery{Project: "fulltour", Stage: "qa", Service: "helloservice", States: []SequenceState{StateWaitingForApproval}})},
-		{name: "engine recovery: queued runs", method: "ListSequenceRuns", run: runs(SequenceRunQuery{States: []SequenceState{StateTriggered}})},
 		{name: "runs of a delivery", method: "ListSequenceRuns", run: runs(SequenceRunQuery{DeliveryID: f.d.ID})},
 		{name: "runs of a delivery in a stage", method: "ListSequenceRuns", run: runs(SequenceRunQuery{DeliveryID: f.d.ID, Stage: "qa"})},
 	} {
