@@ -229,7 +229,7 @@ func walWritten(b *testing.B, st *store.Store) int64 {
 // second. Starting the next queued sequence must cost the same however many wait, so the two rates should
 // match.
 func BenchmarkQueueBurst(b *testing.B) {
-	const deliveries = 2000
+	const deliveries = 10000
 	shipyard := "apiVersion: spec.keptn.sh/0.2.2\nkind: Shipyard\nspec:\n  stages:\n    - name: qa\n      sequences:\n        - name: delivery\n          tasks:\n            - name: deployment\n            - name: test\n"
 	for _, wave := range []int{deliveries, 100} {
 		name := fmt.Sprintf("burst-%d", deliveries)

@@ -140,3 +140,36 @@ func BenchmarkListDeliveries(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkNextQueued asks for the next run of a queue that is held (a run is started) while 10 or 10,000
+// wait behind it, as each engine step does during a burst: the cost must not grow with the queue.
+func BenchmarkNextQueued(b *testing.B) {
+	for _, waiting := range []int{10, 10000} {
+		b.Run(fmt.Sprintf("waiting=%d", waiting), func(b *testing.B) {
+			s, _ := newStore(b)
+			scope := QueueScope{Project: "fulltour", Stage: "qa", Service: "helloservice"}
+			update(b, s, func(tx *Tx) error {
+				for i := range waiting + 1 {
+					d := &Delivery{Project: scope.Project, Service: scope.Service, Stage: scope.Stage}
+					if err := tx.CreateDelivery(b.Context(), d); err != nil {
+						return err
+					}
+					state := StateTriggered
+					if i == 0 {
+						state = StateStarted
+					}
+					if err := tx.CreateSequenceRun(b.Context(), &SequenceRun{DeliveryID: d.ID, Stage: scope.Stage, Sequence: "delivery", State: state}); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+			for b.Loop() {
+				r, err := s.NextQueued(b.Context(), scope)
+				if err != nil || r != nil {
+					b.Fatalf("NextQueued = %v, %v; want none, the queue is held", r, err)
+				}
+			}
+		})
+	}
+}

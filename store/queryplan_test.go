@@ -401,8 +401,9 @@ func planCases(f planFixture) []planCase {
 // wantJudged is how many statements the judged cases send: the test must have checked them all, so
 // that a case that stops sending its statement, or a loop that stops adding cases, cannot pass unseen.
 // The API's list is 32 cases; a token's two projects are two statements each, and so are a read of
-// evaluations (their SLI values) and of a stage's facts (the runs, then their tasks).
-const wantJudged = 92
+// evaluations (their SLI values), of a stage's facts (the runs, then their tasks) and the next queued run
+// (is the queue held, then its oldest run).
+const wantJudged = 93
 
 func TestReadQueryPlans(t *testing.T) {
 	s, _ := newStore(t)

@@ -132,9 +132,22 @@ type QueueScope struct {
 // NextQueued returns the sequence run of scope that should start now: the oldest one queued
 // (StateTriggered), unless a run of scope holds the queue (HoldsQueue). It returns nil when none should
 // start. Two index seeks (sequence_runs_queue), so it costs the same with 10 or 10,000 runs waiting.
+//
+// They are two statements: in one, with the hold as a NOT EXISTS beside the queue's range, SQLite
+// checked it against each queued run in turn, and read the whole queue whenever it was held, which
+// during a burst it nearly always is.
 func (q queries) NextQueued(ctx context.Context, scope QueueScope) (*SequenceRun, error) {
-	r, err := scanSequenceRun(q.q.QueryRowContext(ctx, nextQueuedQuery,
-		scope.Project, scope.Stage, scope.Service, StateTriggered, scope.Project, scope.Stage, scope.Service))
+	var held int
+	err := q.q.QueryRowContext(ctx, queueHeldQuery, scope.Project, scope.Stage, scope.Service).Scan(&held)
+	if err != nil {
+		return nil, fmt.Errorf("is the queue of %s/%s/%s held: %w", scope.Project, scope.Stage, scope.Service, classify(err))
+	}
+	if held != 0 {
+		return nil, nil
+	}
+	r, err := scanSequenceRun(q.q.QueryRowContext(ctx, `SELECT `+sequenceRunColumns+` FROM sequence_runs
+		WHERE project = ? AND stage = ? AND service = ? AND state = ? ORDER BY triggered_at, id LIMIT 1`,
+		scope.Project, scope.Stage, scope.Service, StateTriggered))
 	if err = classify(err); errors.Is(err, ErrNotFound) {
 		return nil, nil
 	}
@@ -144,18 +157,15 @@ func (q queries) NextQueued(ctx context.Context, scope QueueScope) (*SequenceRun
 	return r, nil
 }
 
-// nextQueuedQuery is NextQueued's statement: the holding states are a property of the state table, fixed
-// when the program starts, so the text is the same for every call and prepared once.
-var nextQueuedQuery = func() string {
+// queueHeldQuery tells whether a run of a scope holds its queue. The holding states are a property of the
+// state table, fixed when the program starts, so the text is the same for every call and prepared once.
+var queueHeldQuery = func() string {
 	holding := make([]string, 0, 4)
 	for _, s := range QueueHoldingStates() {
 		holding = append(holding, "'"+string(s)+"'")
 	}
-	return `SELECT ` + sequenceRunColumns + ` FROM sequence_runs
-		WHERE project = ? AND stage = ? AND service = ? AND state = ?
-		AND NOT EXISTS (SELECT 1 FROM sequence_runs h
-			WHERE h.project = ? AND h.stage = ? AND h.service = ? AND h.state IN (` + strings.Join(holding, ", ") + `))
-		ORDER BY triggered_at, id LIMIT 1`
+	return `SELECT EXISTS (SELECT 1 FROM sequence_runs
+		WHERE project = ? AND stage = ? AND service = ? AND state IN (` + strings.Join(holding, ", ") + `))`
 }()
 
 // SequenceRunQuery selects sequence runs; empty fields do not filter. Project, Stage and Service together
