@@ -35,7 +35,7 @@ import (
 // where a commit takes 0.1. So a RESTART or TRUNCATE that went through is followed, while the writer is
 // still paused, by a commit of the checkpointer's own (PRAGMA application_id, shipgate's mark on the file,
 // which rewrites one page), and the request after it meets a primed WAL. An idle WAL is therefore one
-// frame long, about 4 KB, not empty.
+// frame long (a page and its header), not empty.
 const (
 	// checkpointEvery is how many commits pass between PASSIVE checkpoints,
 	checkpointEvery = 100
@@ -78,6 +78,7 @@ type checkpointRun struct {
 	copied int64         // frames copied into the database
 	took   time.Duration // for RESTART and TRUNCATE, how long the writer was paused
 	header [12]byte      // the WAL header's checkpoint sequence and salts after the checkpoint (walHeader)
+	primed bool          // the checkpointer's own commit started a new WAL after it (see the top of this file)
 	err    error
 }
 
@@ -212,9 +213,12 @@ func (c *checkpointer) run(ctx context.Context, mode string) (run checkpointRun)
 	run.busy = busy != 0
 	run.header = c.walHeader()
 	if w != nil && !run.busy {
-		// The writer is still paused: start the WAL over here, not in the next request's commit.
+		// The writer is still paused: start the WAL over here, not in the next request's commit. If this
+		// fails (a full disk), the next request's commit does it, as it would without this.
 		if _, err := w.ExecContext(ctx, fmt.Sprintf("PRAGMA application_id = %d", applicationID)); err != nil {
-			run.err = fmt.Errorf("start the WAL over after a %s checkpoint: %w", mode, err)
+			c.log(fmt.Errorf("start the WAL over after a %s checkpoint: %w", mode, err))
+		} else {
+			run.primed = true
 		}
 	}
 	return run
@@ -255,8 +259,8 @@ func (w *walCount) saw(run checkpointRun) {
 		w.frames.Add(run.frames - w.last)
 	}
 	w.last, w.header = max(run.frames, 0), header
-	if run.mode != "PASSIVE" && !run.busy {
-		// The priming commit that followed starts a new WAL: the next checkpoint counts all it holds.
+	if run.primed {
+		// The priming commit that followed started a new WAL: the next checkpoint counts all it holds.
 		w.last, w.header = 0, [12]byte{}
 	}
 }

@@ -84,7 +84,7 @@ func (q queries) ListEvents(ctx context.Context, deliveryID int64) ([]*Event, er
 
 // newUUID returns a new time-ordered UUID (version 7, RFC 9562), for event ids and Keptn contexts. Both
 // are keys of indexes that every task transaction inserts into: random (version 4) UUIDs land on a
-// different leaf page of each index every time, each page one more 4 KB frame in the WAL, where
+// different leaf page of each index every time, each page one more frame in the WAL, where
 // time-ordered ones are appended to the same last page. Keptn treats both as opaque UUID strings.
 func newUUID() string {
 	return uuid.Must(uuid.NewV7()).String()

@@ -19,7 +19,7 @@ const (
 func (c *checkpointer) idleBytes() int64 { return walFileHeader + c.frameSize }
 
 // WALBytes reports the size of the database's write-ahead log file, 0 when there is none. The checkpointer
-// keeps it below about walRestartBytes under load, at most 64 MB, and truncates it to one page (about 4 KB)
+// keeps it below about walRestartBytes under load, at most 64 MB, and truncates it to one page
 // once the store is idle; a WAL that keeps growing means a reader holds a snapshot for a long time.
 func (s *Store) WALBytes() (int64, error) {
 	n, err := walFileBytes(s.checkpoints.path)

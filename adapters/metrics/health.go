@@ -24,7 +24,7 @@ type unrecordedCounter interface {
 func RegisterHealth(reg prometheus.Registerer, st storeHealth, eng unrecordedCounter) {
 	reg.MustRegister(
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "shipgate_store_wal_bytes",
-			Help: "Size of the database's write-ahead log (the -wal file): bounded under load, one page (about 4 KB) once idle for a few seconds."},
+			Help: "Size of the database's write-ahead log (the -wal file): bounded under load, one page once idle for a few seconds."},
 			func() float64 {
 				n, _ := st.WALBytes() // no file yet reads as 0
 				return float64(n)

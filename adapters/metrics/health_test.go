@@ -28,7 +28,7 @@ func TestHealthMetricsAreReadAtScrapeTime(t *testing.T) {
 	want := `# HELP shipgate_engine_unrecorded_transitions Task results and fired timers the database refused, held in memory and retried until recorded.
 # TYPE shipgate_engine_unrecorded_transitions gauge
 shipgate_engine_unrecorded_transitions 20
-# HELP shipgate_store_wal_bytes Size of the database's write-ahead log (the -wal file): bounded under load, one page (about 4 KB) once idle for a few seconds.
+# HELP shipgate_store_wal_bytes Size of the database's write-ahead log (the -wal file): bounded under load, one page once idle for a few seconds.
 # TYPE shipgate_store_wal_bytes gauge
 shipgate_store_wal_bytes 4096
 # HELP shipgate_store_wal_written_bytes_total Bytes written to the write-ahead log since the start, counted at each checkpoint (every 100 commits, and when idle): with the tasks run, the store's write amplification.
