@@ -211,14 +211,20 @@ func (m *measurer) do(ctx context.Context, method, path, token string, body []by
 	return res, nil
 }
 
-// getJSON GETs an API path and decodes its answer into v, or discards it when v is nil.
-func (m *measurer) getJSON(ctx context.Context, path string, v any) error {
-	res, err := m.do(ctx, http.MethodGet, path, APIToken, nil)
+// read sends a request (do) and reads its whole answer.
+func (m *measurer) read(ctx context.Context, method, path, token string, body []byte) (*http.Response, []byte, error) {
+	res, err := m.do(ctx, method, path, token, body)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	defer res.Body.Close()
 	raw, err := io.ReadAll(res.Body)
+	return res, raw, err
+}
+
+// getJSON GETs an API path and decodes its answer into v, or discards it when v is nil.
+func (m *measurer) getJSON(ctx context.Context, path string, v any) error {
+	res, raw, err := m.read(ctx, http.MethodGet, path, APIToken, nil)
 	if err != nil {
 		return err
 	}
@@ -233,12 +239,7 @@ func (m *measurer) getJSON(ctx context.Context, path string, v any) error {
 
 func (m *measurer) scrape(ctx context.Context) (time.Duration, error) {
 	start := time.Now()
-	res, err := m.do(ctx, http.MethodGet, "/metrics", "", nil)
-	if err != nil {
-		return 0, err
-	}
-	defer res.Body.Close()
-	raw, err := io.ReadAll(res.Body)
+	res, raw, err := m.read(ctx, http.MethodGet, "/metrics", "", nil)
 	if err != nil {
 		return 0, err
 	}
@@ -253,12 +254,7 @@ func (m *measurer) scrape(ctx context.Context) (time.Duration, error) {
 // (with the console's access token, as scripts do).
 func (m *measurer) history(ctx context.Context, service string) error {
 	body, _ := json.Marshal(map[string]string{"channel": HistoryChannel, "user": "bench", "text": "/deliver history " + service})
-	res, err := m.do(ctx, http.MethodPost, "/web/command", WebToken, body)
-	if err != nil {
-		return err
-	}
-	defer res.Body.Close()
-	raw, err := io.ReadAll(res.Body)
+	res, raw, err := m.read(ctx, http.MethodPost, "/web/command", WebToken, body)
 	if err != nil {
 		return err
 	}
