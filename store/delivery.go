@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -93,21 +94,30 @@ type DeliveryUpdate struct {
 // UpdateDelivery applies u to delivery id and returns the updated delivery. UpdatedAt becomes the
 // transaction time, and so does FinishedAt the first time the state becomes terminal.
 func (tx *Tx) UpdateDelivery(ctx context.Context, id int64, u DeliveryUpdate) (*Delivery, error) {
-	var finished any
-	if u.State != nil && u.State.Terminal() {
-		finished = millis(tx.now)
+	// Only the columns u sets are in the statement: SQLite rewrites a row's entry in every index holding a
+	// column an UPDATE sets, even to the value it had, and deliveries_by_state would otherwise be written
+	// at each update of a delivery, not only when its state changes.
+	set := []string{"updated_at = ?"}
+	args := []any{millis(tx.now)}
+	if u.State != nil {
+		set = append(set, "state = ?")
+		args = append(args, *u.State)
+		if u.State.Terminal() {
+			set = append(set, "finished_at = COALESCE(finished_at, ?)")
+			args = append(args, millis(tx.now))
+		}
 	}
-	d, err := scanDelivery(tx.q.QueryRowContext(ctx, `
-		UPDATE deliveries SET
-			state = COALESCE(?, state),
-			result = COALESCE(?, result),
-			worst_result = COALESCE(?, worst_result),
-			message = COALESCE(?, message),
-			updated_at = ?,
-			finished_at = COALESCE(finished_at, ?)
-		WHERE id = ?
-		RETURNING `+deliveryColumns,
-		u.State, u.Result, u.WorstResult, u.Message, millis(tx.now), finished, id))
+	if u.Result != nil {
+		set, args = append(set, "result = ?"), append(args, *u.Result)
+	}
+	if u.WorstResult != nil {
+		set, args = append(set, "worst_result = ?"), append(args, *u.WorstResult)
+	}
+	if u.Message != nil {
+		set, args = append(set, "message = ?"), append(args, *u.Message)
+	}
+	d, err := scanDelivery(tx.q.QueryRowContext(ctx, `UPDATE deliveries SET `+strings.Join(set, ", ")+` WHERE id = ?
+		RETURNING `+deliveryColumns, append(args, id)...))
 	if err != nil {
 		return nil, fmt.Errorf("update delivery %d: %w", id, classify(err))
 	}
