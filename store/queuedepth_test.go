@@ -45,25 +45,16 @@ func TestQueueDepths(t *testing.T) {
 	}
 }
 
-// queryPlan returns the steps of EXPLAIN QUERY PLAN for query with args.
+// queryPlan returns the details of the steps of EXPLAIN QUERY PLAN for query with args (explain).
 func queryPlan(t *testing.T, s *Store, query string, args ...any) []string {
 	t.Helper()
-	rows, err := s.reader.QueryContext(t.Context(), "EXPLAIN QUERY PLAN "+query, args...)
+	rows, err := explain(t.Context(), s.reader, statement{sql: query, args: args})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer rows.Close()
-	var plan []string
-	for rows.Next() {
-		var id, parent, unused int
-		var detail string
-		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
-			t.Fatal(err)
-		}
-		plan = append(plan, detail)
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatal(err)
+	plan := make([]string, len(rows))
+	for i, r := range rows {
+		plan[i] = r.detail
 	}
 	return plan
 }
