@@ -173,3 +173,60 @@ func BenchmarkNextQueued(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkTaskTransactionFloor measures, side by side with single-row commits, the least any engine design
+// could write for one task transaction and stay durable: the task's finish (one UPDATE), its three Keptn
+// events in one multi-row INSERT, and the next task inserted already started, with no read at all: what an
+// engine holding every live delivery in memory would still have to do. Its ratio to raw commits is the
+// ceiling of BenchmarkEngineTaskTransitions' ratio on this driver and disk. Iterations alternate between the
+// two kinds, so that both see the same machine.
+func BenchmarkTaskTransactionFloor(b *testing.B) {
+	s := openBench(b)
+	ctx := b.Context()
+	d, r, tr := seedTask(b, s)
+	data := `{"project":"fulltour","stage":"qa","service":"helloservice","result":"pass","status":"succeeded","deployment":{"deploymentNames":["helloservice"]}}`
+	var rawTime, floorTime time.Duration
+	var pos int
+	for b.Loop() {
+		start := time.Now()
+		err := s.Update(ctx, func(tx *Tx) error {
+			return tx.AppendAudit(ctx, &AuditEntry{Actor: "bench", Action: "bench.commit", Allowed: true})
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+		rawTime += time.Since(start)
+
+		start = time.Now()
+		pos++
+		err = s.Update(ctx, func(tx *Tx) error {
+			now := millis(tx.now)
+			if _, err := tx.q.ExecContext(ctx, `UPDATE task_runs SET state = ?, result = ?, status = ?, data = ?, finished_at = ? WHERE id = ?`,
+				TaskFinished, ResultPass, StatusSucceeded, data, now, tr.ID); err != nil {
+				return err
+			}
+			if _, err := tx.q.ExecContext(ctx, `
+				INSERT INTO events (id, delivery_id, keptn_context, triggered_id, type, source, time, data)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?), (?, ?, ?, ?, ?, ?, ?, ?)`,
+				newUUID(), d.ID, d.KeptnContext, tr.TriggeredEventID, "sh.keptn.event.deployment.finished", "shipgate", now, data,
+				newUUID(), d.ID, d.KeptnContext, "", "sh.keptn.event.test.triggered", "shipgate", now, data,
+				newUUID(), d.ID, d.KeptnContext, tr.TriggeredEventID, "sh.keptn.event.test.started", "shipgate", now, data); err != nil {
+				return err
+			}
+			_, err := tx.q.ExecContext(ctx, `
+				INSERT INTO task_runs (sequence_run_id, delivery_id, position, name, executor, state, data, triggered_event_id, attempt, triggered_at, started_at)
+				VALUES (?, ?, ?, 'test', 'exec', ?, '{}', ?, 1, ?, ?)`,
+				r.ID, d.ID, pos, TaskStarted, newUUID(), now, now)
+			return err
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+		floorTime += time.Since(start)
+	}
+	raw := float64(b.N) / rawTime.Seconds()
+	floor := float64(b.N) / floorTime.Seconds()
+	b.ReportMetric(raw, "raw-commits/s")
+	b.ReportMetric(floor, "floor-tasks/s")
+	b.ReportMetric(floor/raw, "ratio")
+}
