@@ -285,6 +285,60 @@ func (c *Config) LoadProjects() ([]*Project, Diagnostics) {
 	return projects, diags
 }
 
+// CheckProjectsFound says, with severity sev, why projects_dir gave no project: that it is a Keptn project
+// itself (its parent should be projects_dir), that the project folders are one level further down, that
+// its folders hold no shipyard.yaml, that it is empty, or that the default folder does not exist. It says
+// nothing when projects loaded, when projects_dir could not be read (LoadProjects reported that), or when
+// a project folder failed to load (its errors say why). `validate --config` fails on it; serve, which
+// may run before any project is mounted, warns.
+func (c *Config) CheckProjectsFound(projects []*Project, sev Severity) Diagnostics {
+	if len(projects) > 0 {
+		return nil
+	}
+	var diags Diagnostics
+	d := diagnoser{file: c.File, diags: &diags}
+	line := c.LineOf("projects_dir")
+	_, named := c.Lines["projects_dir"]
+	dir := c.ProjectsDir
+	if info, err := os.Stat(dir); err != nil || !info.IsDir() {
+		if !named && os.IsNotExist(err) {
+			d.report(sev, line, "no project: projects_dir is not set, and its default %s does not exist; set projects_dir to the folder that holds one folder per Keptn project", dir)
+		}
+		return diags
+	}
+	if fileExists(filepath.Join(dir, ShipyardFile)) {
+		d.report(sev, line, "projects_dir %s holds a %s: it is a Keptn project itself, and projects_dir should be its parent folder, %s", dir, ShipyardFile, filepath.Dir(filepath.Clean(dir)))
+		return diags
+	}
+	folders := subdirs(dir)
+	var deeper []string
+	for _, f := range folders {
+		if fileExists(filepath.Join(dir, f, ShipyardFile)) {
+			return nil // a project that failed to load, and said why
+		}
+		for _, sub := range subdirs(filepath.Join(dir, f)) {
+			if fileExists(filepath.Join(dir, f, sub, ShipyardFile)) {
+				deeper = append(deeper, filepath.Join(dir, f))
+				break
+			}
+		}
+	}
+	switch {
+	case len(deeper) == 1:
+		d.report(sev, line, "projects_dir %s holds no project, but its folder %s holds project folders: projects_dir should be %s", dir, filepath.Base(deeper[0]), deeper[0])
+	case len(deeper) > 1:
+		d.report(sev, line, "projects_dir %s holds no project, but its folders %s hold project folders: projects_dir should be one of them", dir, strings.Join(deeper, ", "))
+	case len(folders) == 0:
+		d.report(sev, line, "projects_dir %s holds no project: it has no folders; put one folder per Keptn project in it, each with its %s", dir, ShipyardFile)
+	default:
+		if len(folders) > 5 {
+			folders = append(folders[:5], "…")
+		}
+		d.report(sev, line, "projects_dir %s holds no project: none of its folders (%s) has a %s at its top", dir, strings.Join(folders, ", "), ShipyardFile)
+	}
+	return diags
+}
+
 func resolvePath(base, p string) string {
 	if p == "" || filepath.IsAbs(p) || p == ":memory:" {
 		return p

@@ -1,7 +1,10 @@
 package config
 
 import (
+	"cmp"
 	"errors"
+	"math"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -88,5 +91,104 @@ func (c *Criterion) UnmarshalYAML(n *yaml.Node) error {
 // MarshalYAML writes the criterion back as it was written.
 func (c Criterion) MarshalYAML() (any, error) { return c.Raw, nil }
 
+// direction is -1 for an upper limit (< or <=), 1 for a lower one (> or >=) and 0 for =.
+func (c Criterion) direction() int {
+	switch c.Operator {
+	case "<", "<=":
+		return -1
+	case ">", ">=":
+		return 1
+	}
+	return 0
+}
+
 // String returns the criterion as written.
 func (c Criterion) String() string { return c.Raw }
+
+// interval is the set of numbers between lo and hi, each end included or not: what a block of absolute
+// criteria accepts. It is empty when lo > hi, or when lo == hi and an end is excluded.
+type interval struct {
+	lo, hi         float64
+	loIncl, hiIncl bool
+}
+
+// allNumbers is what a block without criteria accepts.
+var allNumbers = interval{lo: math.Inf(-1), hi: math.Inf(1)}
+
+func (iv interval) empty() bool {
+	return iv.lo > iv.hi || (iv.lo == iv.hi && !(iv.loIncl && iv.hiIncl))
+}
+
+// narrow returns the part of iv that meets an absolute criterion's bound.
+func (iv interval) narrow(c Criterion) interval {
+	below := func(v float64, incl bool) {
+		if v < iv.hi {
+			iv.hi, iv.hiIncl = v, incl
+		} else if v == iv.hi {
+			iv.hiIncl = iv.hiIncl && incl
+		}
+	}
+	above := func(v float64, incl bool) {
+		if v > iv.lo {
+			iv.lo, iv.loIncl = v, incl
+		} else if v == iv.lo {
+			iv.loIncl = iv.loIncl && incl
+		}
+	}
+	switch c.Operator {
+	case "<":
+		below(c.Value, false)
+	case "<=":
+		below(c.Value, true)
+	case "=":
+		below(c.Value, true)
+		above(c.Value, true)
+	case ">=":
+		above(c.Value, true)
+	case ">":
+		above(c.Value, false)
+	}
+	return iv
+}
+
+// contains reports whether every number of o is in iv.
+func (iv interval) contains(o interval) bool {
+	if o.empty() {
+		return true
+	}
+	loOK := iv.lo < o.lo || (iv.lo == o.lo && (iv.loIncl || !o.loIncl))
+	hiOK := o.hi < iv.hi || (o.hi == iv.hi && (iv.hiIncl || !o.hiIncl))
+	return loOK && hiOK
+}
+
+// union merges intervals into disjoint ones sorted by their lower end; two that touch (such as <1 and
+// >=1) become one.
+func union(ivs []interval) []interval {
+	ivs = slices.DeleteFunc(slices.Clone(ivs), interval.empty)
+	slices.SortFunc(ivs, func(a, b interval) int {
+		if c := cmp.Compare(a.lo, b.lo); c != 0 {
+			return c
+		}
+		if a.loIncl == b.loIncl {
+			return 0
+		}
+		if a.loIncl {
+			return -1
+		}
+		return 1
+	})
+	var out []interval
+	for _, iv := range ivs {
+		if n := len(out); n > 0 && (iv.lo < out[n-1].hi || (iv.lo == out[n-1].hi && (iv.loIncl || out[n-1].hiIncl))) {
+			last := &out[n-1]
+			if iv.hi > last.hi {
+				last.hi, last.hiIncl = iv.hi, iv.hiIncl
+			} else if iv.hi == last.hi {
+				last.hiIncl = last.hiIncl || iv.hiIncl
+			}
+			continue
+		}
+		out = append(out, iv)
+	}
+	return out
+}

@@ -34,12 +34,16 @@ type Diagnostic struct {
 	Code string
 }
 
-// Codes of SLO problems that Keptn reported as a failed evaluation rather than an unusable file; `shipgate
-// evaluate` scores such an SLO and fails it with Keptn's message, instead of refusing the input.
+// Codes of SLO problems that Keptn reported as a failed evaluation rather than an unusable file: the engine
+// scores such an SLO and fails it with Keptn's message. `shipgate evaluate` does the same for all but
+// CodeSLONotSLO, which it refuses as invalid input.
 const (
 	CodeSLOCriteria     = "slo-criteria"
 	CodeSLOTotalScore   = "slo-total-score"
 	CodeSLONoObjectives = "slo-no-objectives"
+	// CodeSLONotSLO marks a file that is no SLO at all (a shipyard, SLI values): Keptn scored it as an SLO
+	// without objectives.
+	CodeSLONotSLO = "slo-not-slo"
 )
 
 // String renders the diagnostic as FILE:LINE: message, the form compilers and linters use, so that

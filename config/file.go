@@ -3,6 +3,8 @@ package config
 import (
 	"fmt"
 	"os"
+
+	"gopkg.in/yaml.v3"
 )
 
 // readFile reads path and hands its content to parse; a file that cannot be read is one diagnostic that
@@ -20,13 +22,20 @@ func readFile[T any](path, what string, parse func(file string, data []byte) (*T
 // "triggerdOn", which Keptn silently dropped). It returns false, with an error saying what the file
 // should hold, when the file has no content.
 func decodeKeptnFile(d diagnoser, data []byte, v any, expected string) bool {
-	root := parseYAML(d, data)
+	root := keptnRoot(d, data, expected)
 	if root == nil {
-		if !d.diags.HasErrors() {
-			d.errorf(0, "file is empty; expected %s", expected)
-		}
 		return false
 	}
 	decodeYAML(d, root, v, SeverityWarning)
 	return true
+}
+
+// keptnRoot parses a Keptn file into its root node, or returns nil, with an error saying what the file
+// should hold, when the file has no content.
+func keptnRoot(d diagnoser, data []byte, expected string) *yaml.Node {
+	root := parseYAML(d, data)
+	if root == nil && !d.diags.HasErrors() {
+		d.errorf(0, "file is empty; expected %s", expected)
+	}
+	return root
 }

@@ -217,3 +217,48 @@ func TestProjectFoldersBehindLinks(t *testing.T) {
 		t.Errorf("services %v, want [helloservice]", got)
 	}
 }
+
+// When projects_dir gives no project, CheckProjectsFound says what it found instead, at projects_dir's
+// line, with the severity asked for.
+func TestCheckProjectsFound(t *testing.T) {
+	root := writeTree(t, "etc", map[string]string{
+		"fulltour/shipyard.yaml":          twoStages,
+		"nested/keptn/shop/shipyard.yaml": twoStages,
+		"plain/notes/readme.md":           "not a project\n",
+		"plain/docs/readme.md":            "not a project\n",
+		"broken/shop/shipyard.yaml":       "apiVersion: spec.keptn.sh/0.2.2\nspec:\n  stages: [\n",
+		"files/readme.md":                 "no folders\n",
+	})
+	tests := []struct {
+		dir  string
+		sev  Severity
+		want []want
+	}{
+		{"fulltour", SeverityError, []want{errAt(2, "projects_dir "+filepath.Join(root, "fulltour")+" holds a shipyard.yaml: it is a Keptn project itself, and projects_dir should be its parent folder, "+root)}},
+		{"nested", SeverityWarning, []want{warnAt(2, "projects_dir "+filepath.Join(root, "nested")+" holds no project, but its folder keptn holds project folders: projects_dir should be "+filepath.Join(root, "nested", "keptn"))}},
+		{"plain", SeverityError, []want{errAt(2, "projects_dir "+filepath.Join(root, "plain")+" holds no project: none of its folders (docs, notes) has a shipyard.yaml at its top")}},
+		{"files", SeverityError, []want{errAt(2, "holds no project: it has no folders; put one folder per Keptn project in it")}},
+		// A project folder that did not load has its own errors, which say why.
+		{"broken", SeverityError, nil},
+		// A projects_dir that cannot be read is LoadProjects' error.
+		{"nowhere", SeverityError, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.dir, func(t *testing.T) {
+			cfg, diags := Parse(filepath.Join(root, "shipgate.yaml"), []byte("listen: 127.0.0.1:0\nprojects_dir: "+tt.dir+"\n"), env(nil))
+			checkDiags(t, diags)
+			projects, _ := cfg.LoadProjects()
+			checkDiags(t, cfg.CheckProjectsFound(projects, tt.sev), tt.want...)
+		})
+	}
+
+	// The default projects_dir may be absent, but then nothing is served.
+	cfg, _ := Parse(filepath.Join(root, "shipgate.yaml"), []byte("listen: 127.0.0.1:0\n"), env(nil))
+	checkDiags(t, cfg.CheckProjectsFound(nil, SeverityWarning), warnAt(1, "no project: projects_dir is not set, and its default "+filepath.Join(root, "projects")+" does not exist"))
+	// Loaded projects need no explanation.
+	cfg, _ = Parse(filepath.Join(root, "shipgate.yaml"), []byte("projects_dir: .\n"), env(nil))
+	projects, _ := cfg.LoadProjects()
+	if len(projects) != 1 || cfg.CheckProjectsFound(projects, SeverityError) != nil {
+		t.Errorf("projects %v: want fulltour and nothing to say", projects)
+	}
+}

@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"maps"
 	"regexp"
 	"slices"
 	"strings"
@@ -180,6 +181,7 @@ func (sy *Shipyard) validate(d diagnoser) {
 			}
 		}
 	}
+	sy.checkLoops(d)
 }
 
 func (sy *Shipyard) validateVersion(d diagnoser) {
@@ -332,4 +334,166 @@ func sequenceNames(st *Stage) []string {
 		names = append(names, EvaluationSequence+" (built in)")
 	}
 	return names
+}
+
+// followUp is a trigger that starts a sequence when another (or the same) one finishes.
+type followUp struct {
+	from, to string // STAGE.SEQUENCE
+	source   *Sequence
+	trigger  *Trigger
+	stage    string // the triggered sequence's
+	sequence string
+}
+
+// matches reports whether the trigger starts its sequence when the source ends with result after its
+// task lastTask, as Keptn's GetTaskSequencesByTrigger decides: without a selector on pass or warning,
+// with one when result or LASTTASK.result equals the result.
+func (f followUp) matches(result, lastTask string) bool {
+	m := f.trigger.Selector.Match
+	if len(m) == 0 {
+		return result == "pass" || result == "warning"
+	}
+	return m["result"] == result || m[lastTask+".result"] == result
+}
+
+// canFire reports whether some way the source can end starts the sequence: passing or with a warning
+// after its last task, or failing at any task.
+func (f followUp) canFire() bool {
+	tasks := f.source.Tasks
+	if len(tasks) == 0 {
+		return false
+	}
+	last := tasks[len(tasks)-1].Name
+	if f.matches("pass", last) || f.matches("warning", last) {
+		return true
+	}
+	return slices.ContainsFunc(tasks, func(t Task) bool { return f.matches("fail", t.Name) })
+}
+
+// endsAtGetAction reports whether the loop through this trigger ends once a get-action task of the source
+// fails, which is how Keptn's remediation loops ended: remediation-service fails get-action when the
+// actions in remediation.yaml have run out, and the sequence then ends with get-action's result.
+func (f followUp) endsAtGetAction() bool {
+	return slices.ContainsFunc(f.source.Tasks, func(t Task) bool { return t.Name == getActionTask }) && !f.matches("fail", getActionTask)
+}
+
+// getActionTask hands out a remediation's next action, and fails once there is none.
+const getActionTask = "get-action"
+
+// checkLoops warns about sequences that start one another in a circle, the shortest a sequence triggered
+// by its own finished event, when nothing in Keptn's rules ends the circle: each run can start the next
+// for ever. A circle through a trigger that a failed get-action does not match ends when the remediation
+// runs out of actions (Keptn's documented remediation sequence, triggered by its own finished event with
+// evaluation.result: fail), and is left alone. Each circle is reported once, at the trigger that closes it.
+func (sy *Shipyard) checkLoops(d diagnoser) {
+	var edges []followUp
+	for _, st := range sy.Spec.Stages {
+		for i := range st.Sequences {
+			seq := &st.Sequences[i]
+			for j := range seq.TriggeredOn {
+				tr := &seq.TriggeredOn[j]
+				stage, name, ok := triggerSource(tr.Event)
+				if !ok {
+					continue
+				}
+				from, ok := sy.Stage(stage)
+				if !ok {
+					continue
+				}
+				source, ok := from.Sequence(name)
+				if !ok {
+					continue
+				}
+				f := followUp{from: stage + "." + name, to: st.Name + "." + seq.Name, source: source, trigger: tr, stage: st.Name, sequence: seq.Name}
+				if f.canFire() && !f.endsAtGetAction() {
+					edges = append(edges, f)
+				}
+			}
+		}
+	}
+	reported := map[*Trigger]bool{}
+	for _, e := range edges {
+		if reported[e.trigger] {
+			continue
+		}
+		path := loopBack(edges, e)
+		if path == nil {
+			continue
+		}
+		for _, p := range path {
+			reported[p.trigger] = true
+		}
+		where := fmt.Sprintf("stage %q, sequence %q", e.stage, e.sequence)
+		line := e.trigger.LineOf("event")
+		if len(path) == 1 {
+			d.warnf(line, "%s: triggeredOn %q starts this sequence again each time it %s, so it can repeat without end: %s",
+				where, e.trigger.Event, e.condition(), e.getActionHint())
+			continue
+		}
+		names := []string{path[0].from}
+		for _, p := range path {
+			names = append(names, p.to)
+		}
+		d.warnf(line, "%s: triggeredOn %q closes a loop of sequences that start one another, %s, which can repeat without end: no failing get-action task ends it, as one ends Keptn's remediation loops once the actions run out",
+			where, e.trigger.Event, strings.Join(names, " → "))
+	}
+}
+
+// loopBack returns the triggers of a circle that starts with e and comes back to e's source, the
+// shortest one, or nil when e closes none.
+func loopBack(edges []followUp, e followUp) []followUp {
+	prev := map[string]int{e.to: -1} // sequence -> index of the edge that reached it
+	queue := []string{e.to}
+	for len(queue) > 0 {
+		at := queue[0]
+		queue = queue[1:]
+		if at == e.from {
+			var path []followUp
+			for i := prev[at]; i >= 0; i = prev[edges[i].from] {
+				path = append([]followUp{edges[i]}, path...)
+			}
+			return append([]followUp{e}, path...)
+		}
+		for i, next := range edges {
+			if _, seen := prev[next.to]; next.from == at && !seen {
+				prev[next.to] = i
+				queue = append(queue, next.to)
+			}
+		}
+	}
+	return nil
+}
+
+// condition says when the trigger starts its sequence again.
+func (f followUp) condition() string {
+	m := f.trigger.Selector.Match
+	if len(m) == 0 {
+		return "passes or ends with a warning"
+	}
+	var ways []string
+	for _, key := range slices.Sorted(maps.Keys(m)) {
+		if key == "result" {
+			ways = append(ways, fmt.Sprintf("ends with result %s", m[key]))
+		} else if task, ok := strings.CutSuffix(key, ".result"); ok {
+			ways = append(ways, fmt.Sprintf("ends at task %s with result %s", task, m[key]))
+		}
+	}
+	return strings.Join(ways, " or ")
+}
+
+// getActionHint says how to let the loop end.
+func (f followUp) getActionHint() string {
+	if slices.ContainsFunc(f.source.Tasks, func(t Task) bool { return t.Name == getActionTask }) {
+		return "a failing get-action, which ends Keptn's remediation loops once the actions run out, matches this selector too; select on a later task, such as evaluation.result: fail"
+	}
+	return "nothing ends it, as a failing get-action task ends Keptn's remediation loops once the actions run out"
+}
+
+// triggerSource splits STAGE.SEQUENCE.finished; validateTrigger reports any other form.
+func triggerSource(event string) (stage, sequence string, ok bool) {
+	parts := strings.Split(event, ".")
+	if len(parts) != 3 || parts[2] != "finished" {
+		return "", "", false
+	}
+	return parts[0], parts[1], true
 }

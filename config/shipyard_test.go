@@ -266,3 +266,91 @@ func FuzzShipyard(f *testing.F) {
 		}
 	})
 }
+
+// Sequences that start one another in a circle can run for ever unless a failing get-action ends the
+// circle, as in Keptn's remediation sequence; the others are warned about once, where the circle closes.
+func TestShipyardLoops(t *testing.T) {
+	remediation := func(selector string) string {
+		return `    - name: production
+      sequences:
+        - name: remediation
+          triggeredOn:
+            - event: production.remediation.finished
+              selector:
+                match: ` + selector + `
+          tasks:
+            - name: get-action
+            - name: action
+            - name: evaluation
+`
+	}
+	tests := []struct {
+		name string
+		body string // appended to shipyardHead, whose last line is 6
+		want []want
+	}{
+		{"Keptn's remediation loop ends when get-action runs out of actions", remediation("{evaluation.result: fail}"), nil},
+		{"a selector a failing get-action matches too", remediation("{result: fail}"), []want{warnAt(11,
+			`stage "production", sequence "remediation": triggeredOn "production.remediation.finished" starts this sequence again each time it ends with result fail, so it can repeat without end: a failing get-action, which ends Keptn's remediation loops once the actions run out, matches this selector too; select on a later task, such as evaluation.result: fail`)}},
+		{"get-action's own failure selected", remediation("{get-action.result: fail, evaluation.result: fail}"), []want{warnAt(11,
+			"each time it ends at task evaluation with result fail or ends at task get-action with result fail, so it can repeat without end")}},
+		{"without a selector, every passing run starts the next", `    - name: qa
+      sequences:
+        - name: soak
+          triggeredOn: [{event: qa.soak.finished}]
+          tasks: [{name: test}]
+`, []want{warnAt(10, `stage "qa", sequence "soak": triggeredOn "qa.soak.finished" starts this sequence again each time it passes or ends with a warning, so it can repeat without end: nothing ends it`)}},
+		{"a selector that never matches starts nothing", `    - name: qa
+      sequences:
+        - name: soak
+          triggeredOn: [{event: qa.soak.finished, selector: {match: {test.result: pass}}}]
+          tasks: [{name: test}, {name: wait}]
+`, nil},
+		{"two sequences starting each other", `    - name: qa
+      sequences:
+        - name: delivery
+          triggeredOn: [{event: production.retry.finished, selector: {match: {result: fail}}}]
+          tasks: [{name: deployment}]
+    - name: production
+      sequences:
+        - name: retry
+          triggeredOn: [{event: qa.delivery.finished}]
+          tasks: [{name: deployment}]
+`, []want{warnAt(10, `stage "qa", sequence "delivery": triggeredOn "production.retry.finished" closes a loop of sequences that start one another, production.retry → qa.delivery → production.retry, which can repeat without end`)}},
+		{"a circle through three stages, reported once", `    - name: a
+      sequences:
+        - name: s
+          triggeredOn: [{event: c.s.finished}]
+          tasks: [{name: t}]
+    - name: b
+      sequences:
+        - name: s
+          triggeredOn: [{event: a.s.finished}]
+          tasks: [{name: t}]
+    - name: c
+      sequences:
+        - name: s
+          triggeredOn: [{event: b.s.finished}]
+          tasks: [{name: t}]
+`, []want{warnAt(10, `closes a loop of sequences that start one another, c.s → a.s → b.s → c.s`)}},
+		{"a chain is no circle", `    - name: a
+      sequences:
+        - name: s
+          tasks: [{name: t}]
+    - name: b
+      sequences:
+        - name: s
+          triggeredOn: [{event: a.s.finished}]
+          tasks: [{name: t}]
+        - name: u
+          triggeredOn: [{event: b.s.finished}, {event: a.s.finished}]
+          tasks: [{name: t}]
+`, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, diags := ParseShipyard("shipyard.yaml", []byte(shipyardHead+tt.body))
+			checkDiags(t, diags, tt.want...)
+		})
+	}
+}

@@ -2,9 +2,12 @@ package config
 
 import (
 	"fmt"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
+
+	"gopkg.in/yaml.v3"
 )
 
 // SLO is a Keptn slo.yaml: the objectives an evaluation scores and the total score it needs. Field names
@@ -141,17 +144,60 @@ func ReadSLO(path string) (*SLO, Diagnostics) {
 	return readFile(path, "SLO file", ParseSLO)
 }
 
-// ParseSLO decodes and validates SLO content. Null objectives are dropped, as Keptn did.
+// ParseSLO decodes and validates SLO content. Null objectives are dropped, as Keptn did. Content that is
+// no SLO at all (another Keptn file, a JSON object of values) is one CodeSLONotSLO error saying what it is,
+// and an SLO without objectives, which is how Keptn scored it.
 func ParseSLO(file string, data []byte) (*SLO, Diagnostics) {
 	var diags Diagnostics
 	d := diagnoser{file: file, diags: &diags}
 	slo := &SLO{File: file}
-	if !decodeKeptnFile(d, data, slo, "objectives and total_score") {
+	root := keptnRoot(d, data, "objectives and total_score")
+	if root == nil {
 		return nil, diags
 	}
+	if notSLO(d, root) {
+		slo.Line = root.Line
+		return slo, diags
+	}
+	decodeYAML(d, root, slo, SeverityWarning)
 	slo.Objectives = slices.DeleteFunc(slo.Objectives, func(o *Objective) bool { return o == nil })
 	slo.validate(d)
 	return slo, diags
+}
+
+// notSLO reports, as one CodeSLONotSLO error, a mapping with neither objectives nor total_score, the keys
+// every SLO has: unknown keys are only warnings in Keptn files, and a shipyard or a values.json given as an
+// SLO would otherwise read as an SLO without objectives. It names what the file is when it can tell.
+func notSLO(d diagnoser, root *yaml.Node) bool {
+	if root.Kind != yaml.MappingNode {
+		return false // the decoder says it is not a mapping
+	}
+	keys := map[string]*yaml.Node{}
+	var names []string
+	for i := 0; i+1 < len(root.Content); i += 2 {
+		k := root.Content[i]
+		keys[k.Value] = root.Content[i+1]
+		names = append(names, k.Value)
+		if k.Value == "objectives" || k.Value == "total_score" {
+			return false
+		}
+	}
+	name := filepath.Base(d.file)
+	const slo = "an SLO file has objectives and total_score"
+	switch kind := keys["kind"]; {
+	case kind != nil && kind.Kind == yaml.ScalarNode && kind.Value != "":
+		d.errorCode(CodeSLONotSLO, kind.Line, "%s is a Keptn %s (kind: %s), not an SLO file; %s", name, kind.Value, kind.Value, slo)
+	case keys["indicators"] != nil:
+		d.errorCode(CodeSLONotSLO, root.Line, "%s is an SLI file (indicators), not an SLO file; %s", name, slo)
+	case len(names) == 0:
+		d.errorCode(CodeSLONotSLO, root.Line, "%s is an empty mapping, not an SLO file; %s", name, slo)
+	default:
+		if len(names) > 5 {
+			names = append(names[:5], "…")
+		}
+		d.errorCode(CodeSLONotSLO, root.Line, "%s is not an SLO file: its top-level keys (%s) include neither objectives nor total_score", name, strings.Join(names, ", "))
+	}
+	return true
 }
 
 func (s *SLO) validate(d diagnoser) {
@@ -194,7 +240,101 @@ func (s *SLO) validate(d diagnoser) {
 			}
 		}
 	}
+	for _, o := range s.Objectives {
+		o.checkWarningReachable(d)
+	}
 	s.validateTotalScore(d)
+}
+
+// checkWarningReachable warns about warning criteria that can never give the objective the warning
+// status. Keptn checks them only when pass does not hold, so warning criteria that accept nothing beyond
+// what pass accepts never warn (the tutorial's warning "<=0.1" beside pass "<=0.4"). Only what is certain
+// is judged: a relative criterion's target moves with the baseline, so a pass block with one is left out
+// of what pass surely accepts, and a warning block counts by its absolute criteria alone, which accept
+// at least what the whole block does.
+func (o *Objective) checkWarningReachable(d diagnoser) {
+	if o.Informative() || len(o.Warning) == 0 {
+		return // ignored, and reported as such
+	}
+	var pass, warn []interval
+	for _, b := range o.Pass {
+		iv, relative, ok := b.interval()
+		if !ok {
+			return
+		}
+		if !relative {
+			pass = append(pass, iv)
+		}
+	}
+	for _, b := range o.Warning {
+		iv, _, ok := b.interval()
+		if !ok {
+			return
+		}
+		warn = append(warn, iv)
+	}
+	passes := union(pass)
+	for _, w := range warn {
+		if !slices.ContainsFunc(passes, func(p interval) bool { return p.contains(w) }) {
+			return
+		}
+	}
+	if !slices.ContainsFunc(warn, func(w interval) bool { return !w.empty() }) {
+		d.warnf(o.LineOf("warning"), "objective %q: warning criteria %s accept no value, so the objective never ends in warning", o.Name(), formatBlocks(o.Warning))
+		return
+	}
+	hint := ""
+	if p, w, ok := soleCriteria(o); ok && !p.Relative && !w.Relative && p.direction() != 0 && p.direction() == w.direction() && p.Value != w.Value {
+		// One limit each, the same way: the two were most likely written the wrong way round.
+		hint = fmt.Sprintf("; did you mean pass %q and warning %q?", w.Raw, p.Raw)
+	}
+	d.warnf(o.LineOf("warning"), "objective %q: warning criteria %s can never give a warning: every value they accept also meets pass %s, and Keptn checks warning only when pass fails%s",
+		o.Name(), formatBlocks(o.Warning), formatBlocks(o.Pass), hint)
+}
+
+// interval returns what the block's absolute criteria accept, whether it also has relative ones, and
+// false when the block cannot be judged: it has no criteria (it always holds) or one that does not parse,
+// both reported already.
+func (b CriteriaBlock) interval() (iv interval, relative, ok bool) {
+	if len(b.Criteria) == 0 {
+		return iv, false, false
+	}
+	iv = allNumbers
+	for _, c := range b.Criteria {
+		switch {
+		case c.Err != nil:
+			return iv, false, false
+		case c.Relative:
+			relative = true
+		default:
+			iv = iv.narrow(c)
+		}
+	}
+	return iv, relative, true
+}
+
+// soleCriteria returns the objective's pass and warning criteria when each is a single criterion.
+func soleCriteria(o *Objective) (pass, warning Criterion, ok bool) {
+	if len(o.Pass) != 1 || len(o.Warning) != 1 || len(o.Pass[0].Criteria) != 1 || len(o.Warning[0].Criteria) != 1 {
+		return pass, warning, false
+	}
+	return o.Pass[0].Criteria[0], o.Warning[0].Criteria[0], true
+}
+
+// formatBlocks writes criteria blocks as Keptn reads them: criteria of a block ANDed, blocks ORed.
+func formatBlocks(blocks []CriteriaBlock) string {
+	parts := make([]string, len(blocks))
+	for i, b := range blocks {
+		cs := make([]string, len(b.Criteria))
+		for j, c := range b.Criteria {
+			cs[j] = strconv.Quote(c.Raw)
+		}
+		parts[i] = strings.Join(cs, " and ")
+		if len(blocks) > 1 && len(cs) > 1 {
+			parts[i] = "(" + parts[i] + ")"
+		}
+	}
+	return strings.Join(parts, " or ")
 }
 
 func (s *SLO) validateComparison(d diagnoser) {

@@ -197,3 +197,81 @@ func FuzzSLO(f *testing.F) {
 		}
 	})
 }
+
+// Keptn checks warning criteria only when pass fails: warning criteria that accept nothing beyond what
+// pass accepts can never give the warning status, and are a warning. Relative criteria move with the
+// baseline, so only what is certain either way is judged.
+func TestSLOWarningNeverReached(t *testing.T) {
+	objective := func(pass, warning string) string {
+		return "objectives:\n  - sli: rt\n    pass: " + pass + "\n    warning: " + warning + "\ntotal_score: {pass: 90%}\n"
+	}
+	tests := []struct {
+		name          string
+		pass, warning string
+		want          []want
+	}{
+		{"the tutorial's: inside pass", `[{criteria: ["<=0.4"]}]`, `[{criteria: ["<=0.1"]}]`,
+			[]want{warnAt(4, `objective "rt": warning criteria "<=0.1" can never give a warning: every value they accept also meets pass "<=0.4", and Keptn checks warning only when pass fails; did you mean pass "<=0.1" and warning "<=0.4"?`)}},
+		{"lower limits the wrong way round", `[{criteria: [">=10"]}]`, `[{criteria: [">20"]}]`,
+			[]want{warnAt(4, `did you mean pass ">20" and warning ">=10"?`)}},
+		{"the same limit", `[{criteria: ["<600"]}]`, `[{criteria: ["<600"]}]`,
+			[]want{warnAt(4, `warning criteria "<600" can never give a warning: every value they accept also meets pass "<600", and Keptn checks warning only when pass fails`)}},
+		{"a looser warning band", `[{criteria: ["<=1"]}]`, `[{criteria: ["<=2"]}]`, nil},
+		{"the boundary itself warns", `[{criteria: ["<1"]}]`, `[{criteria: ["<=1"]}]`, nil},
+		{"covered by two pass blocks that touch", `[{criteria: ["<1"]}, {criteria: [">=1", "<=5"]}]`, `[{criteria: ["<=3"]}]`,
+			[]want{warnAt(4, `every value they accept also meets pass "<1" or (">=1" and "<=5")`)}},
+		{"a gap between pass blocks", `[{criteria: ["<1"]}, {criteria: [">1"]}]`, `[{criteria: ["<=3"]}]`, nil},
+		{"one warning block outside pass", `[{criteria: ["<=5"]}]`, `[{criteria: ["=3"]}, {criteria: [">8"]}]`, nil},
+		{"an exact value inside pass", `[{criteria: ["<=5"]}]`, `[{criteria: ["=3"]}]`,
+			[]want{warnAt(4, `warning criteria "=3" can never give a warning`)}},
+		{"warning criteria that exclude each other", `[{criteria: ["<=5"]}]`, `[{criteria: [">8", "<6"]}]`,
+			[]want{warnAt(4, `warning criteria ">8" and "<6" accept no value, so the objective never ends in warning`)}},
+		// Pass with a relative criterion accepts an unknown part of <600, so <=800 may well warn.
+		{"relative pass", `[{criteria: ["<=+10%", "<600"]}]`, `[{criteria: ["<=800"]}]`, nil},
+		// Whatever the baseline, the warning block accepts at most <=500, all of which passes.
+		{"relative warning inside pass", `[{criteria: ["<600"]}]`, `[{criteria: ["<=+10%", "<=500"]}]`,
+			[]want{warnAt(4, `warning criteria "<=+10%" and "<=500" can never give a warning`)}},
+		{"relative warning alone", `[{criteria: ["<600"]}]`, `[{criteria: ["<=+10%"]}]`, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, diags := ParseSLO("slo.yaml", []byte(objective(tt.pass, tt.warning)))
+			checkDiags(t, diags, tt.want...)
+		})
+	}
+}
+
+// A file that is no SLO is one error saying what it is, coded so that `shipgate evaluate` refuses it; the
+// engine still scores it as Keptn did, as an SLO without objectives.
+func TestSLONotAnSLO(t *testing.T) {
+	shipyard, err := os.ReadFile("../examples/fulltour/shipyard.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		file, doc string
+		line      int
+		want      string
+	}{
+		{"shipyard.yaml", string(shipyard), 2, "shipyard.yaml is a Keptn Shipyard (kind: Shipyard), not an SLO file; an SLO file has objectives and total_score"},
+		{"remediation.yaml", "apiVersion: spec.keptn.sh/0.1.4\nkind: Remediation\n", 2, "remediation.yaml is a Keptn Remediation (kind: Remediation), not an SLO file"},
+		{"sli.yaml", "spec_version: '1.0'\nindicators:\n  rt: query\n", 1, "sli.yaml is an SLI file (indicators), not an SLO file"},
+		{"values.json", `{"response_time_p95": 412.5, "error_rate": null}`, 1, "values.json is not an SLO file: its top-level keys (response_time_p95, error_rate) include neither objectives nor total_score"},
+		{"empty.json", "{}", 1, "empty.json is an empty mapping, not an SLO file"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.file, func(t *testing.T) {
+			slo, diags := ParseSLO(tt.file, []byte(tt.doc))
+			checkDiags(t, diags, errAt(tt.line, tt.want))
+			if len(diags) == 1 && diags[0].Code != CodeSLONotSLO {
+				t.Errorf("code %q, want %q", diags[0].Code, CodeSLONotSLO)
+			}
+			if slo == nil || len(slo.Objectives) != 0 {
+				t.Errorf("SLO = %+v, want one without objectives", slo)
+			}
+		})
+	}
+	// An SLO whose objectives are missing is still an SLO: Keptn failed its evaluation.
+	_, diags := ParseSLO("slo.yaml", []byte("total_score: {pass: 90%}\n"))
+	checkDiags(t, diags, errAt(1, "no objectives"))
+}

@@ -51,7 +51,8 @@ func newAuditExportCmd() *cobra.Command {
 		Long: `Export writes the audit trail from the database that shipgate.yaml names (or the default one), oldest
 first, one JSON object per line: id, at (RFC 3339, UTC), actor, platform, channel, action, target,
 allowed, reason and details. Every attempt to change state is there, allowed or denied, with why.
-It reads the database while serve runs.`,
+It reads the database while serve runs, and only reads: a database that does not exist is an error
+(exit status 1), not a new empty one.`,
 		Example: `  shipgate audit export --config shipgate.yaml --since 90d > audit-q3.jsonl
   shipgate audit export --since 7d --actor U0123ABC`,
 		Args: cobra.NoArgs,
@@ -70,7 +71,9 @@ It reads the database while serve runs.`,
 			if err != nil {
 				return err
 			}
-			st, err := store.Open(cmd.Context(), cfg.Database)
+			// Read-only: a mistyped database path must fail, not create an empty database that exports
+			// nothing, and exporting must not migrate the database of a serve that may be running.
+			st, err := store.OpenReadOnly(cmd.Context(), cfg.Database)
 			if err != nil {
 				fmt.Fprintf(errOut, "shipgate audit export: %v\n", err)
 				return exitError{exitFailed}

@@ -92,3 +92,24 @@ func auditIDs(t *testing.T, out string) []int64 {
 	}
 	return ids
 }
+
+// A mistyped database path is an error naming it, and creates neither the database nor its folder.
+func TestAuditExportRefusesMissingDatabase(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "shipgate.yaml")
+	if err := os.WriteFile(cfg, []byte("database: data/shipgate.bd\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := runCLI(t, "audit", "export", "--config", cfg)
+	want := "shipgate audit export: open store " + filepath.Join(dir, "data", "shipgate.bd") + ": no database file there\n"
+	if code != exitFailed || out != "" || errOut != want {
+		t.Errorf("exit %d, stdout %q, stderr %q; want exit 1 and %q", code, out, errOut, want)
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(entries) != 1 {
+		t.Errorf("audit export left %d entries in the config's folder, want only shipgate.yaml", len(entries))
+	}
+}

@@ -71,7 +71,8 @@ Exit status: 0 pass or warning, 1 fail, 2 invalid input (each problem as FILE:LI
 }
 
 // invalidInput reports whether the input cannot be scored. SLO problems that Keptn turned into a failed
-// evaluation (unparseable criteria or total score, no objectives) are scored, and fail with its message.
+// evaluation (unparseable criteria or total score, no objectives) are scored, and fail with its message;
+// a file that is no SLO at all (CodeSLONotSLO) is refused, since failing it would read as a failed gate.
 func invalidInput(diags config.Diagnostics) bool {
 	for _, d := range diags.Errors() {
 		switch d.Code {

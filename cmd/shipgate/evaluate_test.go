@@ -129,3 +129,27 @@ func TestEvaluateExitCodesAndInputErrors(t *testing.T) {
 		})
 	}
 }
+
+// A file that is no SLO is invalid input (exit 2) with what it is, not a failed gate (exit 1) that CI
+// would read as a bad build.
+func TestEvaluateRefusesFilesThatAreNoSLO(t *testing.T) {
+	values := writeFile(t, "values.json", `{"response_time_p95": 120, "throughput": 42, "error_rate": 0}`)
+	shipyard := "../../examples/fulltour/shipyard.yaml"
+	tests := []struct {
+		slo, want string
+	}{
+		{shipyard, shipyard + ":2: shipyard.yaml is a Keptn Shipyard (kind: Shipyard), not an SLO file; an SLO file has objectives and total_score\n"},
+		{values, values + ":1: values.json is not an SLO file: its top-level keys (response_time_p95, throughput, error_rate) include neither objectives nor total_score\n"},
+	}
+	for _, tt := range tests {
+		code, out, errOut := runCLI(t, "evaluate", "--slo", tt.slo, "--sli", values)
+		if code != exitUsage || out != "" || errOut != tt.want {
+			t.Errorf("--slo %s: exit %d, stdout %q, stderr %q; want exit 2 and %q", tt.slo, code, out, errOut, tt.want)
+		}
+	}
+	// An SLO without objectives is still Keptn's failed evaluation.
+	noObjectives := writeFile(t, "slo.yaml", "objectives: []\ntotal_score: {pass: 90%}\n")
+	if code, out, _ := runCLI(t, "evaluate", "--slo", noObjectives, "--sli", values); code != exitFailed || !strings.Contains(out, "no SLO objective was provided") {
+		t.Errorf("SLO without objectives: exit %d, stdout %q; want Keptn's failed evaluation", code, out)
+	}
+}

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -14,6 +15,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -121,8 +123,9 @@ func TestServeRefusesInvalidProjects(t *testing.T) {
 		t.Fatal(err)
 	}
 	code, _, errOut := runCLI(t, "serve", "--config", cfgPath)
-	if code != exitFailed || !strings.Contains(errOut, `shipyard.yaml:3: stage name "QA" is invalid`) {
-		t.Fatalf("exit %d, stderr %q", code, errOut)
+	want := fmt.Sprintf(`level=ERROR msg="project file" file=%s line=3 problem="stage name \"QA\" is invalid`, filepath.Join(dir, "projects", "shop", "shipyard.yaml"))
+	if code != exitFailed || !strings.Contains(errOut, want) {
+		t.Fatalf("exit %d, stderr %q; want %q", code, errOut, want)
 	}
 	if _, err := os.Stat(filepath.Join(dir, "shipgate.db")); !os.IsNotExist(err) {
 		t.Error("serve opened the database before refusing the projects")
@@ -146,7 +149,7 @@ func TestServeRefusesUnavailableExecutorType(t *testing.T) {
 		t.Fatal(err)
 	}
 	code, _, errOut := runCLI(t, "serve", "--config", cfgPath)
-	want := regexp.MustCompile(`executors\.yaml:\d+: task "test" \(type locust\): executor type "locust" is not available; expected one of: exec, helm, noop, webhook`)
+	want := regexp.MustCompile(`level=ERROR msg="project file" file=\S+executors\.yaml line=\d+ problem="task \\"test\\" \(type locust\): executor type \\"locust\\" is not available; expected one of: exec, helm, noop, webhook"`)
 	if code != exitFailed || !want.MatchString(errOut) {
 		t.Fatalf("exit %d, stderr %q", code, errOut)
 	}
@@ -215,9 +218,20 @@ func TestServeRefusesTasksWithoutExecutors(t *testing.T) {
 	if code != exitFailed {
 		t.Fatalf("exit %d, stderr:\n%s; want 1", code, errOut)
 	}
-	want := noExecutorDiags(shipyard, config.SeverityError) + "shipgate serve: 10 errors in projects; fix them or run 'shipgate validate --config'\n"
-	if errOut != want {
-		t.Errorf("stderr:\n%s\nwant:\n%s", errOut, want)
+	// Each diagnostic is one log line, as the whole log is, with the file, the line and the problem.
+	var want []string
+	for _, d := range strings.Split(strings.TrimSuffix(noExecutorDiags(shipyard, config.SeverityError), "\n"), "\n") {
+		where, problem, _ := strings.Cut(d, ": ")
+		file, line, _ := strings.Cut(where, ":")
+		want = append(want, fmt.Sprintf("level=ERROR msg=\"project file\" file=%s line=%s problem=%q", file, line, problem))
+	}
+	want = append(want, `level=ERROR msg="not starting: fix the projects' errors, or run 'shipgate validate --config' to list them" errors=10`)
+	got := strings.Split(strings.TrimSuffix(errOut, "\n"), "\n")
+	for i := range got {
+		_, got[i], _ = strings.Cut(got[i], " ") // the time
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("stderr:\n%s\nwant, after each line's time:\n%s", errOut, strings.Join(want, "\n"))
 	}
 	if _, err := os.Stat(filepath.Join(filepath.Dir(cfgPath), "shipgate.db")); !os.IsNotExist(err) {
 		t.Error("serve opened the database before refusing the projects")
@@ -245,3 +259,80 @@ type okPinger struct{}
 func (okPinger) Ping(context.Context) error { return nil }
 
 func (okPinger) CheckWritable(context.Context) error { return nil }
+
+// serveLog runs `shipgate serve` in-process with args until it logs that it listens, then stops it as
+// SIGTERM would, and returns its exit code and every line it wrote to standard error.
+func serveLog(t *testing.T, args ...string) (int, []string) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	pr, pw := io.Pipe()
+	exit := make(chan int, 1)
+	go func() {
+		code := run(ctx, append([]string{"serve", "--listen", "127.0.0.1:0"}, args...), io.Discard, pw)
+		pw.Close()
+		exit <- code
+	}()
+	var lines []string
+	sc := bufio.NewScanner(pr)
+	for sc.Scan() {
+		lines = append(lines, sc.Text())
+		if strings.Contains(sc.Text(), "listening") {
+			cancel()
+		}
+	}
+	return <-exit, lines
+}
+
+// Everything serve logs is in the configured format, project warnings included: with log.format json,
+// every line is a JSON object.
+func TestServeLogsProjectWarningsInTheConfiguredFormat(t *testing.T) {
+	dir := t.TempDir()
+	project := filepath.Join(dir, "projects", "fulltour")
+	configtest.CopyDir(t, example, project)
+	// The warning is at the objective's warning: key, two lines above the criterion.
+	line := breakLine(t, project, "helloservice/slo.yaml", `"<=2"`, `"<=0.5"`) - 2
+	cfgPath := filepath.Join(dir, "shipgate.yaml")
+	if err := os.WriteFile(cfgPath, []byte("database: shipgate.db\nprojects_dir: projects\nlog: {format: json}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, lines := serveLog(t, "--config", cfgPath)
+	if code != exitOK {
+		t.Fatalf("exit %d:\n%s", code, strings.Join(lines, "\n"))
+	}
+	var warned bool
+	for _, l := range lines {
+		var entry struct {
+			Level, Msg, File, Problem string
+			Line                      int
+		}
+		if err := json.Unmarshal([]byte(l), &entry); err != nil {
+			t.Errorf("not a JSON log line: %q", l)
+			continue
+		}
+		if entry.Level == "WARN" && entry.Msg == "project file" && entry.File == filepath.Join(project, "helloservice", "slo.yaml") &&
+			entry.Line == line && strings.Contains(entry.Problem, `warning criteria "<=0.5" can never give a warning`) {
+			warned = true
+		}
+	}
+	if !warned {
+		t.Errorf("the SLO's warning is not logged:\n%s", strings.Join(lines, "\n"))
+	}
+}
+
+// Serve starts without a project, so that health and the API answer while a deployment mounts them, but
+// warns with what projects_dir holds instead.
+func TestServeWarnsWithoutProjects(t *testing.T) {
+	dir := t.TempDir()
+	configtest.CopyDir(t, example, filepath.Join(dir, "fulltour"))
+	cfgPath := filepath.Join(dir, "shipgate.yaml")
+	if err := os.WriteFile(cfgPath, []byte("database: shipgate.db\nprojects_dir: fulltour\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, lines := serveLog(t, "--config", cfgPath)
+	want := fmt.Sprintf(`level=WARN msg="no project to serve" file=%s line=2 problem="projects_dir %s holds a shipyard.yaml: it is a Keptn project itself, and projects_dir should be its parent folder, %s"`,
+		cfgPath, filepath.Join(dir, "fulltour"), dir)
+	if code != exitOK || len(lines) == 0 || !strings.HasSuffix(lines[0], want) {
+		t.Errorf("exit %d, log:\n%s\nwant exit 0 and first:\n%s", code, strings.Join(lines, "\n"), want)
+	}
+}

@@ -24,20 +24,29 @@ func newValidateCmd() *cobra.Command {
 per problem.
 
 A task that is not built in (approval, evaluation) and has no executor in executors.yaml is an error
-for the projects of --config, which serve would refuse, and a warning for --project.
+for the projects of --config, which serve would refuse, and a warning for --project. A projects_dir
+that holds no project is an error, which says what it holds instead.
 
 Exit status: 0 when everything is valid (warnings allowed), 1 when any file has an error,
 2 when the command was used wrongly.`,
 		Example: `  shipgate validate --config shipgate.yaml
   shipgate validate --project examples/fulltour
+  shipgate validate --project projects/shop projects/billing
   shipgate validate --config shipgate.yaml --print   # the effective config, secrets hidden`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		// The directories after --project's first one arrive as arguments: --project A B checks A and B.
+		Args: cobra.ArbitraryArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
 			out, errOut := cmd.OutOrStdout(), cmd.ErrOrStderr()
 			if configPath == "" && len(projects) == 0 {
 				fmt.Fprintln(errOut, "shipgate validate: give --config FILE, --project DIR, or both")
 				return exitError{exitUsage}
 			}
+			if len(args) > 0 && len(projects) == 0 {
+				// Without --project an argument is a mistake, such as a second file after --config.
+				fmt.Fprintf(errOut, "shipgate validate: unexpected argument %q; project directories follow --project\n", args[0])
+				return exitError{exitUsage}
+			}
+			projects = append(projects, args...)
 			if printCfg && configPath == "" {
 				fmt.Fprintln(errOut, "shipgate validate: --print needs --config")
 				return exitError{exitUsage}
@@ -50,6 +59,8 @@ Exit status: 0 when everything is valid (warnings allowed), 1 when any file has 
 				if !diags.HasErrors() {
 					loaded, pd := cfg.LoadProjects()
 					all = append(all, pd...)
+					// A config that serves no project is of no use: say what projects_dir holds instead.
+					all = append(all, cfg.CheckProjectsFound(loaded, config.SeverityError)...)
 					all = append(all, checkExecutorSettings(loaded, executors(cfg, discardLogger))...)
 					checked += len(loaded)
 					if printCfg && !pd.HasErrors() {
@@ -85,7 +96,7 @@ Exit status: 0 when everything is valid (warnings allowed), 1 when any file has 
 		},
 	}
 	cmd.Flags().StringVarP(&configPath, "config", "c", "", "shipgate.yaml to check, with the projects in its projects_dir")
-	cmd.Flags().StringArrayVarP(&projects, "project", "p", nil, "Keptn project directory to check (repeatable)")
+	cmd.Flags().StringArrayVarP(&projects, "project", "p", nil, "Keptn project directory to check; more may follow it (--project A B) or the flag may be repeated")
 	cmd.Flags().BoolVar(&printCfg, "print", false, "print the effective configuration (defaults filled in, secrets hidden)")
 	return cmd
 }

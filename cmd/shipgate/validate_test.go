@@ -259,3 +259,46 @@ stages:
 		t.Errorf("exit %d, want %d", code, exitFailed)
 	}
 }
+
+// A projects_dir that gives no project fails validation with what it holds instead; here the Keptn
+// project itself, whose parent folder was meant.
+func TestValidateConfigWithoutProjects(t *testing.T) {
+	dir := t.TempDir()
+	configtest.CopyDir(t, example, filepath.Join(dir, "fulltour"))
+	path := filepath.Join(dir, "shipgate.yaml")
+	if err := os.WriteFile(path, []byte("listen: 127.0.0.1:0\nprojects_dir: fulltour\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := runCLI(t, "validate", "--config", path)
+	want := path + ":2: projects_dir " + filepath.Join(dir, "fulltour") + " holds a shipyard.yaml: it is a Keptn project itself, and projects_dir should be its parent folder, " + dir + "\n"
+	if code != exitFailed || out != want || errOut != "1 error, 0 warnings\n" {
+		t.Errorf("exit %d, stdout %q, stderr %q; want exit 1 and %q", code, out, errOut, want)
+	}
+}
+
+// --project takes several directories at once, as the README writes it, and may be repeated.
+func TestValidateSeveralProjects(t *testing.T) {
+	broken := filepath.Join(t.TempDir(), "fulltour")
+	configtest.CopyDir(t, example, broken)
+	line := breakLine(t, broken, "shipyard.yaml", `triggeredAfter: "2m"`, `triggeredAfter: "2 minutes"`)
+	for _, args := range [][]string{
+		{"validate", "--project", example, broken},
+		{"validate", "--project", example, "--project", broken},
+		{"validate", "-p", broken, example},
+	} {
+		code, out, errOut := runCLI(t, args...)
+		want := fmt.Sprintf("%s:%d: stage \"production\", sequence \"remediation\": task \"evaluation\": triggeredAfter \"2 minutes\" is not a duration", filepath.Join(broken, "shipyard.yaml"), line)
+		if code != exitFailed || !strings.HasPrefix(out, want) || strings.Count(out, "\n") != 1 || errOut != "1 error, 0 warnings\n" {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q; want exit 1 with the broken copy's one error", args, code, out, errOut)
+		}
+	}
+	code, _, errOut := runCLI(t, "validate", "--project", example, example)
+	if code != exitOK || errOut != "valid: 2 projects checked, 0 warnings\n" {
+		t.Errorf("two valid projects: exit %d, stderr %q", code, errOut)
+	}
+	// Without --project, an argument is a mistake, not a project.
+	code, _, errOut = runCLI(t, "validate", "--config", "../../examples/shipgate.yaml", example)
+	if code != exitUsage || !strings.Contains(errOut, `unexpected argument "`+example+`"; project directories follow --project`) {
+		t.Errorf("stray argument: exit %d, stderr %q", code, errOut)
+	}
+}
