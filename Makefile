@@ -17,7 +17,8 @@ all: build
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/shipgate ./cmd/shipgate
 
-## deps: what the tests run against: Debian's prometheus (the SLI provider), etcd-server and chromium,
+## deps: what the tests run against: Debian's prometheus (the SLI provider), etcd-server, chromium and curl,
+## with fonts-noto-color-emoji (so that the browser tour's screenshots show emoji as people see them),
 ## kube-apiserver built once into .cache/kube (the helm executor; see hack/kube-apiserver.sh),
 ## playwright-core in .cache/e2e (the browser tour of shipgate demo), and TypeScript with Slack's and
 ## Discord's published API types in .cache/contract (the contract test of what the chat fakes record)
@@ -26,7 +27,13 @@ build:
 # free ports.
 deps: apt-deps kube-apiserver e2e-deps contract-deps
 
-APT_DEPS = prometheus:prometheus:SHIPGATE_SKIP_PROMETHEUS etcd:etcd-server:SHIPGATE_SKIP_KUBE chromium:chromium:SHIPGATE_SKIP_BROWSER
+# Each entry is WHAT:PACKAGE:SKIPVAR: the package is installed unless WHAT is there, a command on the PATH
+# (or in /usr/bin), or a file when WHAT is an absolute path (a package with no command, such as a font).
+# curl runs the curl commands that shipgate demo and make run print, as printed; without it
+# (SHIPGATE_SKIP_CURL=1) those tests send the same requests with Go's client.
+APT_DEPS = prometheus:prometheus:SHIPGATE_SKIP_PROMETHEUS etcd:etcd-server:SHIPGATE_SKIP_KUBE chromium:chromium:SHIPGATE_SKIP_BROWSER \
+	/usr/share/fonts/truetype/noto/NotoColorEmoji.ttf:fonts-noto-color-emoji:SHIPGATE_SKIP_BROWSER \
+	curl:curl:SHIPGATE_SKIP_CURL
 
 ## e2e-deps: playwright-core (npm) for the browser tour, in .cache/e2e; it drives Debian's chromium and
 ## never downloads a browser of its own
@@ -56,9 +63,12 @@ contract-deps:
 
 apt-deps:
 	@missing=""; for spec in $(APT_DEPS); do \
-		cmd=$${spec%%:*}; rest=$${spec#*:}; pkg=$${rest%%:*}; skip=$${rest#*:}; \
-		if command -v $$cmd >/dev/null 2>&1 || [ -x /usr/bin/$$cmd ]; then continue; fi; \
-		if [ "$$(printenv $$skip)" = 1 ]; then echo "$$cmd is not installed; $$skip=1 skips the tests that need it"; continue; fi; \
+		what=$${spec%%:*}; rest=$${spec#*:}; pkg=$${rest%%:*}; skip=$${rest#*:}; \
+		case $$what in \
+		/*) if [ -e $$what ]; then continue; fi; what=$$pkg;; \
+		*) if command -v $$what >/dev/null 2>&1 || [ -x /usr/bin/$$what ]; then continue; fi;; \
+		esac; \
+		if [ "$$(printenv $$skip)" = 1 ]; then echo "$$what is not installed; $$skip=1 skips the tests that need it"; continue; fi; \
 		missing="$$missing $$pkg"; \
 	done; \
 	if [ -n "$$missing" ]; then \
@@ -104,9 +114,10 @@ fuzz:
 demo:
 	$(GO) run ./cmd/shipgate demo
 
-## run: shipgate serve on its built-in defaults (http://127.0.0.1:8080)
+## run: shipgate serve --dev on the example project (examples/run.yaml): the web console at
+## http://127.0.0.1:8080 and an API token, printed with a curl command for CI; data in .shipgate-run
 run:
-	$(GO) run ./cmd/shipgate serve
+	$(GO) run ./cmd/shipgate serve --config examples/run.yaml --dev
 
 clean:
 	rm -rf bin

@@ -9,6 +9,7 @@ import (
 
 	"github.com/shipgate/shipgate/config"
 	"github.com/shipgate/shipgate/engine"
+	"github.com/shipgate/shipgate/store"
 )
 
 // Platform is a chat surface's adapter as shipgate's wiring sees it: what posts, what resolves groups,
@@ -45,6 +46,9 @@ type PlatformEnv struct {
 	Logger *slog.Logger
 	// Calls counts the platform's outbound API calls; nil counts nothing.
 	Calls CallObserver
+	// Store is shipgate's database, for a platform that keeps its own messages (the web console); nil
+	// keeps them in memory.
+	Store *store.Store
 }
 
 // CallObserver counts one outbound call of a platform's API by method and outcome.

@@ -21,7 +21,7 @@ import (
 
 // growing are the tables that grow with history. A plan must not read one of them in full, nor sort rows
 // read from one.
-var growing = []string{"deliveries", "sequence_runs", "task_runs", "events", "approvals", "chat_messages", "audit_log", "evaluations"}
+var growing = []string{"deliveries", "sequence_runs", "task_runs", "events", "approvals", "chat_messages", "audit_log", "evaluations", "web_messages"}
 
 // statement is one statement a read function sent, as it sent it.
 type statement struct {
@@ -181,6 +181,7 @@ type planFixture struct {
 	e  *Evaluation
 	m  *ChatMessage
 	ev *Event
+	w  *WebMessage
 }
 
 func seedPlanFixture(t *testing.T, s *Store) planFixture {
@@ -205,6 +206,10 @@ func seedPlanFixture(t *testing.T, s *Store) planFixture {
 		if err := tx.SaveChatMessage(ctx, f.m); err != nil {
 			return err
 		}
+		f.w = &WebMessage{Seq: 1, Channel: "demo", MessageID: "c0ffee-1", ThreadID: "c0ffee-1", Root: true, Version: 1, Body: []byte(`{}`)}
+		if err := tx.SaveWebMessage(ctx, f.w); err != nil {
+			return err
+		}
 		f.ev = &Event{DeliveryID: d.ID, KeptnContext: d.KeptnContext, Type: "sh.keptn.event.qa.delivery.triggered"}
 		if err := tx.AppendEvent(ctx, f.ev); err != nil {
 			return err
@@ -222,6 +227,13 @@ const apiListLimit = 21
 
 // auditExportPage is the page size of `shipgate audit export`.
 const auditExportPage = 1000
+
+// webRootsKept and webRepliesKept are what the web console holds of a channel: its newest root cards,
+// and the newest replies of each.
+const (
+	webRootsKept   = 500
+	webRepliesKept = 300
+)
 
 // planCases are the read functions as their callers call them. Callers are named so that a new caller
 // with new filters has an obvious place to go.
@@ -355,6 +367,27 @@ func planCases(f planFixture) []planCase {
 		return err
 	})
 
+	add("web console start: the newest root cards of a channel", "ListWebRoots", func(ctx context.Context, q queries) error {
+		_, err := q.ListWebRoots(ctx, f.w.Channel, webRootsKept)
+		return err
+	})
+	add("web console start: the newest replies of each thread", "ListWebReplies", func(ctx context.Context, q queries) error {
+		_, err := q.ListWebReplies(ctx, f.w.Channel, f.w.ThreadID, webRepliesKept)
+		return err
+	})
+	add("web console start: where its order goes on", "LastWebSeq", func(ctx context.Context, q queries) error {
+		_, err := q.LastWebSeq(ctx)
+		return err
+	})
+	add("web console start: a prefix for its ids", "WebMessageIDTaken", func(ctx context.Context, q queries) error {
+		_, err := q.WebMessageIDTaken(ctx, f.w.Channel, "c0ffee-")
+		return err
+	})
+	add("web console edit: a message it does not hold in memory", "GetWebMessage", func(ctx context.Context, q queries) error {
+		_, err := q.GetWebMessage(ctx, f.w.Channel, f.w.MessageID)
+		return err
+	})
+
 	add("api delivery, /deliver history: evaluations of a delivery", "ListEvaluations", func(ctx context.Context, q queries) error {
 		_, err := q.ListEvaluations(ctx, f.d.ID)
 		return err
@@ -403,7 +436,7 @@ func planCases(f planFixture) []planCase {
 // The API's list is 32 cases; a token's two projects are two statements each, and so are a read of
 // evaluations (their SLI values), of a stage's facts (the runs, then their tasks) and the next queued run
 // (is the queue held, then its oldest run).
-const wantJudged = 93
+const wantJudged = 98
 
 func TestReadQueryPlans(t *testing.T) {
 	s, _ := newStore(t)

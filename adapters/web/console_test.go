@@ -38,7 +38,8 @@ func TestPageIsServedWithItsAssets(t *testing.T) {
 		all.Write(res.body)
 	}
 	for _, id := range []string{"composer-input", "composer-send", "user-picker", "card", "status-line", "thread-open", "thread-panel",
-		"reply", "score-table", "approve", "reject", "toast", "reason-dialog", "reason-input", "reason-submit"} {
+		"reply", "score-table", "approve", "reject", "toast", "reason-dialog", "reason-input", "reason-submit", "confirm-dialog",
+		"confirm-submit", "confirm-cancel", "composer-note", "stage", "message-link", "thread-close"} {
 		if !strings.Contains(all.String(), id) {
 			t.Errorf("no data-testid %s in the page or its script", id)
 		}

@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -80,7 +81,8 @@ func (slis) GetSLIs(context.Context, engine.SLIRequest) ([]engine.SLIValue, erro
 	return []engine.SLIValue{{Metric: "response_time_p95", Value: 420, Success: true}, {Metric: "error_rate", Value: 0.5, Success: true}}, nil
 }
 
-// fixture is the console on a real bot, engine and SQLite store, served over real HTTP.
+// fixture is the console on a real bot, engine and SQLite store, served over real HTTP; the console keeps
+// its messages in the store, as shipgate's does.
 type fixture struct {
 	t       *testing.T
 	console *Console
@@ -88,11 +90,28 @@ type fixture struct {
 	st      *store.Store
 	eng     *engine.Engine
 	bot     *bot.Bot
+	opts    Options
+	db      string // the database file
+	stop    func() // shuts the fixture down as shipgate does, once
 }
 
 // newFixture starts the console with opts (Channels and, in demo mode, Users default to the demo
 // channel and people).
 func newFixture(t *testing.T, opts Options) *fixture {
+	t.Helper()
+	return startFixture(t, opts, filepath.Join(t.TempDir(), "shipgate.db"))
+}
+
+// restart stops the fixture as shipgate stops (the bot sends what it still has to, then the database
+// closes) and starts another on the same database, as a restart of shipgate does.
+func (f *fixture) restart() *fixture {
+	f.t.Helper()
+	f.stop()
+	return startFixture(f.t, f.opts, f.db)
+}
+
+// startFixture starts the console with opts on the database file db.
+func startFixture(t *testing.T, opts Options, db string) *fixture {
 	t.Helper()
 	if opts.Channels == nil {
 		opts.Channels = []string{channel}
@@ -107,7 +126,7 @@ func newFixture(t *testing.T, opts Options) *fixture {
 	cfg := config.Defaults()
 	cfg.Channels = []config.ChannelBinding{{Platform: string(engine.PlatformWeb), Channel: channel, Projects: []string{"fulltour"},
 		Roles: map[string][]string{bot.RoleDeployer: {dev}, bot.RoleApprover: {dev, ops, qa}}}}
-	st, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "shipgate.db"))
+	st, err := store.Open(context.Background(), db)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,7 +136,10 @@ func newFixture(t *testing.T, opts Options) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	console := New(opts)
+	console, err := Open(context.Background(), st, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
 	b, err := bot.New(bot.Options{Config: cfg, Projects: projects, Engine: eng, Store: st,
 		Posters: map[engine.Platform]bot.Poster{engine.PlatformWeb: console}, EditInterval: 10 * time.Millisecond})
 	if err != nil {
@@ -133,7 +155,7 @@ func newFixture(t *testing.T, opts Options) *fixture {
 	mux := http.NewServeMux()
 	console.Register(mux)
 	srv := httptest.NewServer(mux)
-	t.Cleanup(func() {
+	stop := sync.OnceFunc(func() {
 		console.Close()
 		srv.Close()
 		eng.Close()
@@ -142,7 +164,8 @@ func newFixture(t *testing.T, opts Options) *fixture {
 		}
 		st.Close()
 	})
-	return &fixture{t: t, console: console, srv: srv, st: st, eng: eng, bot: b}
+	t.Cleanup(stop)
+	return &fixture{t: t, console: console, srv: srv, st: st, eng: eng, bot: b, opts: opts, db: db, stop: stop}
 }
 
 // response is an answer read whole.

@@ -18,7 +18,7 @@ type platform struct {
 }
 
 // NewPlatform builds the console from its section (bot.PlatformFactory), for the channels bound with
-// platform web.
+// platform web. With env.Store it keeps its messages there, and shows again what it kept.
 func (wc *Config) NewPlatform(env bot.PlatformEnv) (bot.Platform, error) {
 	log := env.Logger.With("platform", "web")
 	opts := Options{Demo: wc.Demo, Users: wc.Users, Logger: log}
@@ -30,7 +30,15 @@ func (wc *Config) NewPlatform(env bot.PlatformEnv) (bot.Platform, error) {
 	if wc.AccessToken.IsSet() {
 		opts.AccessToken = wc.AccessToken.Reveal()
 	}
-	return &platform{c: New(opts), log: log}, nil
+	if env.Store == nil {
+		return &platform{c: New(opts), log: log}, nil
+	}
+	// The console must hold what it kept before the bot starts: the bot's catch-up edits its cards.
+	c, err := Open(context.Background(), env.Store, opts)
+	if err != nil {
+		return nil, err
+	}
+	return &platform{c: c, log: log}, nil
 }
 
 func (p *platform) Name() engine.Platform  { return engine.PlatformWeb }

@@ -15,9 +15,14 @@ func errUnknownChannel(channel string) error {
 	return fmt.Errorf("web: channel %q is not one of the console's channels", channel)
 }
 
-// Post adds a message to a channel and shows it on the open pages. A root card (opts.StartThread) is
-// its own thread, as on Slack; a message with opts.Thread is a reply in that thread.
-func (c *Console) Post(_ context.Context, channel string, m bot.Message, opts bot.PostOptions) (bot.Posted, error) {
+// Post adds a message to a channel, keeps it, and shows it on the open pages. A root card
+// (opts.StartThread) is its own thread, as on Slack; a message with opts.Thread is a reply in that thread.
+//
+// The message is kept before Post returns, and so before the bot records its id: a restart in between
+// leaves a message the bot does not know of (it posts the card again, as it would on Slack), not an id
+// the bot knows and the console has lost. Only a failed save does that; the bot's next edit of the
+// message then adds it again (Update).
+func (c *Console) Post(ctx context.Context, channel string, m bot.Message, opts bot.PostOptions) (bot.Posted, error) {
 	b := c.board(channel)
 	if b == nil {
 		return bot.Posted{}, errUnknownChannel(channel)
@@ -32,22 +37,31 @@ func (c *Console) Post(_ context.Context, channel string, m bot.Message, opts bo
 	default:
 		w.Root = true
 	}
-	posted := b.post(w, opts.Thread, c.now())
+	rootKept := c.keptOutside(ctx, channel, b, opts.Thread) != nil
+	posted, changed := b.post(w, opts.Thread, c.now(), rootKept)
+	c.keep(ctx, channel, b, changed)
 	return bot.Posted{MessageID: posted.ID, Thread: posted.Thread}, nil
 }
 
-// Update replaces what a message shows and shows the new version on the open pages.
-func (c *Console) Update(_ context.Context, channel, thread, messageID string, m bot.Message) error {
+// Update replaces what a message shows, keeps the new version in place of the old, and shows it on the
+// open pages.
+func (c *Console) Update(ctx context.Context, channel, thread, messageID string, m bot.Message) error {
 	b := c.board(channel)
 	if b == nil {
 		return errUnknownChannel(channel)
 	}
-	b.update(messageID, thread, render(m), c.now())
+	kept := c.keptOutside(ctx, channel, b, messageID)
+	rootKept := false
+	if kept == nil && thread != "" && thread != messageID {
+		rootKept = c.keptOutside(ctx, channel, b, thread) != nil
+	}
+	_, changed := b.update(messageID, thread, render(m), c.now(), kept, rootKept)
+	c.keep(ctx, channel, b, changed)
 	return nil
 }
 
-// PostPrivate shows a message on the pages of one user only; it is not kept, so a page opened later
-// does not show it.
+// PostPrivate shows a message on the pages of one user only; it is not kept, in memory or in the
+// database, so a page opened later does not show it.
 func (c *Console) PostPrivate(_ context.Context, channel, user string, m bot.Message) error {
 	b := c.board(channel)
 	if b == nil {

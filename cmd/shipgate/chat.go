@@ -12,6 +12,7 @@ import (
 	"github.com/shipgate/shipgate/bot"
 	"github.com/shipgate/shipgate/config"
 	"github.com/shipgate/shipgate/engine"
+	"github.com/shipgate/shipgate/store"
 
 	// Every chat platform: each registers its shipgate.yaml section, which builds it (bot.Platform).
 	_ "github.com/shipgate/shipgate/adapters/platforms"
@@ -26,15 +27,16 @@ type chat struct {
 	groupTTL    time.Duration
 }
 
-// newChat builds every configured platform from its section.
-func newChat(cfg *config.Config, logger *slog.Logger, calls bot.CallObserver) (*chat, error) {
+// newChat builds every configured platform from its section; st is the database, where the web console
+// keeps its messages.
+func newChat(cfg *config.Config, st *store.Store, logger *slog.Logger, calls bot.CallObserver) (*chat, error) {
 	c := &chat{posters: map[engine.Platform]bot.Poster{}, directories: map[engine.Platform]bot.Directory{}}
 	for _, name := range cfg.PlatformNames() {
 		f, ok := cfg.Platforms[name].(bot.PlatformFactory)
 		if !ok {
 			return nil, fmt.Errorf("platform %s: its section builds no platform", name)
 		}
-		p, err := f.NewPlatform(bot.PlatformEnv{Config: cfg, Logger: logger, Calls: calls})
+		p, err := f.NewPlatform(bot.PlatformEnv{Config: cfg, Logger: logger, Calls: calls, Store: st})
 		if err != nil {
 			return nil, fmt.Errorf("platform %s: %w", name, err)
 		}

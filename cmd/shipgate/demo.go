@@ -109,6 +109,16 @@ func runDemo(ctx context.Context, out, errOut io.Writer, listen, dataDir string,
 	cfg.Platforms = map[string]config.PlatformConfig{"web": &web.Config{Demo: true, Users: demoUsers}}
 	cfg.Channels = []config.ChannelBinding{{Platform: "web", Channel: demoChannel, Projects: []string{"fulltour"},
 		Roles: map[string][]string{bot.RoleDeployer: {"dana"}, bot.RoleApprover: {"ann", "bob"}, bot.RoleAuditor: {"ann"}}}}
+	// An API token for CI, made at the first start and kept with the data, so that it outlives a restart.
+	tokenFile := filepath.Join(dataDir, "api-token")
+	if _, err := ensureTokenFile(tokenFile); err != nil {
+		return err
+	}
+	token, err := readTokenFile(tokenFile)
+	if err != nil {
+		return err
+	}
+	cfg.API.Tokens = []config.APIToken{{Name: "ci", Token: config.Secret(token), Projects: []string{"fulltour"}}}
 	cfg.Log.Level = "warn"
 	if prom.url != "" {
 		cfg.Prometheus = &config.PrometheusConfig{URL: prom.url, Timeout: config.DefaultPrometheusTimeout}
@@ -127,15 +137,15 @@ func runDemo(ctx context.Context, out, errOut io.Writer, listen, dataDir string,
 	fmt.Fprintf(out, `shipgate demo is running: open %s
 
   You are Dana, who may deliver. In the console's composer, type:
-    /deliver helloservice ghcr.io/podtato-head/podtatoserver:v0.1.1
+    /deliver helloservice %s
   qa deploys it, tests it and scores it; production then waits for an approval.
   Switch to Eve (no role) and try Approve; then to Ann or Bob and approve it.
   Then deliver ghcr.io/podtato-head/podtatoserver:v0.1.2: it is slow, fails qa's evaluation, is rolled
   back, and never reaches production.
 
-  CI can do the same: curl -X POST %s/api/v1/deliveries (see the README).
-  Data: %s. Stop with Ctrl-C.
-`, url, url, dataDir)
+`, url, tutorialImage)
+	printCIHint(out, url, "ci", token, tokenFile, deliveryRequest{Project: "fulltour", Service: "helloservice", Image: tutorialImage})
+	fmt.Fprintf(out, "\n  Data: %s. Stop with Ctrl-C.\n", dataDir)
 	if prom.url != "" {
 		fmt.Fprintf(out, `
   Evaluations ask %s, which must scrape the demo service every %s:

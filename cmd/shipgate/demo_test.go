@@ -60,6 +60,8 @@ type demoProcess struct {
 	data string
 	done chan error
 	out  *lockedBuffer
+	// hinted is closed once the demo has printed its last line of instructions.
+	hinted chan struct{}
 }
 
 type lockedBuffer struct {
@@ -85,7 +87,14 @@ var demoURLRE = regexp.MustCompile(`open (http://127\.0\.0\.1:\d+)`)
 // prints where it serves.
 func startDemo(t *testing.T, args ...string) *demoProcess {
 	t.Helper()
-	d := &demoProcess{t: t, data: t.TempDir(), done: make(chan error, 1), out: &lockedBuffer{}}
+	return startDemoIn(t, t.TempDir(), args...)
+}
+
+// startDemoIn runs `shipgate demo` on a free port with its data in the folder data, and waits until it
+// prints where it serves.
+func startDemoIn(t *testing.T, data string, args ...string) *demoProcess {
+	t.Helper()
+	d := &demoProcess{t: t, data: data, done: make(chan error, 1), out: &lockedBuffer{}, hinted: make(chan struct{})}
 	d.cmd = exec.Command(shipgateBinary(t), append([]string{"demo", "--listen", "127.0.0.1:0", "--data", d.data}, args...)...)
 	stdout, err := d.cmd.StdoutPipe()
 	if err != nil {
@@ -102,6 +111,9 @@ func startDemo(t *testing.T, args ...string) *demoProcess {
 			d.out.Write([]byte(sc.Text() + "\n"))
 			if m := demoURLRE.FindStringSubmatch(sc.Text()); m != nil {
 				found <- m[1]
+			}
+			if strings.Contains(sc.Text(), "Stop with Ctrl-C.") {
+				close(d.hinted)
 			}
 		}
 		d.done <- d.cmd.Wait()
@@ -192,6 +204,31 @@ func TestDemoStopsCleanly(t *testing.T) {
 	}
 }
 
+// The curl command the demo prints for CI starts a delivery as printed: with the API token the demo
+// made, kept in its data folder.
+func TestDemoPrintedCurlStartsDelivery(t *testing.T) {
+	d := startDemo(t)
+	select {
+	case <-d.hinted:
+	case err := <-d.done:
+		t.Fatalf("shipgate demo exited: %v\n%s", err, d.out)
+	case <-time.After(30 * time.Second):
+		t.Fatalf("shipgate demo printed no instructions:\n%s", d.out)
+	}
+	c := findPrintedCurl(t, d.out.String())
+	token, err := readTokenFile(filepath.Join(d.data, "api-token"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.headers.Get("Authorization"); got != "Bearer "+token {
+		t.Errorf("the printed command sends %q, not the token in the data folder", got)
+	}
+	if !strings.HasPrefix(c.url, d.url+"/") {
+		t.Errorf("the printed command posts to %s, not to the demo at %s", c.url, d.url)
+	}
+	c.startsDelivery(t, "fulltour")
+}
+
 // SkipBrowserEnv names the environment variable that, set to 1, skips the browser test when Chromium,
 // node or playwright-core is missing, instead of failing it.
 const skipBrowserEnv = "SHIPGATE_SKIP_BROWSER"
@@ -228,8 +265,10 @@ func browserDeps(t *testing.T) (chromium, node, nodePath string) {
 }
 
 // The README's tour in headless Chromium against `shipgate demo`: v0.1.1 passes qa with a score table,
-// someone without a role is refused, an approver's click takes it to production; v0.1.2 fails qa and
-// production is not touched. The screenshots are kept in .cache/e2e/screenshots (SHIPGATE_ARTIFACTS
+// someone without a role is refused, an approver's click, confirmed in the console's own dialog, takes it
+// to production; v0.1.2 fails qa and production is not touched; /deliver history links to the threads.
+// On the way tour.cjs fails on a note or toast over a control or a message, a score table wider than the
+// thread panel at 1280 px, a status left to an emoji font, and a browser dialog. The screenshots are kept in .cache/e2e/screenshots (SHIPGATE_ARTIFACTS
 // overrides).
 func TestDemoTourInBrowser(t *testing.T) {
 	chromium, node, nodePath := browserDeps(t)

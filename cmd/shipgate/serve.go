@@ -33,9 +33,10 @@ func newServeCmd() *cobra.Command {
 	var (
 		configPath string
 		listen     string
+		dev        bool
 	)
 	cmd := &cobra.Command{
-		Use:   "serve [--config shipgate.yaml]",
+		Use:   "serve [--config shipgate.yaml] [--listen ADDR] [--dev]",
 		Short: "Run the bot: load projects, open the database, serve HTTP",
 		Long: `Serve loads shipgate.yaml (or the built-in defaults without --config), validates every project in
 projects_dir, opens the SQLite database and serves HTTP until SIGINT or SIGTERM, then lets in-flight
@@ -44,43 +45,61 @@ requests finish (up to shutdown_timeout) and closes the database.
 Endpoints: /healthz (the process is up), /readyz (the database and each chat platform), /metrics, the
 delivery API under /api/v1 (and Keptn's /api/v1/event), with a slack section /slack/commands,
 /slack/interactions and /slack/events (or Socket Mode with slack.mode: socket), with a discord section
-/discord/interactions, and with a web section the web console at /.`,
+/discord/interactions, and with a web section the web console at /.
+
+With --dev, for trying shipgate on this machine (make run does it with examples/run.yaml), it first
+writes a random token into each token file the config names that does not exist yet (web's
+access_token_file and api.tokens[].token_file), and once it listens prints the console's URL, its
+access token and the ids its roles name, and a curl command that starts a delivery with the first API
+token it has: of the first service of the first project that token may trigger, with the tutorial's
+image.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			errOut := cmd.ErrOrStderr()
-			cfg, err := loadServeConfig(configPath, errOut)
+			var created []string
+			if dev && configPath != "" {
+				var err error
+				if created, err = createTokenFiles(configPath); err != nil {
+					fmt.Fprintf(errOut, "shipgate serve: %v\n", err)
+					return exitError{exitFailed}
+				}
+			}
+			cfg, warnings, err := loadConfig(configPath, errOut)
 			if err != nil {
 				return err
 			}
 			if listen != "" {
 				cfg.Listen = listen
 			}
+			// From here on everything goes through the logger, in the configured format, so that a log
+			// collector reads each line the same way; only a config that does not load is printed plainly,
+			// as its format is not known.
 			logger := newLogger(errOut, cfg.Log)
+			logDiagnostics(logger, "config file", warnings)
 			projects, diags := cfg.LoadProjects()
-			for _, d := range diags {
-				if d.Severity == config.SeverityWarning {
-					logger.Warn("project file", "problem", d.String())
-				} else {
-					fmt.Fprintln(errOut, d)
-				}
-			}
 			if !diags.HasErrors() {
 				// A mistake in an executor's settings stops serve here, at its line, not midway through a delivery.
-				sd := checkExecutorSettings(projects, executors(cfg, logger))
-				for _, d := range sd {
-					fmt.Fprintln(errOut, d)
-				}
-				diags = append(diags, sd...)
+				diags = append(diags, checkExecutorSettings(projects, executors(cfg, logger))...)
 			}
+			logDiagnostics(logger, "project file", diags)
 			if diags.HasErrors() {
-				fmt.Fprintf(errOut, "shipgate serve: %s in projects; fix them or run 'shipgate validate --config'\n", plural(len(diags.Errors()), "error"))
+				logger.Error("not starting: fix the projects' errors, or run 'shipgate validate --config' to list them", "errors", len(diags.Errors()))
 				return exitError{exitFailed}
+			}
+			if len(projects) == 0 {
+				// Serve still starts: a Helm release may mount its projects later, and health, readiness
+				// and the API answer meanwhile. But nothing can be delivered, which must not go unnoticed.
+				found := cfg.CheckProjectsFound(projects, config.SeverityWarning)
+				if len(found) == 0 {
+					logger.Warn("no project to serve", "dir", cfg.ProjectsDir)
+				}
+				logDiagnostics(logger, "no project to serve", found)
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			ln, err := net.Listen("tcp", cfg.Listen)
 			if err != nil {
-				fmt.Fprintf(errOut, "shipgate serve: %v\n", err)
+				logger.Error("not starting", "err", err)
 				return exitError{exitFailed}
 			}
 			names := make([]string, len(projects))
@@ -88,8 +107,11 @@ delivery API under /api/v1 (and Keptn's /api/v1/event), with a slack section /sl
 				names[i] = p.Name
 			}
 			logger.Info("projects loaded", "dir", cfg.ProjectsDir, "projects", names)
+			if dev {
+				printDevHint(cmd.OutOrStdout(), cfg, projects, ln.Addr(), created)
+			}
 			if err := serve(ctx, cfg, projects, ln, logger); err != nil {
-				fmt.Fprintf(errOut, "shipgate serve: %v\n", err)
+				logger.Error("stopped on an error", "err", err)
 				return exitError{exitFailed}
 			}
 			return nil
@@ -97,21 +119,54 @@ delivery API under /api/v1 (and Keptn's /api/v1/event), with a slack section /sl
 	}
 	cmd.Flags().StringVarP(&configPath, "config", "c", "", "shipgate.yaml (default: built-in defaults; see README)")
 	cmd.Flags().StringVar(&listen, "listen", "", "listen address, overriding the config (HOST:PORT; port 0 picks a free one)")
+	cmd.Flags().BoolVar(&dev, "dev", false, "for trying shipgate locally: make missing token files, print the console's URL, the tokens and a curl for CI")
 	return cmd
 }
 
+// loadServeConfig loads shipgate.yaml, or the built-in defaults when path is "", printing every problem
+// as FILE:LINE: message.
 func loadServeConfig(path string, errOut io.Writer) (*config.Config, error) {
-	if path == "" {
-		return config.Defaults(), nil
-	}
-	cfg, diags := config.Load(path, nil)
-	for _, d := range diags {
+	cfg, warnings, err := loadConfig(path, errOut)
+	for _, d := range warnings {
 		fmt.Fprintln(errOut, d)
 	}
-	if diags.HasErrors() {
-		return nil, exitError{exitFailed}
+	return cfg, err
+}
+
+// loadConfig is loadServeConfig for a caller that reports the warnings itself: when the config has errors
+// it prints everything and fails, else it returns the warnings unprinted.
+func loadConfig(path string, errOut io.Writer) (*config.Config, config.Diagnostics, error) {
+	if path == "" {
+		return config.Defaults(), nil, nil
 	}
-	return cfg, nil
+	cfg, diags := config.Load(path, nil)
+	if diags.HasErrors() {
+		for _, d := range diags {
+			fmt.Fprintln(errOut, d)
+		}
+		return nil, nil, exitError{exitFailed}
+	}
+	return cfg, diags, nil
+}
+
+// logDiagnostics logs each diagnostic as one line, an error or a warning with msg: the file, the line
+// (when there is one) and the problem as attributes.
+func logDiagnostics(logger *slog.Logger, msg string, diags config.Diagnostics) {
+	for _, d := range diags {
+		var attrs []any
+		if d.File != "" {
+			attrs = append(attrs, "file", d.File)
+		}
+		if d.Line > 0 {
+			attrs = append(attrs, "line", d.Line)
+		}
+		attrs = append(attrs, "problem", d.Message)
+		level := slog.LevelWarn
+		if d.Severity == config.SeverityError {
+			level = slog.LevelError
+		}
+		logger.Log(context.Background(), level, msg, attrs...)
+	}
 }
 
 func newLogger(w io.Writer, lc config.LogConfig) *slog.Logger {
@@ -167,7 +222,7 @@ func serve(ctx context.Context, cfg *config.Config, projects []*config.Project, 
 		return fmt.Errorf("projects cannot run:\n%w", err)
 	}
 	reg := prometheus.NewRegistry()
-	chat, err := newChat(cfg, logger, metrics.NewChatCalls(reg))
+	chat, err := newChat(cfg, st, logger, metrics.NewChatCalls(reg))
 	if err != nil {
 		eng.Close()
 		return err

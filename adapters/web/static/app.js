@@ -9,6 +9,48 @@
   const ACTION_TESTIDS = { 'deliver.approve': 'approve', 'deliver.reject': 'reject' };
   const TOAST_MS = 12000;
 
+  // The status emoji the bot writes, which the console draws with its own icons (index.html's
+  // template#icons) instead: without an emoji font they would all be the same empty box. Each maps to
+  // its icon and the words a screen reader says in its place. Slack and Discord show the emoji.
+  const MARKS = {
+    '✅': ['pass', 'passed'],
+    '❌': ['fail', 'failed'],
+    '⛔': ['denied', 'denied'],
+    '✋': ['waiting', 'waiting for approval'],
+    '⏳': ['running', 'running'],
+    '⚠': ['warning', 'warning'],
+    '⏸': ['paused', 'paused'],
+    '🕓': ['queued', 'queued'],
+    '🛑': ['stopped', 'stopped'],
+    '⌛': ['timed-out', 'timed out'],
+    '⏭': ['skipped', 'superseded'],
+    '▶': ['resumed', 'resumed'],
+    '↩': ['rollback', 'rollback'],
+    '🚀': ['started', 'started'],
+  };
+  // A /deliver audit line starts with whether the action was allowed (✅) or denied (⛔), then its time.
+  const AUDIT_VERDICT = { '✅': 'allowed', '⛔': 'denied' };
+  const AUDIT_REST = /^ \d\d-\d\d \d\d:\d\d · /;
+  // A stage's state on a root card's status line, as an icon and in words.
+  const STATE_MARKS = {
+    'not-reached': ['none', 'not reached'],
+    queued: ['queued', 'queued'],
+    running: ['running', 'running'],
+    'waiting-for-approval': ['waiting', 'waiting for approval'],
+    paused: ['paused', 'paused'],
+    passed: ['pass', 'passed'],
+    warning: ['warning', 'warning'],
+    failed: ['fail', 'failed'],
+    aborted: ['stopped', 'aborted'],
+    'timed-out': ['timed-out', 'timed out'],
+  };
+  // A score table row's status (its Status column), as an icon.
+  const ROW_MARKS = { pass: 'pass', warning: 'warning', fail: 'fail', info: 'info' };
+  // Which icon each kind of mark draws; queued and timed-out are both clocks, in their own colours.
+  const ICONS = { queued: 'clock', 'timed-out': 'clock' };
+  // What the score table shows first: what an objective is and how it did, before the figures.
+  const LEAD_COLUMNS = ['Objective', 'Status', 'Score'];
+
   const state = {
     channel: new URLSearchParams(location.search).get('channel') || '',
     channels: [],
@@ -53,7 +95,8 @@
     return id;
   }
 
-  // rich renders the bot's text: ```blocks```, `code` spans and <@id> mentions; the rest is text.
+  // rich renders the bot's text: ```blocks```, `code` spans, <@id> mentions, links and status emoji;
+  // the rest is text.
   function rich(text) {
     const out = [];
     String(text || '').split('```').forEach((part, i) => {
@@ -63,19 +106,86 @@
     return out;
   }
 
+  // INLINE finds, in order: a `code` span, a <@id> mention, a link (absolute, or a path on the console
+  // such as the links /deliver history gives to threads), and a status emoji.
+  const INLINE = new RegExp('`([^`\\n]+)`|<@([A-Za-z0-9._-]+)>|(\\bhttps?:\\/\\/[^\\s<>`]+|(?<!\\S)\\/\\?channel=[^\\s<>`]+)|(' +
+    Object.keys(MARKS).join('|') + ')\\uFE0F?', 'gu');
+  // Punctuation that ends a sentence rather than the link it follows.
+  const LINK_TAIL = /[.,;:!?)\]]+$/;
+
   function inline(text) {
     const out = [];
-    const re = /`([^`\n]+)`|<@([A-Za-z0-9._-]+)>/g;
+    let last = 0;
+    let m;
+    INLINE.lastIndex = 0;
+    while ((m = INLINE.exec(text)) !== null) {
+      if (m.index > last) out.push(text.slice(last, m.index));
+      last = INLINE.lastIndex;
+      if (m[1] !== undefined) {
+        out.push(el('code', {}, m[1]));
+      } else if (m[2] !== undefined) {
+        out.push(el('span', { class: m[2] === state.user ? 'mention me' : 'mention', title: m[2] }, '@' + nameOf(m[2])));
+      } else if (m[3] !== undefined) {
+        const url = m[3].replace(LINK_TAIL, '');
+        last = m.index + url.length;
+        INLINE.lastIndex = last;
+        out.push(link(url, url));
+      } else {
+        const lineStart = m.index === 0 || text[m.index - 1] === '\n';
+        const verdict = lineStart && AUDIT_REST.test(text.slice(last)) ? AUDIT_VERDICT[m[4]] : '';
+        const [kind, words] = MARKS[m[4]];
+        out.push(mark(kind, verdict || words));
+      }
+    }
+    if (last < text.length) out.push(text.slice(last));
+    return out;
+  }
+
+  // marks is text with its status emoji drawn as the console's icons, and nothing else interpreted.
+  // With decorative set the icons are hidden from screen readers, for text that says it in words
+  // already ("✅ Approve").
+  function marks(text, decorative) {
+    const out = [];
+    const re = new RegExp('(' + Object.keys(MARKS).join('|') + ')\\uFE0F?', 'gu');
     let last = 0;
     let m;
     while ((m = re.exec(text)) !== null) {
       if (m.index > last) out.push(text.slice(last, m.index));
-      if (m[1] !== undefined) out.push(el('code', {}, m[1]));
-      else out.push(el('span', { class: m[2] === state.user ? 'mention me' : 'mention', title: m[2] }, '@' + nameOf(m[2])));
+      const [kind, words] = MARKS[m[1]];
+      out.push(mark(kind, decorative ? '' : words));
       last = re.lastIndex;
     }
     if (last < text.length) out.push(text.slice(last));
     return out;
+  }
+
+  // mark is one status icon; words, when given, is what it says to screen readers and on hover.
+  function mark(kind, words) {
+    const icon = $('icons').content.querySelector(`[data-icon="${ICONS[kind] || kind}"]`).cloneNode(true);
+    icon.setAttribute('aria-hidden', 'true');
+    icon.setAttribute('focusable', 'false');
+    return el('span', { class: 'mark mark-' + kind, 'data-mark': kind, title: words || null, 'aria-hidden': words ? null : 'true' },
+      icon, words ? el('span', { class: 'vh' }, words) : null);
+  }
+
+  // link is an <a> to url, or the text alone when url is not http(s). A link to a message on this
+  // channel's page opens it here (its thread in the panel) rather than loading the page again.
+  function link(url, text) {
+    const href = safeURL(url);
+    if (!href) return text || url;
+    const target = new URL(href);
+    const inConsole = target.origin === location.origin && target.pathname === '/' && target.hash.startsWith('#m-');
+    const a = el('a', { href, rel: inConsole ? null : 'noopener noreferrer', testid: inConsole ? 'message-link' : null }, text || url);
+    if (inConsole) {
+      a.addEventListener('click', (event) => {
+        if (event.button !== 0 || event.ctrlKey || event.metaKey || event.shiftKey || event.altKey) return;
+        if ((target.searchParams.get('channel') || state.channel) !== state.channel) return;
+        event.preventDefault();
+        history.pushState(null, '', href);
+        focusHash();
+      });
+    }
+    return a;
   }
 
   function safeURL(raw) {
@@ -102,8 +212,9 @@
     const line = el('div', { class: 'status-line', testid: 'status-line' });
     stages.forEach((s, i) => {
       if (i > 0) line.append(el('span', { class: 'sep', 'aria-hidden': 'true' }, ' · '));
-      line.append(el('span', { class: 'stage state-' + s.state, title: s.state },
-        s.stage + ' ' + s.emoji + (s.detail ? ' ' + s.detail : '')));
+      const [kind, words] = STATE_MARKS[s.state] || ['none', s.state];
+      line.append(el('span', { class: 'stage state-' + s.state, testid: 'stage', 'data-stage': s.stage, 'data-state': s.state },
+        s.stage + ' ', mark(kind, words), s.detail ? [' ', marks(s.detail)] : null));
     });
     return line;
   }
@@ -113,12 +224,39 @@
       el('dt', {}, f.label), el('dd', {}, rich(f.value)))));
   }
 
+  // columnKind names a score table column for its layout: the objective and the criteria wrap, the
+  // figures do not.
+  function columnKind(name) {
+    if (name === 'Objective') return 'objective';
+    if (name === 'Status') return 'status';
+    if (name === 'Score') return 'score';
+    return /criteria$/i.test(name) ? 'criteria' : 'figure';
+  }
+
+  // scoreTable shows the objective, its status and its score first, then the figures and the criteria,
+  // so that what matters is in view however narrow the thread panel is.
   function scoreTable(t) {
-    const head = el('thead', {}, el('tr', {}, t.columns.map((c) => el('th', { scope: 'col' }, c))));
-    const body = el('tbody', {}, t.rows.map((row, i) => {
-      const status = (t.status && t.status[i]) || '';
-      return el('tr', { class: status ? 'row-' + status : null, 'data-status': status || null },
-        row.map((cell) => el('td', {}, cell)));
+    const lead = LEAD_COLUMNS.map((c) => t.columns.indexOf(c)).filter((i) => i >= 0);
+    const order = lead.concat(t.columns.map((_, i) => i).filter((i) => !lead.includes(i)));
+    const kinds = t.columns.map(columnKind);
+    const head = el('thead', {}, el('tr', {}, order.map((i) => el('th', { scope: 'col', class: 'col-' + kinds[i] }, t.columns[i]))));
+    const body = el('tbody', {}, t.rows.map((row, r) => {
+      const status = (t.status && t.status[r]) || '';
+      return el('tr', { class: status ? 'row-' + status : null, 'data-status': status || null }, order.map((i) => {
+        const cell = row[i] === undefined ? '' : row[i];
+        switch (kinds[i]) {
+          case 'objective':
+            return el('th', { scope: 'row', class: 'col-objective' }, cell);
+          case 'status':
+            // The word says it; the icon is for the eye.
+            return el('td', { class: 'col-status' }, ROW_MARKS[cell] ? [mark(ROW_MARKS[cell], ''), ' '] : null, cell);
+          case 'criteria':
+            // One criterion a line: they are what wraps when the panel is narrow.
+            return el('td', { class: 'col-criteria' }, cell.split(', ').map((c) => el('span', { class: 'criterion' }, c)));
+          default:
+            return el('td', { class: 'col-' + kinds[i] }, cell);
+        }
+      }));
     }));
     return el('div', { class: 'table-wrap' },
       el('table', { class: 'score-table', testid: 'score-table' }, head, body),
@@ -135,7 +273,7 @@
         'data-action': b.actionId,
         disabled: !acting,
         title: acting ? null : 'Pick who you are or log in to act',
-      }, b.label);
+      }, marks(b.label, true));
       btn.addEventListener('click', () => click(m, b, btn));
       return btn;
     }));
@@ -144,17 +282,14 @@
   // body is what every message shows, wherever it is.
   function body(m) {
     const parts = [];
-    if (m.header) parts.push(el('h3', { class: 'header' }, m.header));
+    if (m.header) parts.push(el('h3', { class: 'header' }, marks(m.header)));
     if (m.stages.length) parts.push(statusLine(m.stages));
     if (m.text) parts.push(el('div', { class: 'text' }, rich(m.text)));
     if (m.fields.length) parts.push(fields(m.fields));
     if (m.table) parts.push(scoreTable(m.table));
     if (m.buttons.length) parts.push(buttons(m));
     if (m.links.length) {
-      parts.push(el('ul', { class: 'links' }, m.links.map((l) => {
-        const href = safeURL(l.url);
-        return el('li', {}, href ? el('a', { href, rel: 'noopener noreferrer' }, l.text || l.url) : l.text);
-      })));
+      parts.push(el('ul', { class: 'links' }, m.links.map((l) => el('li', {}, link(l.url, l.text || l.url)))));
     }
     if (m.context.length) parts.push(el('div', { class: 'context' }, m.context.map((c) => el('p', {}, rich(c)))));
     return parts;
@@ -203,6 +338,26 @@
 
   function nearBottom(node) {
     return node.scrollHeight - node.scrollTop - node.clientHeight < 80;
+  }
+
+  // followBottom keeps a scroller that was at its newest message there when its box changes size: a
+  // note or toast taking room below it, the thread panel opening beside it, the window resized. Only
+  // the person scrolling decides whether it follows: a scroll that comes with a change of size is the
+  // browser's (keeping what was in view in place as the messages reflow), and does not count.
+  function followBottom(scroller) {
+    let stuck = true;
+    let size = '';
+    const measure = () => scroller.scrollHeight + 'x' + scroller.clientHeight;
+    scroller.addEventListener('scroll', () => {
+      const now = measure();
+      if (now === size) stuck = nearBottom(scroller);
+      else if (stuck) scroller.scrollTop = scroller.scrollHeight;
+      size = measure();
+    }, { passive: true });
+    new ResizeObserver(() => {
+      if (stuck) scroller.scrollTop = scroller.scrollHeight;
+      size = measure();
+    }).observe(scroller);
   }
 
   function placeInChannel(m, flash) {
@@ -270,6 +425,7 @@
     state.thread = '';
     $('thread-panel').hidden = true;
     $('layout').classList.remove('with-thread');
+    $('thread-toasts').replaceChildren();
   }
 
   function renderThread() {
@@ -288,13 +444,18 @@
 
   // Notes and toasts: what only this browser sees ---------------------------------------------------
 
-  function toast(m, kind) {
+  // toast shows m (a message, or a line of text) to this browser only, for a while, at the bottom of a
+  // column: the thread panel's when where is 'thread' (the button clicked was there) and the panel is
+  // still open, else the channel's. Toasts take their own room there rather than floating over the
+  // page, so that none ever covers a control or a message.
+  function toast(m, kind, where) {
+    const inThread = where === 'thread' && state.thread !== '';
     const box = el('div', { class: 'toast' + (kind ? ' ' + kind : ''), testid: 'toast', role: 'status' },
-      typeof m === 'string' ? el('div', { class: 'text' }, m) : body(m));
+      typeof m === 'string' ? el('div', { class: 'text' }, rich(m)) : body(m));
     const close = el('button', { type: 'button', class: 'icon', 'aria-label': 'Dismiss' }, '×');
     close.addEventListener('click', () => box.remove());
     box.prepend(close);
-    $('toasts').append(box);
+    $(inThread ? 'thread-toasts' : 'toasts').append(box);
     setTimeout(() => box.remove(), TOAST_MS);
   }
 
@@ -337,23 +498,48 @@
 
   let pendingReject = null;
 
+  // columnOf names the column a button is in, for the toast that answers its click; it is read when
+  // the click happens, since the answer often replaces the button.
+  function columnOf(node) {
+    return node.closest('#thread-panel') ? 'thread' : 'channel';
+  }
+
   async function click(m, b, btn) {
+    const where = columnOf(btn);
     if (!canAct()) {
-      toast('Pick who you are or log in first.', 'error');
+      toast('Pick who you are or log in first.', 'error', where);
       return;
     }
-    if (b.confirm && !window.confirm(b.confirm.title + '\n\n' + b.confirm.text)) return;
+    if (b.confirm && !(await confirmed(b))) return;
     btn.disabled = true;
     try {
       const data = await post('/web/click', {
         channel: state.channel, user: actingAs(), messageId: m.id, actionId: b.actionId, value: b.value,
       });
-      answered(data, { messageId: m.id, actionId: b.actionId });
+      answered(data, { messageId: m.id, actionId: b.actionId, where });
     } catch (err) {
-      toast(err.message, 'error');
+      toast(err.message, 'error', where);
     } finally {
       btn.disabled = false;
     }
+  }
+
+  // confirmed asks, in the console's own dialog, what a button's confirmation asks (Approve's "Promote
+  // … to production."), and resolves to whether the person said yes. Closing it any other way (Cancel,
+  // Escape) is a no.
+  function confirmed(b) {
+    const c = b.confirm;
+    const dialog = $('confirm-dialog');
+    $('confirm-title').textContent = c.title || b.label;
+    $('confirm-text').replaceChildren(...rich(c.text));
+    $('confirm-submit').textContent = c.yes || 'OK';
+    $('confirm-submit').className = b.style === 'danger' ? 'danger' : 'primary';
+    $('confirm-cancel').textContent = c.no || 'Cancel';
+    dialog.returnValue = '';
+    return new Promise((resolve) => {
+      dialog.addEventListener('close', () => resolve(dialog.returnValue === 'yes'), { once: true });
+      dialog.showModal();
+    });
   }
 
   function answered(data, click) {
@@ -365,7 +551,7 @@
       $('reason-dialog').showModal();
       $('reason-input').focus();
     }
-    if (data.private) toast(data.private);
+    if (data.private) toast(data.private, '', click.where);
   }
 
   async function submitReason(event) {
@@ -383,7 +569,7 @@
       $('reason-dialog').close();
       answered(data, req);
     } catch (err) {
-      toast(err.message, 'error');
+      toast(err.message, 'error', req.where);
     } finally {
       $('reason-submit').disabled = false;
     }
@@ -510,9 +696,20 @@
     connect();
   }
 
+  // focusHash shows the message a link's #m-ID names (the console's permalinks, /deliver history's
+  // thread links): a delivery's card with its thread open in the panel.
   function focusHash() {
-    const id = decodeURIComponent(location.hash.replace(/^#m-/, ''));
-    if (!location.hash.startsWith('#m-') || !state.messages.has(id)) return;
+    if (!location.hash.startsWith('#m-')) return;
+    let id = '';
+    try {
+      id = decodeURIComponent(location.hash.slice(3));
+    } catch {
+      id = ''; // a mangled link names no message
+    }
+    if (!state.messages.has(id)) {
+      toast('That message is not in #' + state.channel + ' any more.', 'error');
+      return;
+    }
     const m = state.messages.get(id);
     if (!m.root) openThread(m.thread);
     else if (m.thread) openThread(m.id);
@@ -575,9 +772,12 @@
       pendingReject = null;
       $('reason-dialog').close();
     });
+    $('confirm-cancel').addEventListener('click', () => $('confirm-dialog').close());
     document.addEventListener('keydown', (event) => {
-      if (event.key === 'Escape' && state.thread && !$('reason-dialog').open) closeThread();
+      if (event.key === 'Escape' && state.thread && !$('reason-dialog').open && !$('confirm-dialog').open) closeThread();
     });
+    followBottom($('messages'));
+    followBottom($('thread-body'));
     window.addEventListener('hashchange', focusHash);
   }
 
