@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -30,12 +31,32 @@ var demoProject embed.FS
 // demoChannel is the web console's channel in the demo.
 const demoChannel = "demo"
 
-// demoUsers are the people one can be in the demo's console, to try the role rules.
-var demoUsers = []web.User{
-	{ID: "dana", Name: "Dana", Note: "deployer: starts deliveries"},
-	{ID: "ann", Name: "Ann", Note: "approver"},
-	{ID: "bob", Name: "Bob", Note: "approver"},
-	{ID: "eve", Name: "Eve", Note: "no role"},
+// demoRoles are the roles of the demo's channel.
+var demoRoles = map[string][]string{bot.RoleDeployer: {"dana"}, bot.RoleApprover: {"ann", "bob"}, bot.RoleAuditor: {"ann"}}
+
+// demoUsers are the people one can be in the demo's console, to try the role rules; the line under the
+// picker names the roles each holds in demoRoles, so that it cannot say less than the channel grants.
+var demoUsers = withRoleNotes([]web.User{{ID: "dana", Name: "Dana"}, {ID: "ann", Name: "Ann"}, {ID: "bob", Name: "Bob"}, {ID: "eve", Name: "Eve"}}, demoRoles)
+
+// roleWhat says what a demo role lets its holder do, for the picker.
+var roleWhat = map[string]string{bot.RoleDeployer: "starts deliveries", bot.RoleApprover: "decides approvals", bot.RoleAuditor: "reads /deliver audit"}
+
+// withRoleNotes sets each user's Note to the roles it holds in roles, in the order deployer, approver,
+// auditor ("approver: decides approvals; auditor: reads /deliver audit"), or "no role".
+func withRoleNotes(users []web.User, roles map[string][]string) []web.User {
+	for i, u := range users {
+		var held []string
+		for _, role := range []string{bot.RoleDeployer, bot.RoleApprover, bot.RoleAuditor} {
+			if slices.Contains(roles[role], u.ID) {
+				held = append(held, role+": "+roleWhat[role])
+			}
+		}
+		users[i].Note = "no role"
+		if len(held) > 0 {
+			users[i].Note = strings.Join(held, "; ")
+		}
+	}
+	return users
 }
 
 // demoServicePort is where the demo's qa service listens with --prometheus (production one port up), so
@@ -108,7 +129,7 @@ func runDemo(ctx context.Context, out, errOut io.Writer, listen, dataDir string,
 	// The console in demo mode: anyone plays the demo's people, no token asked.
 	cfg.Platforms = map[string]config.PlatformConfig{"web": &web.Config{Demo: true, Users: demoUsers}}
 	cfg.Channels = []config.ChannelBinding{{Platform: "web", Channel: demoChannel, Projects: []string{"fulltour"},
-		Roles: map[string][]string{bot.RoleDeployer: {"dana"}, bot.RoleApprover: {"ann", "bob"}, bot.RoleAuditor: {"ann"}}}}
+		Roles: demoRoles}}
 	// An API token for CI, made at the first start and kept with the data, so that it outlives a restart.
 	tokenFile := filepath.Join(dataDir, "api-token")
 	if _, err := ensureTokenFile(tokenFile); err != nil {

@@ -375,3 +375,22 @@ func (d *demoProcess) waitForMessage(t *testing.T, what string, cond func(string
 		time.Sleep(200 * time.Millisecond) // the console's state is polled: a second process has no event for the test
 	}
 }
+
+// TestDemoPickerNamesEveryRole checks that the line under the console's picker names every role the demo's
+// channel gives a person (Ann approves and audits), and "no role" for one who holds none.
+func TestDemoPickerNamesEveryRole(t *testing.T) {
+	notes := map[string]string{}
+	for _, u := range demoUsers {
+		notes[u.ID] = u.Note
+	}
+	for role, holders := range demoRoles {
+		for _, id := range holders {
+			if !strings.Contains(notes[id], role+":") {
+				t.Errorf("%s holds %s, but the picker says %q", id, role, notes[id])
+			}
+		}
+	}
+	if notes["ann"] != "approver: decides approvals; auditor: reads /deliver audit" || notes["eve"] != "no role" {
+		t.Errorf("picker notes = %q", notes)
+	}
+}

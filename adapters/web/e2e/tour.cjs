@@ -183,6 +183,13 @@ async function main() {
     await thread.getByTestId('approve').first().click();
     await step(page.getByTestId('confirm-submit').click());
     await stage(1, 'production', 'passed').waitFor();
+    // What the README's tour says the thread shows: a release task in each stage, and the picker's line
+    // naming both of Ann's roles.
+    for (const where of ['qa', 'production']) {
+      await thread.getByTestId('reply').filter({ hasText: `${where} · release` }).first().waitFor();
+    }
+    const annNote = await page.locator('#user-note').innerText();
+    if (!/approver/.test(annNote) || !/auditor/.test(annNote)) throw new Error(`the picker says of Ann: "${annNote}"`);
     await thread.getByTestId('toast').filter({ hasText: 'Your approval counted' }).waitFor(); // where she clicked
     if (clicks !== 2) throw new Error(`${clicks} clicks reached shipgate; want 2 (Eve's and Ann's confirmed ones, not the cancelled one)`);
     await nothingCovered("after Ann's approval");
@@ -199,6 +206,13 @@ async function main() {
     }
     await card(2).getByTestId('thread-open').click();
     await thread.getByTestId('score-table').filter({ hasText: 'FAIL' }).first().waitFor();
+    await thread.getByTestId('reply').filter({ hasText: 'Score 33.33 of 100 (pass >= 90, warning >= 75): FAIL' }).first().waitFor();
+    // Both the response time and the throughput objectives failed, as the README's tour says.
+    for (const objective of ['Response time', 'Throughput']) {
+      const row = thread.getByTestId('score-table').locator('tr').filter({ hasText: objective });
+      const said = await row.first().innerText();
+      if (!/fail/.test(said)) throw new Error(`the ${objective} row of v0.1.2's score table: ${said}`);
+    }
     const production = await thread.getByTestId('reply').filter({ hasText: 'production ·' }).count();
     if (production !== 0) throw new Error(`${production} production replies in v0.1.2's thread`);
     await shot('04-v0.1.2-failed');
