@@ -126,9 +126,9 @@ func TestMakeRunServesExampleProject(t *testing.T) {
 	// CI, as the README's CI section has it, after the printed export line.
 	triggered := make(chan int, 1)
 	var trigOut, trigErr lockedBuffer
+	ciArgs := readmeTriggerArgs(t)
 	go func() {
-		triggered <- run(ctx, []string{"trigger", "--project", "fulltour", "--service", "helloservice",
-			"--image", "ghcr.io/podtato-head/podtatoserver:v0.1.1", "--label", "version=v0.1.1", "--wait", "--timeout", "45m"}, &trigOut, &trigErr)
+		triggered <- run(ctx, ciArgs, &trigOut, &trigErr)
 	}()
 	approval := events.next(t, func(e consoleEvent) bool {
 		return len(e.Message.Buttons) > 0 && e.Message.Buttons[0].ActionID == "deliver.approve"
@@ -143,7 +143,9 @@ func TestMakeRunServesExampleProject(t *testing.T) {
 	}
 	select {
 	case code := <-triggered:
-		if code != exitOK || !strings.Contains(trigErr.String(), "delivery 1 finished: pass") {
+		// The README shows "delivery 12: URL" on standard output and the progress on standard error.
+		if code != exitOK || !regexp.MustCompile(`^delivery 1: \S+/api/v1/deliveries/1\n$`).MatchString(trigOut.String()) ||
+			!strings.Contains(trigErr.String(), "delivery 1 finished: pass") {
 			t.Fatalf("shipgate trigger --wait exited %d:\n%s%s", code, trigOut.String(), trigErr.String())
 		}
 	case <-time.After(2 * time.Minute):
@@ -265,4 +267,20 @@ api:
 	if created, err := createTokenFiles(filepath.Join(dir, "missing.yaml")); err != nil || created != nil {
 		t.Errorf("createTokenFiles of a missing config = %v, %v; want nothing, and serve to report it", created, err)
 	}
+}
+
+// readmeTriggerArgs returns the arguments of the `shipgate trigger` command in the README's CI section, so
+// that the test runs the command the README gives, not a copy of it.
+func readmeTriggerArgs(t *testing.T) []string {
+	t.Helper()
+	for _, block := range readmeBlocks(t, readmePath(t)) {
+		joined := strings.ReplaceAll(block, "\\\n", " ")
+		for _, line := range strings.Split(joined, "\n") {
+			if fields := strings.Fields(line); len(fields) > 1 && fields[0] == "shipgate" && fields[1] == "trigger" {
+				return fields[1:]
+			}
+		}
+	}
+	t.Fatal("README.md has no block with a shipgate trigger command")
+	return nil
 }

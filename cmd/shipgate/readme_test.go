@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -66,8 +67,7 @@ func readmeTranscripts(t *testing.T, path string) []transcript {
 }
 
 func TestREADMETranscripts(t *testing.T) {
-	readme := filepath.Join("..", "..", "README.md")
-	transcripts := readmeTranscripts(t, readme)
+	transcripts := readmeTranscripts(t, readmePath(t))
 	// The README's samples of validate and evaluate are transcripts; if one stopped being one (its "$ "
 	// dropped), this test would silently check less.
 	var commands []string
@@ -82,10 +82,7 @@ func TestREADMETranscripts(t *testing.T) {
 		}
 	}
 	bin := filepath.Dir(shipgateBinary(t))
-	examples, err := filepath.Abs(filepath.Join("..", "..", "examples"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	examples := filepath.Join(filepath.Dir(readmePath(t)), "examples")
 	for _, tr := range transcripts {
 		t.Run(strings.Fields(tr.steps[0].command)[0]+"@"+strconv.Itoa(tr.line), func(t *testing.T) {
 			dir := t.TempDir()
@@ -105,4 +102,40 @@ func TestREADMETranscripts(t *testing.T) {
 			}
 		})
 	}
+}
+
+// readmeBlocks returns the text of every fenced block of the README at path.
+func readmeBlocks(t *testing.T, path string) []string {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var blocks []string
+	var cur []string
+	in := false
+	for _, line := range strings.Split(string(data), "\n") {
+		if strings.HasPrefix(line, "```") {
+			if in {
+				blocks = append(blocks, strings.Join(cur, "\n"))
+			}
+			in, cur = !in, nil
+			continue
+		}
+		if in {
+			cur = append(cur, line)
+		}
+	}
+	return blocks
+}
+
+// readmePath is the repository's README.md, found from this file's place so that a test that changed
+// its working directory finds it too.
+func readmePath(t *testing.T) string {
+	t.Helper()
+	_, file, _, ok := runtime.Caller(0)
+	if !ok {
+		t.Fatal("no caller information to find README.md")
+	}
+	return filepath.Join(filepath.Dir(file), "..", "..", "README.md")
 }

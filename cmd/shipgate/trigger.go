@@ -221,14 +221,29 @@ func (d *delivery) progress() []string {
 	return lines
 }
 
-// chatLines say where the delivery's card is in chat: a link where the platform gives one.
-func (d *delivery) chatLines() []string {
+// absolute resolves a link the API gave against the server, so that what is printed can be opened as
+// it is: without public_url shipgate answers with paths ("/api/v1/deliveries/12").
+func (c *apiClient) absolute(ref string) string {
+	base, err := url.Parse(c.server)
+	if err != nil || ref == "" {
+		return ref
+	}
+	r, err := url.Parse(ref)
+	if err != nil {
+		return ref
+	}
+	return base.ResolveReference(r).String()
+}
+
+// chatLines say where the delivery's card is in chat: a link where the platform gives one, made absolute
+// with abs.
+func (d *delivery) chatLines(abs func(string) string) []string {
 	var lines []string
 	for _, m := range d.Chat {
 		switch {
 		case m.Kind != "root":
 		case m.Link != "":
-			lines = append(lines, fmt.Sprintf("chat: %s", m.Link))
+			lines = append(lines, fmt.Sprintf("chat: %s", abs(m.Link)))
 		default:
 			lines = append(lines, fmt.Sprintf("chat: %s channel %s, message %s", m.Platform, m.Channel, m.MessageID))
 		}
@@ -323,7 +338,7 @@ service, unreachable server) or when --timeout passed first.`,
 				fmt.Fprintf(errOut, "shipgate trigger: %v\n", err)
 				return exitError{exitUsage}
 			}
-			fmt.Fprintf(out, "delivery %d: %s\n", created.ID, created.URL)
+			fmt.Fprintf(out, "delivery %d: %s\n", created.ID, c.absolute(created.URL))
 			if !wait {
 				return nil
 			}
@@ -370,7 +385,7 @@ func follow(ctx context.Context, c *apiClient, id int64, interval time.Duration,
 		switch {
 		case err == nil:
 			failures = 0
-			for _, line := range append(d.chatLines(), d.progress()...) {
+			for _, line := range append(d.chatLines(c.absolute), d.progress()...) {
 				if !seen[line] {
 					seen[line] = true
 					fmt.Fprintln(w, line)
@@ -446,7 +461,7 @@ whole answer. Exit status: 0 when it was read, 2 on a usage or API error.`,
 			for _, line := range d.progress() {
 				fmt.Fprintln(out, "  "+line)
 			}
-			for _, line := range d.chatLines() {
+			for _, line := range d.chatLines(c.absolute) {
 				fmt.Fprintln(out, "  "+line)
 			}
 			return nil
