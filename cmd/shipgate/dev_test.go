@@ -273,8 +273,8 @@ api:
 // that the test runs the command the README gives, not a copy of it.
 func readmeTriggerArgs(t *testing.T) []string {
 	t.Helper()
-	for _, block := range readmeBlocks(t, readmePath(t)) {
-		joined := strings.ReplaceAll(block, "\\\n", " ")
+	for _, b := range readmeBlocks(t, readmePath(t)) {
+		joined := strings.ReplaceAll(strings.Join(b.lines, "\n"), "\\\n", " ")
 		for _, line := range strings.Split(joined, "\n") {
 			if fields := strings.Fields(line); len(fields) > 1 && fields[0] == "shipgate" && fields[1] == "trigger" {
 				return fields[1:]

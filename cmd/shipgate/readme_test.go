@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -33,35 +32,21 @@ type step struct {
 // readmeTranscripts returns the transcripts of the README at path.
 func readmeTranscripts(t *testing.T, path string) []transcript {
 	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	var (
-		all     []transcript
-		cur     *transcript
-		inBlock bool
-	)
-	sc := bufio.NewScanner(f)
-	for n := 1; sc.Scan(); n++ {
-		line := sc.Text()
-		switch {
-		case strings.HasPrefix(line, "```"):
-			if inBlock && cur != nil && len(cur.steps) > 0 {
-				all = append(all, *cur)
+	var all []transcript
+	for _, b := range readmeBlocks(t, path) {
+		tr := transcript{line: b.line}
+		for i, line := range b.lines {
+			switch {
+			case strings.HasPrefix(line, "$ "):
+				tr.steps = append(tr.steps, step{line: b.line + 1 + i, command: strings.TrimPrefix(line, "$ ")})
+			case len(tr.steps) > 0:
+				last := &tr.steps[len(tr.steps)-1]
+				last.output = append(last.output, line)
 			}
-			inBlock, cur = !inBlock, &transcript{line: n}
-		case !inBlock:
-		case strings.HasPrefix(line, "$ "):
-			cur.steps = append(cur.steps, step{line: n, command: strings.TrimPrefix(line, "$ ")})
-		case len(cur.steps) > 0:
-			last := &cur.steps[len(cur.steps)-1]
-			last.output = append(last.output, line)
 		}
-	}
-	if err := sc.Err(); err != nil {
-		t.Fatal(err)
+		if len(tr.steps) > 0 {
+			all = append(all, tr)
+		}
 	}
 	return all
 }
@@ -104,26 +89,31 @@ func TestREADMETranscripts(t *testing.T) {
 	}
 }
 
-// readmeBlocks returns the text of every fenced block of the README at path.
-func readmeBlocks(t *testing.T, path string) []string {
+// block is one fenced block of the README.
+type block struct {
+	line  int // of the opening fence, 1-based
+	lines []string
+}
+
+// readmeBlocks returns every fenced block of the README at path.
+func readmeBlocks(t *testing.T, path string) []block {
 	t.Helper()
 	data, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var blocks []string
-	var cur []string
-	in := false
-	for _, line := range strings.Split(string(data), "\n") {
-		if strings.HasPrefix(line, "```") {
-			if in {
-				blocks = append(blocks, strings.Join(cur, "\n"))
-			}
-			in, cur = !in, nil
-			continue
-		}
-		if in {
-			cur = append(cur, line)
+	var (
+		blocks []block
+		cur    *block
+	)
+	for i, line := range strings.Split(string(data), "\n") {
+		switch {
+		case strings.HasPrefix(line, "```") && cur == nil:
+			cur = &block{line: i + 1}
+		case strings.HasPrefix(line, "```"):
+			blocks, cur = append(blocks, *cur), nil
+		case cur != nil:
+			cur.lines = append(cur.lines, line)
 		}
 	}
 	return blocks
