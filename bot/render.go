@@ -329,14 +329,11 @@ func (b *Bot) renderApproval(ctx context.Context, ch *config.ChannelBinding, app
 	if err != nil {
 		return Message{}, err
 	}
-	previous, err := b.previousVersion(ctx, d, a.Stage)
+	ev, err := engine.ApprovalEvidenceOf(ctx, b.st, a, d)
 	if err != nil {
 		return Message{}, err
 	}
-	evidence, err := b.evidence(ctx, d)
-	if err != nil {
-		return Message{}, err
-	}
+	previous, evidence := runningLine(ev.Running), evidenceLine(ev.Evaluation)
 	ver := version(d.Image, d.Labels)
 	m := Message{
 		Header: fmt.Sprintf("Approval: %s %s to %s", d.Service, ver, a.Stage),
@@ -435,73 +432,25 @@ func voterList(votes []*store.Vote, d store.Decision, ch *config.ChannelBinding)
 	return strings.Join(names, ", ")
 }
 
-// previousVersion is what runs in a stage now: the newest other delivery of the service whose sequence
-// there passed, or "nothing delivered yet".
-func (b *Bot) previousVersion(ctx context.Context, d *store.Delivery, stage string) (string, error) {
-	earlier, err := b.st.ListDeliveries(ctx, store.DeliveryQuery{Project: d.Project, Service: d.Service, Stage: stage, Limit: 20})
-	if err != nil {
-		return "", err
+// runningLine is what ran in the stage when the approval was requested: "v0.1.0 (delivery #3, Helm
+// revision 4 of helloservice)", or "nothing delivered yet".
+func runningLine(r *engine.EvidenceRunning) string {
+	if r == nil {
+		return "nothing delivered yet"
 	}
-	for _, e := range earlier {
-		if e.ID == d.ID || e.CreatedAt.After(d.CreatedAt) {
-			continue
-		}
-		runs, err := b.st.ListSequenceRuns(ctx, store.SequenceRunQuery{DeliveryID: e.ID, Stage: stage})
-		if err != nil {
-			return "", err
-		}
-		for _, r := range runs {
-			if r.State == store.StateFinished && r.Sequence == e.Sequence && (r.Result == store.ResultPass || r.Result == store.ResultWarning) {
-				where := fmt.Sprintf("delivery #%d", e.ID)
-				if rev, err := b.helmRevision(ctx, r.ID); err != nil {
-					return "", err
-				} else if rev != "" {
-					where += ", " + rev
-				}
-				return fmt.Sprintf("%s (%s)", version(e.Image, e.Labels), where), nil
-			}
-		}
+	where := fmt.Sprintf("delivery #%d", r.DeliveryID)
+	if r.HelmRevision > 0 {
+		where += fmt.Sprintf(", Helm revision %d of %s", r.HelmRevision, r.HelmRelease)
 	}
-	return "nothing delivered yet", nil
+	return fmt.Sprintf("%s (%s)", version(r.Image, r.Labels), where)
 }
 
-// helmRevision names the Helm release revision a sequence run's deployment made ("Helm revision 4 of
-// helloservice"), from the helm executor's result data, or "" when no task of the run reported one.
-func (b *Bot) helmRevision(ctx context.Context, sequenceRunID int64) (string, error) {
-	tasks, err := b.st.ListTaskRuns(ctx, store.TaskRunQuery{SequenceRunID: sequenceRunID})
-	if err != nil {
-		return "", err
+// evidenceLine is the evaluation the approvers were shown: score, result and the objectives that did
+// not pass.
+func evidenceLine(e *engine.EvidenceEvaluation) string {
+	if e == nil {
+		return "no evaluation"
 	}
-	rev := ""
-	for _, tr := range tasks {
-		var data struct {
-			Deployment struct {
-				Helm struct {
-					Release  string `json:"release"`
-					Revision int    `json:"revision"`
-				} `json:"helm"`
-			} `json:"deployment"`
-		}
-		if tr.Result != store.ResultPass || len(tr.Data) == 0 || json.Unmarshal(tr.Data, &data) != nil {
-			continue
-		}
-		if h := data.Deployment.Helm; h.Revision > 0 {
-			rev = fmt.Sprintf("Helm revision %d of %s", h.Revision, h.Release)
-		}
-	}
-	return rev, nil
-}
-
-// evidence is the delivery's latest evaluation: score, result and the objectives that did not pass.
-func (b *Bot) evidence(ctx context.Context, d *store.Delivery) (string, error) {
-	evs, err := b.st.ListEvaluations(ctx, d.ID)
-	if err != nil {
-		return "", err
-	}
-	if len(evs) == 0 {
-		return "no evaluation", nil
-	}
-	e := evs[len(evs)-1]
 	s := fmt.Sprintf("%s evaluation %s, score %s", e.Stage, resultState(e.Result).Emoji()+" "+string(e.Result), slo.FormatScore(e.Score))
 	var objectives []slo.Objective
 	if len(e.Objectives) > 0 && json.Unmarshal(e.Objectives, &objectives) == nil {
@@ -509,7 +458,7 @@ func (b *Bot) evidence(ctx context.Context, d *store.Delivery) (string, error) {
 			s += "; not passed: " + bad
 		}
 	}
-	return s, nil
+	return s
 }
 
 // approvalValue is the opaque id an approval's buttons carry.

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -100,7 +101,17 @@ func (t *txn) startApproval(d *store.Delivery, run *store.SequenceRun, tr *store
 		}
 		return t.finishTask(tr.ID, tr.Attempt, Result{Result: res, Status: store.StatusSucceeded})
 	}
-	a := &store.Approval{TaskRunID: tr.ID, Required: policy.required, Roles: policy.roles, AllowRequester: policy.allowSelf}
+	// What the approvers are shown is captured now, in the transaction that opens the approval, and
+	// stored with it: later evaluations of the delivery never rewrite it.
+	evidence, err := CaptureEvidence(t.ctx, t.Tx, d, run.Stage, t.Now())
+	if err != nil {
+		return err
+	}
+	rawEvidence, err := json.Marshal(evidence)
+	if err != nil {
+		return fmt.Errorf("approval evidence: %w", err)
+	}
+	a := &store.Approval{TaskRunID: tr.ID, Required: policy.required, Roles: policy.roles, AllowRequester: policy.allowSelf, Evidence: rawEvidence}
 	if policy.timeout > 0 {
 		at := t.Now().Add(policy.timeout)
 		a.ExpiresAt = &at

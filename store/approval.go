@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -23,6 +24,10 @@ type Approval struct {
 	DecidedAt      *time.Time
 	ExpiresAt      *time.Time
 	CreatedAt      time.Time
+	// Evidence is what the approvers were shown when the approval was requested (JSON; the engine owns
+	// its shape). It is written with the approval and never changes; nil for approvals requested before
+	// shipgate recorded it.
+	Evidence json.RawMessage
 }
 
 // Vote is one person's decision on an approval. A person votes once.
@@ -36,13 +41,13 @@ type Vote struct {
 }
 
 const approvalColumns = `id, delivery_id, task_run_id, stage, required, roles, allow_requester, state,
-	reason, decided_by, decided_at, expires_at, created_at`
+	reason, decided_by, decided_at, expires_at, created_at, evidence`
 
 func scanApproval(row scanner) (*Approval, error) {
 	var a Approval
 	err := row.Scan(&a.ID, &a.DeliveryID, &a.TaskRunID, &a.Stage, &a.Required, jsonColumn{&a.Roles},
 		&a.AllowRequester, &a.State, &a.Reason, &a.DecidedBy, nullTimeColumn{&a.DecidedAt},
-		nullTimeColumn{&a.ExpiresAt}, timeColumn{&a.CreatedAt})
+		nullTimeColumn{&a.ExpiresAt}, timeColumn{&a.CreatedAt}, rawColumn{&a.Evidence})
 	if err != nil {
 		return nil, err
 	}
@@ -68,13 +73,13 @@ func (tx *Tx) CreateApproval(ctx context.Context, a *Approval) error {
 	}
 	err = tx.q.QueryRowContext(ctx, `
 		INSERT INTO approvals (delivery_id, task_run_id, stage, required, roles, allow_requester, state,
-			reason, decided_by, decided_at, expires_at, created_at)
-		SELECT t.delivery_id, t.id, s.stage, ?, ?, ?, ?, ?, ?, ?, ?, ?
+			reason, decided_by, decided_at, expires_at, created_at, evidence)
+		SELECT t.delivery_id, t.id, s.stage, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?
 		FROM task_runs t JOIN sequence_runs s ON s.id = t.sequence_run_id
 		WHERE t.id = ?
 		RETURNING delivery_id, stage, id`,
 		a.Required, roles, a.AllowRequester, a.State, a.Reason, a.DecidedBy, nullMillis(a.DecidedAt),
-		nullMillis(a.ExpiresAt), millis(a.CreatedAt), a.TaskRunID,
+		nullMillis(a.ExpiresAt), millis(a.CreatedAt), rawJSON(a.Evidence), a.TaskRunID,
 	).Scan(&a.DeliveryID, &a.Stage, &a.ID)
 	if err != nil {
 		return fmt.Errorf("create approval for task run %d: %w", a.TaskRunID, classify(err))

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"encoding/json"
 	"errors"
 	"reflect"
 	"strings"
@@ -42,11 +43,13 @@ func TestApprovalRoundTrip(t *testing.T) {
 			in: Approval{
 				DeliveryID: 999, Stage: "ignored: both copied from the task run", TaskRunID: tr.ID,
 				Required: 2, Roles: []string{"release-managers", "sre"}, AllowRequester: true, ExpiresAt: &expires,
+				Evidence: json.RawMessage(`{"evaluation":{"stage":"qa","score":100}}`),
 			},
 			want: Approval{
 				DeliveryID: tr.DeliveryID, TaskRunID: tr.ID, Stage: r.Stage, Required: 2,
 				Roles: []string{"release-managers", "sre"}, AllowRequester: true, State: ApprovalPending,
 				ExpiresAt: new(expires.Truncate(time.Millisecond)), CreatedAt: c.Stored(),
+				Evidence: json.RawMessage(`{"evaluation":{"stage":"qa","score":100}}`),
 			},
 		},
 		{
@@ -228,5 +231,48 @@ func TestGetBallot(t *testing.T) {
 	}
 	if _, err := s.GetBallot(t.Context(), a.ID+100); !errors.Is(err, ErrNotFound) {
 		t.Errorf("ballot of a missing approval: %v, want ErrNotFound", err)
+	}
+}
+
+// What approvers were shown is the record of what they decided on: once written with the approval, no
+// statement can change it, not even one that bypasses the store's methods.
+func TestApprovalEvidenceNeverChanges(t *testing.T) {
+	s, _ := newStore(t)
+	_, _, tr := seedTask(t, s)
+	a := &Approval{TaskRunID: tr.ID, Evidence: json.RawMessage(`{"evaluation":{"stage":"qa","score":100}}`)}
+	update(t, s, func(tx *Tx) error { return tx.CreateApproval(t.Context(), a) })
+	for _, stmt := range []string{
+		`UPDATE approvals SET evidence = '{"evaluation":{"stage":"production","score":0}}' WHERE id = ?`,
+		`UPDATE approvals SET evidence = NULL WHERE id = ?`,
+	} {
+		err := s.Update(t.Context(), func(tx *Tx) error {
+			_, err := tx.q.ExecContext(t.Context(), stmt, a.ID)
+			return err
+		})
+		if err == nil || !strings.Contains(err.Error(), "never changes") {
+			t.Errorf("%s: err = %v, want the evidence trigger's refusal", stmt, err)
+		}
+	}
+	// Deciding the approval touches other columns and is allowed.
+	update(t, s, func(tx *Tx) error {
+		_, err := tx.DecideApproval(t.Context(), a.ID, ApprovalApproved, "U1", "")
+		return err
+	})
+	got, err := s.GetApproval(t.Context(), a.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got.Evidence) != `{"evaluation":{"stage":"qa","score":100}}` || got.State != ApprovalApproved {
+		t.Errorf("after deciding: evidence %s, state %s", got.Evidence, got.State)
+	}
+	// A legacy approval (no evidence) may not be given one later either: the record would be invented.
+	b := &Approval{TaskRunID: tr.ID}
+	update(t, s, func(tx *Tx) error { return tx.CreateApproval(t.Context(), b) })
+	err = s.Update(t.Context(), func(tx *Tx) error {
+		_, err := tx.q.ExecContext(t.Context(), `UPDATE approvals SET evidence = '{}' WHERE id = ?`, b.ID)
+		return err
+	})
+	if err == nil {
+		t.Error("giving a legacy approval evidence afterwards was allowed")
 	}
 }
