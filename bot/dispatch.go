@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/shipgate/shipgate/config"
 	"github.com/shipgate/shipgate/engine"
@@ -541,14 +542,19 @@ func (b *Bot) history(ctx context.Context, ch *config.ChannelBinding, cmd Comman
 	return target, Reply{Message: Message{Header: header, Text: strings.Join(lines, "\n")}}, nil
 }
 
-// approvals lists what waits for the asker: pending approvals of the channel's projects that one of
-// their roles may decide.
+// approvals lists what waits for the asker, oldest first: pending approvals of the channel's projects
+// that the asker may vote on as authorizeVote judges a click (one of their roles decides it, they did not
+// request it unless the stage allows that, and they have not voted), with how long each has waited. The
+// pending approvals they hold a role for but may not vote on are counted below the list, so that nobody
+// wonders where they went.
 func (b *Bot) approvals(ctx context.Context, req CommandRequest, ch *config.ChannelBinding, roles []string) (string, Reply, error) {
 	pending, err := b.st.ListApprovals(ctx, store.ApprovalQuery{State: store.ApprovalPending})
 	if err != nil {
 		return "", Reply{}, err
 	}
+	now := b.now()
 	var lines []string
+	voted, requested := 0, 0
 	for _, a := range pending {
 		d, err := b.st.GetDelivery(ctx, a.DeliveryID)
 		if err != nil {
@@ -561,23 +567,42 @@ func (b *Bot) approvals(ctx context.Context, req CommandRequest, ch *config.Chan
 		if err != nil {
 			return "", Reply{}, err
 		}
-		line := fmt.Sprintf("#%d %s %s to %s · %d of %d approvals · waiting since %s", d.ID, d.Service, version(d.Image, d.Labels), a.Stage,
-			countApprovals(votes), a.Required, clock(a.CreatedAt))
+		switch {
+		case slices.ContainsFunc(votes, func(v *store.Vote) bool { return v.Voter == req.Actor.ID }):
+			voted++
+			continue
+		case d.Actor == req.Actor.ID && !a.AllowRequester:
+			requested++
+			continue
+		}
+		line := fmt.Sprintf("#%d %s %s to %s · %d of %d approvals · waiting %s (since %s)", d.ID, d.Service, version(d.Image, d.Labels), a.Stage,
+			countApprovals(votes), a.Required, duration(max(now.Sub(a.CreatedAt), 0).Round(time.Minute)), clock(a.CreatedAt))
 		if a.ExpiresAt != nil {
 			line += " · expires " + clock(*a.ExpiresAt)
 		}
-		switch {
-		case slices.ContainsFunc(votes, func(v *store.Vote) bool { return v.Voter == req.Actor.ID }):
-			line += " · you voted"
-		case d.Actor == req.Actor.ID && !a.AllowRequester:
-			line += " · you requested it, so someone else approves"
+		if a.Reminders > 0 {
+			line += fmt.Sprintf(" · reminded %d×", a.Reminders)
+		}
+		if a.EscalatedAt != nil {
+			line += " · escalated to " + roleMentions(a.EscalateTo)
 		}
 		lines = append(lines, line)
 	}
-	if len(lines) == 0 {
-		return "", Reply{Message: Message{Text: "Nothing is waiting for your approval here."}}, nil
+	var others []string
+	if requested > 0 {
+		others = append(others, fmt.Sprintf("%d you requested, which someone else approves", requested))
 	}
-	return "", Reply{Message: Message{Header: "Waiting for your approval", Text: strings.Join(lines, "\n")}}, nil
+	if voted > 0 {
+		others = append(others, fmt.Sprintf("%d you have voted on", voted))
+	}
+	m := Message{Header: "Waiting for your approval", Text: strings.Join(lines, "\n")}
+	if len(lines) == 0 {
+		m = Message{Text: "Nothing is waiting for your approval here."}
+	}
+	if len(others) > 0 {
+		m.Context = []string{"Not listed: " + strings.Join(others, "; ") + "."}
+	}
+	return "", Reply{Message: m}, nil
 }
 
 // parseApprovalValue reads the opaque id an approval button carries.

@@ -34,15 +34,15 @@ func TestCommands(t *testing.T) {
 			{"history", outsider, "history helloservice", []string{"History of helloservice", "#1 helloservice v0.1.1", "by <@UDEV1>"}},
 			{"history of a stage", outsider, "history helloservice --stage production", []string{"History of helloservice in production", "#1"}},
 			{"history unknown", outsider, "history carts", []string{`no service "carts"`}},
-			{"approvals of an approver", ops, "approvals", []string{"#1 helloservice v0.1.1 to production · 0 of 2 approvals"}},
-			{"approvals of the requester", developer, "approvals", []string{"#1 helloservice v0.1.1 to production", "you requested it, so someone else approves"}},
+			{"approvals of an approver", ops, "approvals", []string{"#1 helloservice v0.1.1 to production · 0 of 2 approvals · waiting "}},
+			{"approvals of the requester", developer, "approvals", []string{"Nothing is waiting for your approval here.", "Not listed: 1 you requested, which someone else approves."}},
 			{"approvals of an outsider", outsider, "approvals", []string{"Nothing is waiting"}},
 			{"pause by outsider", outsider, "pause 1", []string{"you need the role deployer"}},
 			{"resume what runs", developer, "resume 1", []string{"delivery 1 has nothing to resume (it is waitingForApproval)"}},
 			{"rollback without a rollback sequence", developer, "rollback orders qa", []string{"nothing to roll back: no delivery of orders has reached qa"}},
 		} {
 			r := f.command(tt.user, tt.text)
-			got := r.Message.Header + "\n" + r.Message.Text
+			got := r.Message.Header + "\n" + r.Message.Text + "\n" + strings.Join(r.Message.Context, "\n")
 			for _, w := range tt.want {
 				if !strings.Contains(got, w) {
 					t.Errorf("%s: /deliver %s answered\n%s\nwant %q", tt.name, tt.text, got, w)

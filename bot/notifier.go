@@ -57,6 +57,10 @@ func (n *notifier) handle(ev engine.Event) {
 			ob.post(ch, postOp{key: msgKey{delivery: ev.DeliveryID, kind: store.MessageApproval, approval: ev.Approval.ID}, broadcast: true})
 		case ev.Type == engine.EventApprovalVoted && ev.Approval != nil:
 			ob.touch(ch, msgKey{delivery: ev.DeliveryID, kind: store.MessageApproval, approval: ev.Approval.ID})
+		case (ev.Type == engine.EventApprovalReminded || ev.Type == engine.EventApprovalEscalated) && ev.Approval != nil:
+			// Asked in the thread, where the request is; the request's card shows the ladder so far.
+			ob.post(ch, postOp{key: thread(ev), msg: n.b.renderLadderStep(ch, ev)})
+			ob.touch(ch, msgKey{delivery: ev.DeliveryID, kind: store.MessageApproval, approval: ev.Approval.ID})
 		case ev.Type == engine.EventSequencePaused || ev.Type == engine.EventSequenceResumed:
 			mark := StagePaused.Emoji()
 			if ev.Type == engine.EventSequenceResumed {

@@ -370,6 +370,9 @@ func (b *Bot) renderApproval(ctx context.Context, ch *config.ChannelBinding, app
 		}
 		m.Fields = append(m.Fields, Field{"Expires", exp})
 	}
+	if ladder := ladderLine(a); ladder != "" {
+		m.Fields = append(m.Fields, Field{"Reminders", ladder})
+	}
 	m.Context = []string{fmt.Sprintf("delivery #%d · approval %d", d.ID, a.ID)}
 	if a.State == store.ApprovalPending {
 		// Whom the request asks: not the requester, who may not approve, nor who has voted already.
@@ -391,6 +394,59 @@ func (b *Bot) renderApproval(ctx context.Context, ch *config.ChannelBinding, app
 	}
 	m.Text = decisionLine(a, votes, ch)
 	return m, nil
+}
+
+// ladderLine is the approval card's account of its timeout ladder: what it did ("reminded 2×, escalated
+// to @engineering-leads at …") and, while pending, what it will do next; "" for an approval without one.
+func ladderLine(a *store.Approval) string {
+	var parts []string
+	if a.Reminders > 0 {
+		parts = append(parts, fmt.Sprintf("reminded %d×", a.Reminders))
+	}
+	if a.EscalatedAt != nil {
+		parts = append(parts, fmt.Sprintf("escalated to %s at %s", roleMentions(a.EscalateTo), clock(*a.EscalatedAt)))
+	}
+	if next, ok := a.NextReminder(); ok {
+		parts = append(parts, "next reminder "+clock(next))
+	}
+	if at, ok := a.EscalatesAt(); ok {
+		parts = append(parts, fmt.Sprintf("escalates to %s at %s", roleMentions(a.EscalateTo), clock(at)))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// roleMentions names shipgate roles as the card shows them, "@engineering-leads, @sre": roles, not
+// platform groups, so they notify nobody; the people behind them are pinged by Notify.
+func roleMentions(roles []string) string {
+	out := make([]string, len(roles))
+	for i, r := range roles {
+		out[i] = "@" + r
+	}
+	return strings.Join(out, ", ")
+}
+
+// renderLadderStep is the thread reply of a reminder or an escalation of a pending approval: it asks
+// again, pinging those who may still vote (a reminder: every approver who has not voted; an escalation:
+// the roles it adds), never the requester who may not approve.
+func (b *Bot) renderLadderStep(ch *config.ChannelBinding, ev engine.Event) Message {
+	a := ev.Approval
+	skip := slices.Clone(a.Voted)
+	if !a.AllowRequester {
+		skip = append(skip, a.Requester)
+	}
+	progress := fmt.Sprintf("%d of %d approvals", len(a.Approvals), a.Required)
+	if ev.Type == engine.EventApprovalEscalated {
+		return Message{
+			Text: fmt.Sprintf("%s · ⏫ Escalated to %s: approval %d is still waiting (%s), and %s may decide it now.",
+				ev.Stage, roleMentions(a.EscalatedTo), a.ID, progress, roleMentions(a.EscalatedTo)),
+			Notify: b.approverNotify(ch, a.EscalatedTo, skip),
+		}
+	}
+	text := fmt.Sprintf("%s · ⏰ Reminder %d: approval %d is still waiting (%s)", ev.Stage, a.Reminders, a.ID, progress)
+	if a.ExpiresAt != nil {
+		text += "; it expires " + clock(*a.ExpiresAt)
+	}
+	return Message{Text: text + ".", Notify: b.approverNotify(ch, a.Roles, skip)}
 }
 
 // decisionLine says how a decided approval ended: who, when and why.

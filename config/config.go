@@ -282,6 +282,7 @@ func (c *Config) LoadProjects() ([]*Project, Diagnostics) {
 			}
 		}
 	}
+	diags = append(diags, c.CheckApprovalRoles(projects)...)
 	return projects, diags
 }
 

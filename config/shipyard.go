@@ -257,6 +257,7 @@ func validateTask(d diagnoser, stage, seq string, idx int, task *Task, taskLines
 				d.warnf(task.LineOf("properties."+key), "%s: approval %s strategy %v is neither automatic nor manual; it behaves as manual", where, key, v)
 			}
 		}
+		validateApproval(d, where, task)
 	}
 }
 

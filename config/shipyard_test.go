@@ -151,6 +151,52 @@ func TestShipyardValidation(t *testing.T) {
 			},
 		},
 		{
+			name: "approval timeout ladder",
+			body: `    - name: qa
+      sequences:
+        - name: delivery
+          tasks:
+            - name: approval
+              properties:
+                remind_every: 0s
+                escalate_after: 72h
+                escalate_to: [engineering-leads]
+                timeout: 72h
+        - name: hotfix
+          tasks:
+            - name: approval
+              properties:
+                remind_every: soon
+                escalate_after: 1d
+                escalate_to: [leads, 7]
+                timeout: -1h
+        - name: lone
+          tasks:
+            - name: approval
+              properties: {escalate_after: 1h, remind_every: 2h, timeout: 1h}
+        - name: other
+          tasks:
+            - name: approval
+              properties: {escalate_to: leads}
+        - name: fine
+          tasks:
+            - name: approval
+              properties: {remind_every: 4h, escalate_after: 24h, escalate_to: engineering-leads, timeout: 72h}
+`,
+			want: []want{
+				errAt(13, `approval remind_every "0s" must be positive`),
+				errAt(14, `approval escalate_after 72h0m0s is not before its timeout 72h0m0s`),
+				errAt(21, `approval remind_every soon is not a duration`),
+				errAt(22, `approval escalate_after 1d is not a duration`),
+				errAt(23, `approval escalate_to must be a role or a list of roles`),
+				errAt(24, `approval timeout "-1h" must be positive`),
+				errAt(28, `approval escalate_after needs escalate_to`),
+				errAt(28, `approval escalate_after 1h0m0s is not before its timeout 1h0m0s`),
+				warnAt(28, `approval remind_every 2h0m0s is not shorter than its timeout 1h0m0s`),
+				errAt(32, `approval escalate_to needs escalate_after`),
+			},
+		},
+		{
 			name: "unknown keys are warnings, as Keptn ignored them",
 			body: `    - name: qa
       sequences:

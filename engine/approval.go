@@ -18,7 +18,8 @@ import (
 const DefaultApproverRole = "approver"
 
 // approvalPolicy is an approval task's properties: Keptn's pass/warning strategies and shipgate's
-// approvers, required, allow_self_approval, timeout and on_timeout.
+// approvers, required, allow_self_approval, timeout and on_timeout, and the timeout ladder before the
+// timeout: remind_every, escalate_after and escalate_to.
 type approvalPolicy struct {
 	pass, warning string
 	roles         []string
@@ -26,21 +27,47 @@ type approvalPolicy struct {
 	allowSelf     bool
 	timeout       time.Duration
 	onTimeout     string
+	remindEvery   time.Duration
+	escalateAfter time.Duration
+	escalateTo    []string
+}
+
+// stringList reads a property that is one string or a list of them.
+func stringList(v any) []string {
+	switch v := v.(type) {
+	case string:
+		return []string{v}
+	case []any:
+		var out []string
+		for _, r := range v {
+			if s, ok := r.(string); ok {
+				out = append(out, s)
+			}
+		}
+		return out
+	}
+	return nil
+}
+
+// positiveDuration reads a duration property; a missing, malformed or non-positive one is none
+// (shipgate validate reports the malformed ones).
+func positiveDuration(v any) time.Duration {
+	s, _ := v.(string)
+	d, err := time.ParseDuration(s)
+	if err != nil || d <= 0 {
+		return 0
+	}
+	return d
 }
 
 func parseApprovalPolicy(props map[string]any) approvalPolicy {
 	p := approvalPolicy{required: 1, onTimeout: "reject", roles: []string{DefaultApproverRole}}
 	p.pass, _ = props["pass"].(string)
 	p.warning, _ = props["warning"].(string)
-	switch v := props["approvers"].(type) {
-	case string:
-		p.roles = []string{v}
-	case []any:
-		p.roles = nil
-		for _, r := range v {
-			if s, ok := r.(string); ok {
-				p.roles = append(p.roles, s)
-			}
+	if v, ok := props["approvers"]; ok {
+		switch v.(type) {
+		case string, []any:
+			p.roles = stringList(v)
 		}
 	}
 	switch v := props["required"].(type) {
@@ -58,6 +85,9 @@ func parseApprovalPolicy(props map[string]any) approvalPolicy {
 	if s, _ := props["on_timeout"].(string); s == "approve" {
 		p.onTimeout = s
 	}
+	p.remindEvery = positiveDuration(props["remind_every"])
+	p.escalateAfter = positiveDuration(props["escalate_after"])
+	p.escalateTo = stringList(props["escalate_to"])
 	return p
 }
 
@@ -111,7 +141,11 @@ func (t *txn) startApproval(d *store.Delivery, run *store.SequenceRun, tr *store
 	if err != nil {
 		return fmt.Errorf("approval evidence: %w", err)
 	}
-	a := &store.Approval{TaskRunID: tr.ID, Required: policy.required, Roles: policy.roles, AllowRequester: policy.allowSelf, Evidence: rawEvidence}
+	a := &store.Approval{TaskRunID: tr.ID, Required: policy.required, Roles: policy.roles, AllowRequester: policy.allowSelf,
+		RemindEvery: policy.remindEvery, Evidence: rawEvidence}
+	if policy.escalateAfter > 0 && len(policy.escalateTo) > 0 {
+		a.EscalateAfter, a.EscalateTo = policy.escalateAfter, policy.escalateTo
+	}
 	if policy.timeout > 0 {
 		at := t.Now().Add(policy.timeout)
 		a.ExpiresAt = &at
@@ -122,9 +156,7 @@ func (t *txn) startApproval(d *store.Delivery, run *store.SequenceRun, tr *store
 	if _, err := t.UpdateSequenceRun(t.ctx, run.ID, store.SequenceRunUpdate{State: new(store.StateWaitingForApproval)}); err != nil {
 		return err
 	}
-	if a.ExpiresAt != nil {
-		t.expiryTimer(a.ID, *a.ExpiresAt)
-	}
+	t.approvalTimers(a)
 	t.publish(d, Event{Type: EventApprovalWaiting, Stage: run.Stage, Sequence: run.Sequence, Task: tr.Name, TaskRunID: tr.ID,
 		Result: store.Result(result), Data: data, Approval: t.approvalInfo(d, a, nil)})
 	return t.refreshDelivery(d.ID)
@@ -132,7 +164,14 @@ func (t *txn) startApproval(d *store.Delivery, run *store.SequenceRun, tr *store
 
 func (t *txn) approvalInfo(d *store.Delivery, a *store.Approval, votes []*store.Vote) *ApprovalInfo {
 	info := &ApprovalInfo{ID: a.ID, State: a.State, Required: a.Required, Roles: a.Roles, AllowRequester: a.AllowRequester,
-		Requester: d.Actor, ExpiresAt: a.ExpiresAt, DecidedBy: a.DecidedBy, Reason: a.Reason}
+		Requester: d.Actor, ExpiresAt: a.ExpiresAt, DecidedBy: a.DecidedBy, Reason: a.Reason,
+		Reminders: a.Reminders, EscalatedAt: a.EscalatedAt}
+	if a.EscalatedAt != nil {
+		info.EscalatedTo = a.EscalateTo
+	}
+	for _, v := range votes {
+		info.Voted = append(info.Voted, v.Voter)
+	}
 	for _, v := range votes {
 		if v.Decision == store.DecisionApprove {
 			info.Approvals = append(info.Approvals, v.Voter)

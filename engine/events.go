@@ -47,13 +47,25 @@ type ApprovalInfo struct {
 	ExpiresAt      *time.Time
 	DecidedBy      string
 	Reason         string
+	Voted          []string // everyone who voted, either way, in order
+	// The timeout ladder so far: reminders sent, and the roles added by the escalation and when (nil
+	// before it).
+	Reminders   int
+	EscalatedTo []string
+	EscalatedAt *time.Time
 }
 
 // Types of the events Keptn had no event for.
 const (
 	// EventApprovalWaiting: an approval opened for votes; Approval says who may vote and how many must.
-	EventApprovalWaiting   = "sh.shipgate.approval.waiting"
-	EventApprovalVoted     = "sh.shipgate.approval.voted"
+	EventApprovalWaiting = "sh.shipgate.approval.waiting"
+	EventApprovalVoted   = "sh.shipgate.approval.voted"
+	// EventApprovalReminded: a pending approval's reminder is due; the approvers who have not voted are
+	// asked again. Approval.Reminders counts this one.
+	EventApprovalReminded = "sh.shipgate.approval.reminded"
+	// EventApprovalEscalated: a pending approval escalated; Approval.EscalatedTo are the roles added
+	// to Approval.Roles, to be asked.
+	EventApprovalEscalated = "sh.shipgate.approval.escalated"
 	EventSequencePaused    = "sh.shipgate.sequence.paused"
 	EventSequenceResumed   = "sh.shipgate.sequence.resumed"
 	EventDeliveryTriggered = "sh.shipgate.delivery.triggered"

@@ -19,8 +19,9 @@ const interruptedMessage = "interrupted by restart: the executor does not declar
 //     nothing runs twice without the executor knowing. First, before the transition, whatever is left of
 //     the process groups they recorded is killed (stopLeftovers), so that a re-run never runs beside the
 //     copy the crash left, and a failed task's command does not keep running after it was failed;
-//   - approvals keep waiting, and one that expired while the process was down expires now; one decided
-//     just before it stopped ends its task now;
+//   - approvals keep waiting, and one that expired while the process was down expires now; a reminder
+//     or an escalation that fell due meanwhile is sent now, once (approvalTimers); one decided just
+//     before it stopped ends its task now;
 //   - queued sequences start where nothing holds their queue.
 func (e *Engine) recover(ctx context.Context) error {
 	if err := e.stopLeftovers(ctx); err != nil {
@@ -70,9 +71,7 @@ func (t *txn) recoverTask(tr *store.TaskRun) error {
 		for _, a := range approvals {
 			switch a.State {
 			case store.ApprovalPending:
-				if a.ExpiresAt != nil {
-					t.expiryTimer(a.ID, *a.ExpiresAt)
-				}
+				t.approvalTimers(a)
 			case store.ApprovalApproved, store.ApprovalRejected, store.ApprovalExpired:
 				// Decided, but the process stopped before the task ended (closeApproval): end it now.
 				return t.finishTask(tr.ID, tr.Attempt, approvalOutcome(a, decidedResult(a, parseApprovalPolicy(tc.def.Properties))))

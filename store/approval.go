@@ -28,6 +28,50 @@ type Approval struct {
 	// its shape). It is written with the approval and never changes; nil for approvals requested before
 	// shipgate recorded it.
 	Evidence json.RawMessage
+
+	// The timeout ladder, fixed when the approval opens: remind the approvers who have not voted every
+	// RemindEvery, and after EscalateAfter add EscalateTo to Roles. Zero durations turn a step off.
+	RemindEvery   time.Duration
+	EscalateAfter time.Duration
+	EscalateTo    []string
+	// What the ladder has done: how many reminders were sent and when the latest was, and when the
+	// approval was escalated (nil: not yet).
+	Reminders      int
+	LastRemindedAt *time.Time
+	EscalatedAt    *time.Time
+}
+
+// NextReminder is when the approval's next reminder is due, false when it reminds nobody. Reminders
+// fall on CreatedAt + k·RemindEvery; the next is the first such time after the latest reminder sent, so
+// that slots missed while the process was down collapse into one reminder, sent late, and a slot is
+// never sent twice.
+func (a *Approval) NextReminder() (time.Time, bool) {
+	if a.RemindEvery <= 0 || a.State != ApprovalPending {
+		return time.Time{}, false
+	}
+	k := int64(1)
+	if a.LastRemindedAt != nil {
+		if since := a.LastRemindedAt.Sub(a.CreatedAt); since >= 0 {
+			k = int64(since/a.RemindEvery) + 1
+		}
+	}
+	next := a.CreatedAt.Add(time.Duration(k) * a.RemindEvery)
+	if a.ExpiresAt != nil && !next.Before(*a.ExpiresAt) {
+		return time.Time{}, false // the expiry decides first
+	}
+	return next, true
+}
+
+// EscalatesAt is when the approval is due to escalate, false when it does not escalate (any more).
+func (a *Approval) EscalatesAt() (time.Time, bool) {
+	if a.EscalateAfter <= 0 || len(a.EscalateTo) == 0 || a.EscalatedAt != nil || a.State != ApprovalPending {
+		return time.Time{}, false
+	}
+	at := a.CreatedAt.Add(a.EscalateAfter)
+	if a.ExpiresAt != nil && !at.Before(*a.ExpiresAt) {
+		return time.Time{}, false
+	}
+	return at, true
 }
 
 // Vote is one person's decision on an approval. A person votes once.
@@ -41,13 +85,15 @@ type Vote struct {
 }
 
 const approvalColumns = `id, delivery_id, task_run_id, stage, required, roles, allow_requester, state,
-	reason, decided_by, decided_at, expires_at, created_at, evidence`
+	reason, decided_by, decided_at, expires_at, created_at, evidence, remind_every_ns, escalate_after_ns, escalate_to,
+	reminders, last_reminded_at, escalated_at`
 
 func scanApproval(row scanner) (*Approval, error) {
 	var a Approval
 	err := row.Scan(&a.ID, &a.DeliveryID, &a.TaskRunID, &a.Stage, &a.Required, jsonColumn{&a.Roles},
 		&a.AllowRequester, &a.State, &a.Reason, &a.DecidedBy, nullTimeColumn{&a.DecidedAt},
-		nullTimeColumn{&a.ExpiresAt}, timeColumn{&a.CreatedAt}, rawColumn{&a.Evidence})
+		nullTimeColumn{&a.ExpiresAt}, timeColumn{&a.CreatedAt}, rawColumn{&a.Evidence}, &a.RemindEvery, &a.EscalateAfter, jsonColumn{&a.EscalateTo},
+		&a.Reminders, nullTimeColumn{&a.LastRemindedAt}, nullTimeColumn{&a.EscalatedAt})
 	if err != nil {
 		return nil, err
 	}
@@ -64,6 +110,9 @@ func (tx *Tx) CreateApproval(ctx context.Context, a *Approval) error {
 	if a.State == "" {
 		a.State = ApprovalPending
 	}
+	if a.RemindEvery < 0 || a.EscalateAfter < 0 {
+		return fmt.Errorf("create approval: negative remind_every or escalate_after")
+	}
 	a.ExpiresAt = normalizeTimePtr(a.ExpiresAt)
 	a.DecidedAt = normalizeTimePtr(a.DecidedAt)
 	a.CreatedAt = tx.now
@@ -71,15 +120,21 @@ func (tx *Tx) CreateApproval(ctx context.Context, a *Approval) error {
 	if err != nil {
 		return fmt.Errorf("create approval: roles: %w", err)
 	}
+	escalateTo, err := jsonList(a.EscalateTo)
+	if err != nil {
+		return fmt.Errorf("create approval: escalate_to: %w", err)
+	}
+	// A new approval has sent no reminder and not escalated, whatever a says.
+	a.Reminders, a.LastRemindedAt, a.EscalatedAt = 0, nil, nil
 	err = tx.q.QueryRowContext(ctx, `
 		INSERT INTO approvals (delivery_id, task_run_id, stage, required, roles, allow_requester, state,
-			reason, decided_by, decided_at, expires_at, created_at, evidence)
-		SELECT t.delivery_id, t.id, s.stage, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?
+			reason, decided_by, decided_at, expires_at, created_at, evidence, remind_every_ns, escalate_after_ns, escalate_to)
+		SELECT t.delivery_id, t.id, s.stage, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?
 		FROM task_runs t JOIN sequence_runs s ON s.id = t.sequence_run_id
 		WHERE t.id = ?
 		RETURNING delivery_id, stage, id`,
 		a.Required, roles, a.AllowRequester, a.State, a.Reason, a.DecidedBy, nullMillis(a.DecidedAt),
-		nullMillis(a.ExpiresAt), millis(a.CreatedAt), rawJSON(a.Evidence), a.TaskRunID,
+		nullMillis(a.ExpiresAt), millis(a.CreatedAt), rawJSON(a.Evidence), int64(a.RemindEvery), int64(a.EscalateAfter), escalateTo, a.TaskRunID,
 	).Scan(&a.DeliveryID, &a.Stage, &a.ID)
 	if err != nil {
 		return fmt.Errorf("create approval for task run %d: %w", a.TaskRunID, classify(err))
@@ -111,6 +166,50 @@ func (tx *Tx) DecideApproval(ctx context.Context, id int64, state ApprovalState,
 		}
 	}
 	return nil, fmt.Errorf("decide approval %d: %w", id, err)
+}
+
+// RecordReminder records that pending approval id was reminded at the transaction time for the slot
+// due at slot (its NextReminder). It returns the updated approval and true, or false when that slot was
+// already reminded or the approval is no longer pending: a timer that fires twice, or once more after a
+// restart, sends nothing the second time.
+func (tx *Tx) RecordReminder(ctx context.Context, id int64, slot time.Time) (*Approval, bool, error) {
+	a, err := scanApproval(tx.q.QueryRowContext(ctx, `
+		UPDATE approvals SET reminders = reminders + 1, last_reminded_at = ?
+		WHERE id = ? AND state = ? AND remind_every_ns > 0 AND COALESCE(last_reminded_at, created_at) < ?
+		RETURNING `+approvalColumns,
+		millis(tx.now), id, ApprovalPending, millis(slot)))
+	if errors.Is(classify(err), ErrNotFound) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("record reminder of approval %d: %w", id, classify(err))
+	}
+	return a, true, nil
+}
+
+// MarkEscalated escalates pending approval id at the transaction time: its EscalateTo roles join the
+// roles that may vote on it. It returns the updated approval and true, or false when it has escalated
+// already, has nothing to escalate to, or is no longer pending, so that an escalation happens once.
+func (tx *Tx) MarkEscalated(ctx context.Context, id int64) (*Approval, bool, error) {
+	// The union keeps the roles' order, the approval's first, and adds each escalation role once.
+	a, err := scanApproval(tx.q.QueryRowContext(ctx, `
+		UPDATE approvals SET escalated_at = ?, roles = (
+			SELECT json_group_array(value ORDER BY o) FROM (
+				SELECT value, min(o) AS o FROM (
+					SELECT value, key AS o FROM json_each(COALESCE(approvals.roles, '[]'))
+					UNION ALL
+					SELECT value, 1000000 + key FROM json_each(approvals.escalate_to))
+				GROUP BY value))
+		WHERE id = ? AND state = ? AND escalated_at IS NULL AND escalate_to IS NOT NULL
+		RETURNING `+approvalColumns,
+		millis(tx.now), id, ApprovalPending))
+	if errors.Is(classify(err), ErrNotFound) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("escalate approval %d: %w", id, classify(err))
+	}
+	return a, true, nil
 }
 
 // CastVote records v and fills in its CreatedAt. It returns ErrConflict when the voter has already voted

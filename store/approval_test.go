@@ -43,12 +43,15 @@ func TestApprovalRoundTrip(t *testing.T) {
 			in: Approval{
 				DeliveryID: 999, Stage: "ignored: both copied from the task run", TaskRunID: tr.ID,
 				Required: 2, Roles: []string{"release-managers", "sre"}, AllowRequester: true, ExpiresAt: &expires,
+				RemindEvery: 4 * time.Hour, EscalateAfter: 20 * time.Hour, EscalateTo: []string{"engineering-leads"},
+				Reminders: 7, LastRemindedAt: &expires, EscalatedAt: &expires, // ignored: a new approval has done nothing
 				Evidence: json.RawMessage(`{"evaluation":{"stage":"qa","score":100}}`),
 			},
 			want: Approval{
 				DeliveryID: tr.DeliveryID, TaskRunID: tr.ID, Stage: r.Stage, Required: 2,
 				Roles: []string{"release-managers", "sre"}, AllowRequester: true, State: ApprovalPending,
 				ExpiresAt: new(expires.Truncate(time.Millisecond)), CreatedAt: c.Stored(),
+				RemindEvery: 4 * time.Hour, EscalateAfter: 20 * time.Hour, EscalateTo: []string{"engineering-leads"},
 				Evidence: json.RawMessage(`{"evaluation":{"stage":"qa","score":100}}`),
 			},
 		},
@@ -231,6 +234,135 @@ func TestGetBallot(t *testing.T) {
 	}
 	if _, err := s.GetBallot(t.Context(), a.ID+100); !errors.Is(err, ErrNotFound) {
 		t.Errorf("ballot of a missing approval: %v, want ErrNotFound", err)
+	}
+}
+
+// seedLadderApproval creates a pending approval that reminds every 4h, escalates to
+// engineering-leads and sre after 24h, and expires after 72h.
+func seedLadderApproval(t *testing.T, s *Store, c *clock) *Approval {
+	t.Helper()
+	_, _, tr := seedTask(t, s)
+	expires := c.Now().Add(72 * time.Hour)
+	a := &Approval{TaskRunID: tr.ID, Roles: []string{"release-managers", "sre"}, ExpiresAt: &expires,
+		RemindEvery: 4 * time.Hour, EscalateAfter: 24 * time.Hour, EscalateTo: []string{"engineering-leads", "sre"}}
+	update(t, s, func(tx *Tx) error { return tx.CreateApproval(t.Context(), a) })
+	return a
+}
+
+func TestRecordReminderOncePerSlot(t *testing.T) {
+	s, c := newStore(t)
+	a := seedLadderApproval(t, s, c)
+	record := func(slot time.Time) (*Approval, bool) {
+		t.Helper()
+		var got *Approval
+		var ok bool
+		update(t, s, func(tx *Tx) (err error) {
+			got, ok, err = tx.RecordReminder(t.Context(), a.ID, slot)
+			return err
+		})
+		return got, ok
+	}
+	first, ok := a.NextReminder()
+	if want := a.CreatedAt.Add(4 * time.Hour); !ok || !first.Equal(want) {
+		t.Fatalf("first reminder due %v %v, want %v", first, ok, want)
+	}
+	at := c.Advance(4 * time.Hour)
+	got, ok := record(first)
+	if !ok || got.Reminders != 1 || got.LastRemindedAt == nil || !got.LastRemindedAt.Equal(at) {
+		t.Fatalf("first reminder: %+v %v", got, ok)
+	}
+	if _, ok := record(first); ok {
+		t.Error("the same slot was reminded twice")
+	}
+	next, _ := got.NextReminder()
+	if want := a.CreatedAt.Add(8 * time.Hour); !next.Equal(want) {
+		t.Errorf("after the first reminder, next due %v, want %v", next, want)
+	}
+	// Down from 5h to 17h: the slots at 8h, 12h and 16h collapse into one reminder, and the next is at 20h.
+	c.Advance(13 * time.Hour)
+	got, ok = record(next)
+	if !ok || got.Reminders != 2 {
+		t.Fatalf("late reminder: %+v %v", got, ok)
+	}
+	if next, _ := got.NextReminder(); !next.Equal(a.CreatedAt.Add(20 * time.Hour)) {
+		t.Errorf("after a late reminder, next due %v, want 20h after creation", next)
+	}
+	update(t, s, func(tx *Tx) error {
+		_, err := tx.DecideApproval(t.Context(), a.ID, ApprovalApproved, "U1", "")
+		return err
+	})
+	c.Advance(4 * time.Hour)
+	if _, ok := record(a.CreatedAt.Add(20 * time.Hour)); ok {
+		t.Error("a decided approval was reminded")
+	}
+	stored, _ := s.GetApproval(t.Context(), a.ID)
+	if _, due := stored.NextReminder(); due || stored.Reminders != 2 {
+		t.Errorf("decided approval: %d reminders, next due %v", stored.Reminders, due)
+	}
+}
+
+func TestNextReminderStopsAtExpiry(t *testing.T) {
+	created := time.Date(2026, 12, 4, 9, 0, 0, 0, time.UTC)
+	expires := created.Add(8 * time.Hour)
+	last := created.Add(4 * time.Hour)
+	a := Approval{State: ApprovalPending, CreatedAt: created, ExpiresAt: &expires, RemindEvery: 4 * time.Hour, LastRemindedAt: &last}
+	if at, ok := a.NextReminder(); ok {
+		t.Errorf("a reminder at the expiry (%v) is due; the expiry decides first", at)
+	}
+	a.EscalateAfter, a.EscalateTo = 8*time.Hour, []string{"leads"}
+	if at, ok := a.EscalatesAt(); ok {
+		t.Errorf("an escalation at the expiry (%v) is due", at)
+	}
+	a.EscalateAfter = 6 * time.Hour
+	if at, ok := a.EscalatesAt(); !ok || !at.Equal(created.Add(6*time.Hour)) {
+		t.Errorf("EscalatesAt = %v %v, want 6h after creation", at, ok)
+	}
+	a.RemindEvery = 0
+	if _, ok := a.NextReminder(); ok {
+		t.Error("an approval without remind_every is reminded")
+	}
+}
+
+func TestMarkEscalatedOnce(t *testing.T) {
+	s, c := newStore(t)
+	a := seedLadderApproval(t, s, c)
+	escalate := func(id int64) (*Approval, bool) {
+		t.Helper()
+		var got *Approval
+		var ok bool
+		update(t, s, func(tx *Tx) (err error) {
+			got, ok, err = tx.MarkEscalated(t.Context(), id)
+			return err
+		})
+		return got, ok
+	}
+	at := c.Advance(24 * time.Hour)
+	got, ok := escalate(a.ID)
+	if !ok || got.EscalatedAt == nil || !got.EscalatedAt.Equal(at) {
+		t.Fatalf("escalation: %+v %v", got, ok)
+	}
+	// sre was an approver already: it is not added twice, and the order stays the approval's first.
+	if want := []string{"release-managers", "sre", "engineering-leads"}; !reflect.DeepEqual(got.Roles, want) {
+		t.Errorf("roles after escalation %q, want %q", got.Roles, want)
+	}
+	if _, due := got.EscalatesAt(); due {
+		t.Error("an escalated approval is due to escalate again")
+	}
+	c.Advance(time.Hour)
+	if _, ok := escalate(a.ID); ok {
+		t.Error("escalated twice")
+	}
+	stored, _ := s.GetApproval(t.Context(), a.ID)
+	if !reflect.DeepEqual(stored, got) {
+		t.Errorf("after a second escalation:\n got %+v\nwant %+v", stored, got)
+	}
+	// Nothing to escalate to, or nothing pending: nothing happens.
+	plain := seedApproval(t, s)
+	if _, ok := escalate(plain.ID); ok {
+		t.Error("an approval without escalate_to escalated")
+	}
+	if _, ok := escalate(plain.ID + 100); ok {
+		t.Error("a missing approval escalated")
 	}
 }
 

@@ -136,6 +136,12 @@ type approvalView struct {
 	CreatedAt      time.Time           `json:"createdAt"`
 	DecidedAt      *time.Time          `json:"decidedAt,omitempty"`
 	ExpiresAt      *time.Time          `json:"expiresAt,omitempty"`
+	// The timeout ladder: the reminders sent and the latest one's time, and the roles an escalation
+	// added to roles with when (absent before it, or without one).
+	Reminders      int        `json:"reminders,omitempty"`
+	LastRemindedAt *time.Time `json:"lastRemindedAt,omitempty"`
+	EscalatedTo    []string   `json:"escalatedTo,omitempty"`
+	EscalatedAt    *time.Time `json:"escalatedAt,omitempty"`
 }
 
 type voterView struct {
@@ -278,7 +284,10 @@ func (a *API) approval(ctx context.Context, ap *store.Approval) (*approvalView, 
 	}
 	av := &approvalView{ID: ap.ID, Stage: ap.Stage, State: ap.State, Required: ap.Required, Roles: roles, AllowRequester: ap.AllowRequester,
 		Voters: []voterView{}, DecidedBy: ap.DecidedBy, Reason: ap.Reason, CreatedAt: utc(ap.CreatedAt), DecidedAt: utcPtr(ap.DecidedAt),
-		ExpiresAt: utcPtr(ap.ExpiresAt)}
+		ExpiresAt: utcPtr(ap.ExpiresAt), Reminders: ap.Reminders, LastRemindedAt: utcPtr(ap.LastRemindedAt), EscalatedAt: utcPtr(ap.EscalatedAt)}
+	if ap.EscalatedAt != nil {
+		av.EscalatedTo = ap.EscalateTo
+	}
 	for _, vt := range votes {
 		av.Voters = append(av.Voters, voterView{Actor: vt.Voter, Platform: engine.Platform(vt.Platform), Decision: vt.Decision, Reason: vt.Reason, Time: utc(vt.CreatedAt)})
 	}

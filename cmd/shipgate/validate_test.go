@@ -302,3 +302,56 @@ func TestValidateSeveralProjects(t *testing.T) {
 		t.Errorf("stray argument: exit %d, stderr %q", code, errOut)
 	}
 }
+
+// validate --config checks an approval's timeout ladder against the channel bindings: a role it escalates
+// to that no binding of the project gives anyone is an error at the escalate_to line; bound, it is valid.
+func TestValidateEscalationRoles(t *testing.T) {
+	dir := t.TempDir()
+	project := filepath.Join(dir, "projects", "fulltour")
+	configtest.CopyDir(t, example, project)
+	line := breakLine(t, project, "shipyard.yaml", `                pass: "manual"
+                warning: "manual"
+            - name: "deployment"`, `                pass: "manual"
+                warning: "manual"
+                approvers: [approver]
+                remind_every: 4h
+                escalate_after: 24h
+                escalate_to: [engineering-leads, sre]
+                timeout: 72h
+            - name: "deployment"`) + 5
+	path := filepath.Join(dir, "shipgate.yaml")
+	doc := `listen: 127.0.0.1:0
+projects_dir: projects
+slack: {bot_token: xoxb-test, signing_secret: s3cr3t}
+channels:
+  - platform: slack
+    channel: C1
+    projects: [fulltour]
+    roles: {approver: [U1], sre: [U2]}
+  - platform: slack
+    channel: C2
+    projects: [fulltour]
+    roles: {engineering-leads: []}
+`
+	tests := []struct {
+		name, doc, want string
+		code            int
+	}{
+		{"a role nobody holds", doc, fmt.Sprintf(
+			"%s:12: warning: channels[1]: role \"engineering-leads\" has no members, so nobody can act with it\n"+
+				"%s:%d: stage \"production\", sequence \"delivery\": approval escalate_to engineering-leads: no channel binding of project fulltour gives this role to anyone; add it under roles in %s\n",
+			path, filepath.Join(project, "shipyard.yaml"), line, path), exitFailed},
+		{"every role bound", strings.Replace(doc, "engineering-leads: []", "engineering-leads: [U3]", 1), "", exitOK},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if err := os.WriteFile(path, []byte(tt.doc), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			code, out, errOut := runCLI(t, "validate", "--config", path)
+			if out != tt.want || code != tt.code {
+				t.Errorf("exit %d, output %q; want exit %d and %q (stderr %q)", code, out, tt.code, tt.want, errOut)
+			}
+		})
+	}
+}

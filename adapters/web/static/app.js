@@ -27,6 +27,8 @@
     '▶': ['resumed', 'resumed'],
     '↩': ['rollback', 'rollback'],
     '🚀': ['started', 'started'],
+    '⏰': ['reminded', 'reminder'],
+    '⏫': ['escalated', 'escalated'],
   };
   // A /deliver audit line starts with whether the action was allowed (✅) or denied (⛔), then its time.
   const AUDIT_VERDICT = { '✅': 'allowed', '⛔': 'denied' };
@@ -47,7 +49,8 @@
   // A score table row's status (its Status column), as an icon.
   const ROW_MARKS = { pass: 'pass', warning: 'warning', fail: 'fail', info: 'info' };
   // Which icon each kind of mark draws; queued and timed-out are both clocks, in their own colours.
-  const ICONS = { queued: 'clock', 'timed-out': 'clock' };
+  // A reminder is a clock too, and an escalation the arrow of a start, both in their own colours.
+  const ICONS = { queued: 'clock', 'timed-out': 'clock', reminded: 'clock', escalated: 'started' };
   // What the score table shows first: what an objective is and how it did, before the figures.
   const LEAD_COLUMNS = ['Objective', 'Status', 'Score'];
 
