@@ -84,6 +84,57 @@ func (verdict) Execute(_ context.Context, t engine.Task) (engine.Result, error) 
 	return engine.Result{Result: store.ResultPass, Status: store.StatusSucceeded}, nil
 }
 
+// diffing is an executor (type: diffing) that passes and says what it would change as the helm executor
+// does: a new image in the Deployment, two ConfigMap keys, a Secret's value masked, a new chart version.
+type diffing struct{ verdict }
+
+// sampleDiff is what diffing reports, shaped as the helm executor writes its diffs.
+const sampleDiff = `--- a/Secret/helloservice-secret
++++ b/Secret/helloservice-secret
+@@ -1,6 +1,6 @@
+ apiVersion: v1
+ data:
+-  password: (masked)
++  password: (masked, changed)
+ kind: Secret
+ metadata:
+   name: helloservice-secret
+--- a/ConfigMap/helloservice-config
++++ b/ConfigMap/helloservice-config
+@@ -1,7 +1,7 @@
+ apiVersion: v1
+ data:
+-  color: blue
+-  greeting: hello
++  color: red
++  greeting: hej
+   size: large
+ kind: ConfigMap
+ metadata:
+--- a/Deployment/helloservice
++++ b/Deployment/helloservice
+@@ -16,7 +16,7 @@
+         app.kubernetes.io/instance: helloservice
+     spec:
+       containers:
+-      - image: ghcr.io/podtato-head/podtatoserver:v0.1.0
++      - image: <image>
+         name: server
+         ports:
+         - containerPort: 9000
+`
+
+func (diffing) Diff(_ context.Context, t engine.Task) (*engine.Changes, error) {
+	old := "ghcr.io/podtato-head/podtatoserver:v0.1.0"
+	return &engine.Changes{Summary: engine.ChangeSummary{
+		Image: &engine.Change{Old: old, New: t.Image}, Chart: &engine.Change{Old: "helloservice-0.1.0", New: "helloservice-0.2.0"}, Diffed: true,
+		Objects: []engine.ObjectChange{
+			{Kind: "Secret", Name: "helloservice-secret", Change: engine.ObjectChanged, Keys: 1},
+			{Kind: "ConfigMap", Name: "helloservice-config", Change: engine.ObjectChanged, Keys: 2},
+			{Kind: "Deployment", Name: "helloservice", Change: engine.ObjectChanged, Images: &engine.Change{Old: old, New: t.Image}},
+		}}, Diff: strings.ReplaceAll(sampleDiff, "<image>", t.Image)}, nil
+}
+
 // sent is one call a recordingPoster received.
 type sent struct {
 	Op      string // post, update, private
@@ -228,7 +279,7 @@ func (f *fixture) start() {
 		f.t.Fatal(err)
 	}
 	projects := []*config.Project{f.proj}
-	eng, err := engine.New(engine.Options{Store: st, Projects: projects, Executors: map[string]engine.Executor{"noop": engine.Noop{}, "verdict": verdict{}},
+	eng, err := engine.New(engine.Options{Store: st, Projects: projects, Executors: map[string]engine.Executor{"noop": engine.Noop{}, "verdict": verdict{}, "diffing": diffing{}},
 		Evaluator: &engine.Evaluator{Store: st, Provider: slis{}, Projects: projects}})
 	if err != nil {
 		f.t.Fatal(err)

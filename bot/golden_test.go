@@ -127,3 +127,33 @@ func TestGoldenMessages(t *testing.T) {
 		approval("approval-aborted", f.messageOf(aborted, store.MessageApproval).ApprovalID)
 	})
 }
+
+// TestGoldenChanges pins the approval request of a diffed deployment, with its changes line, and the
+// thread reply with the diff.
+func TestGoldenChanges(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := newFixtureWith(t, func(_ *config.Config, files map[string]string) {
+			files["executors.yaml"] = testExecutors + "stages:\n  production:\n    tasks:\n      deployment: {type: diffing}\n"
+		})
+		ctx := context.Background()
+		ch := f.bot.binding(engine.PlatformSlack, channel)
+		id := f.deliver("v0.1.1", 500)
+		synctest.Wait()
+		a := f.pendingApproval(id)
+		m, err := f.bot.renderApproval(ctx, ch, a.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		golden(t, "approval-with-changes", m)
+		var changes *Message
+		for _, c := range f.poster.all() {
+			if c.Op == "post" && c.Message.Code != nil {
+				changes = &c.Message
+			}
+		}
+		if changes == nil {
+			t.Fatalf("no reply with the diff: %s", dump(f.poster.all()))
+		}
+		golden(t, "reply-changes", *changes)
+	})
+}

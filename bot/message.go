@@ -22,11 +22,23 @@ type Message struct {
 	Context []string
 	// Links point to shipgate's own pages and the like.
 	Links []Link
+	// Code is preformatted text, such as a diff, shown as a code block after the text.
+	Code *CodeBlock `json:",omitempty"`
 	// Notify names whom the message asks to act, such as a pending approval's approvers. Platforms notify
 	// exactly these: Slack through mentions in the message's text, Discord through the content's mentions
 	// and allowed_mentions. Other mentions in the message are shown without notifying anyone where the
 	// platform can tell the two apart (Discord); a message without Notify notifies nobody there.
 	Notify []Mention `json:",omitempty"`
+}
+
+// CodeBlock is preformatted text. A platform shows it as a code block when it fits in a message, and
+// otherwise as a file named Filename (Slack's file upload, a Discord attachment) or cut with a note.
+type CodeBlock struct {
+	// Language names the syntax for highlighting: "diff".
+	Language string
+	Text     string
+	// Filename is the file's name when the text goes as a file.
+	Filename string
 }
 
 // Mention is a person, or a platform group (a Slack user group, a Discord role), to notify.

@@ -55,6 +55,14 @@ func (n *notifier) handle(ev engine.Event) {
 			ob.post(ch, postOp{key: root})
 		case ev.Type == engine.EventApprovalWaiting && ev.Approval != nil:
 			ob.post(ch, postOp{key: msgKey{delivery: ev.DeliveryID, kind: store.MessageApproval, approval: ev.Approval.ID}, broadcast: true})
+		case ev.Type == engine.EventApprovalChanges && ev.Approval != nil && ev.Changes != nil:
+			// Only a diffed deployment adds to what the card shows already (the image, what runs now).
+			if s := ev.Changes.Summary; s.Diffed || s.Error != "" {
+				ob.touch(ch, msgKey{delivery: ev.DeliveryID, kind: store.MessageApproval, approval: ev.Approval.ID})
+			}
+			if ev.Changes.Diff != "" {
+				ob.post(ch, postOp{key: thread(ev), msg: renderChanges(ev)})
+			}
 		case ev.Type == engine.EventApprovalVoted && ev.Approval != nil:
 			ob.touch(ch, msgKey{delivery: ev.DeliveryID, kind: store.MessageApproval, approval: ev.Approval.ID})
 		case (ev.Type == engine.EventApprovalReminded || ev.Type == engine.EventApprovalEscalated) && ev.Approval != nil:

@@ -3,6 +3,7 @@ package bot
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -346,6 +347,11 @@ func (b *Bot) renderApproval(ctx context.Context, ch *config.ChannelBinding, app
 			{"Evidence", evidence},
 		},
 	}
+	if line, err := b.changesLine(ctx, a.ID); err != nil {
+		return Message{}, err
+	} else if line != "" {
+		m.Fields = append(m.Fields, Field{"Changes", line})
+	}
 	approvers := "role " + strings.Join(a.Roles, " or ")
 	if ms := b.approverMentions(ctx, ch, a.Roles); len(ms) > 0 {
 		approvers += ": " + strings.Join(ms, ", ")
@@ -515,6 +521,54 @@ func evidenceLine(e *engine.EvidenceEvaluation) string {
 		}
 	}
 	return s
+}
+
+// changesLine is the approval card's line on what the delivery changes in the stage, from the changes
+// recorded with the approval: the chart and the manifests' objects. It is "" before they are recorded,
+// and when the deployment is not one that is diffed: the card's Image and "Now in" fields already say
+// image old → new.
+func (b *Bot) changesLine(ctx context.Context, approvalID int64) (string, error) {
+	rec, err := b.st.GetApprovalChanges(ctx, approvalID)
+	if errors.Is(err, store.ErrNotFound) {
+		return "", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	var s engine.ChangeSummary
+	if err := json.Unmarshal(rec.Summary, &s); err != nil {
+		return "", fmt.Errorf("changes of approval %d: %w", approvalID, err)
+	}
+	if !s.Diffed && s.Error == "" {
+		return "", nil
+	}
+	return changesSummary(s, rec.Diff != ""), nil
+}
+
+// changesSummary says in one line what changes: "chart a-0.1.0 → a-0.2.0 · 3 objects change: …".
+func changesSummary(s engine.ChangeSummary, diffInThread bool) string {
+	var parts []string
+	if c := s.Chart; c != nil && c.Old != c.New {
+		parts = append(parts, fmt.Sprintf("chart %s → %s", orNone(c.Old), c.New))
+	}
+	if short := s.Short(); short != "" {
+		parts = append(parts, truncate.Bytes(short, maxResultText))
+	}
+	line := strings.Join(parts, " · ")
+	if diffInThread {
+		line += " (diff in the thread)"
+	}
+	return line
+}
+
+// renderChanges is the thread reply with what a delivery changes in a stage: the summary, then the
+// manifests' diff as a code block.
+func renderChanges(ev engine.Event) Message {
+	s := ev.Changes.Summary
+	return Message{
+		Text: fmt.Sprintf("%s · what changes: %s", ev.Stage, changesSummary(s, false)),
+		Code: &CodeBlock{Language: "diff", Text: ev.Changes.Diff, Filename: fmt.Sprintf("delivery-%d-%s.diff", ev.DeliveryID, ev.Stage)},
+	}
 }
 
 // approvalValue is the opaque id an approval's buttons carry.

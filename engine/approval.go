@@ -157,6 +157,13 @@ func (t *txn) startApproval(d *store.Delivery, run *store.SequenceRun, tr *store
 		return err
 	}
 	t.approvalTimers(a)
+	// What the delivery would change is computed after the commit: a dry run against a cluster is no
+	// work for a transaction.
+	j, err := t.changesJob(d, run, tr, data, a)
+	if err != nil {
+		return err
+	}
+	t.fx.changes = append(t.fx.changes, j)
 	t.publish(d, Event{Type: EventApprovalWaiting, Stage: run.Stage, Sequence: run.Sequence, Task: tr.Name, TaskRunID: tr.ID,
 		Result: store.Result(result), Data: data, Approval: t.approvalInfo(d, a, nil)})
 	return t.refreshDelivery(d.ID)

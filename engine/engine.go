@@ -279,6 +279,8 @@ type effects struct {
 	// (a decided approval's task finishing and the sequence moving on; a queued sequence starting). If
 	// the process stops first, recover does them.
 	later []*owed
+	// changes are approvals' changes to compute (a dry run, which may take seconds) and then record.
+	changes []changesJob
 }
 
 type timer struct {
@@ -309,6 +311,9 @@ func (e *Engine) apply(fx effects) {
 	}
 	for _, o := range fx.later {
 		e.wg.Go(func() { e.settle(o) })
+	}
+	for _, j := range fx.changes {
+		e.wg.Go(func() { e.computeChanges(j) })
 	}
 }
 

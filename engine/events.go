@@ -33,6 +33,8 @@ type Event struct {
 	Evaluation *slo.Evaluation
 	// Approval is set on approval events: what is waiting, and how far the votes are.
 	Approval *ApprovalInfo
+	// Changes is set on EventApprovalChanges: what the delivery would change in the stage.
+	Changes *Changes
 }
 
 // ApprovalInfo describes an approval for a message.

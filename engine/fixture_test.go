@@ -87,6 +87,7 @@ type fixture struct {
 	project  *config.Project
 	fake     *fakeExec
 	fakeIdem *fakeExec
+	differ   *fakeDiffer // the executor behind `type: fake-diff`, which can also diff
 	opts     Options
 	// evaluator, when set, runs evaluation tasks on the fixture's store.
 	evaluator *Evaluator
@@ -123,7 +124,8 @@ func newFixture(t *testing.T, shipyard, executors string, services ...string) *f
 	p := configtest.WriteProject(t, dir, files)
 	f := &fixture{t: t, dbPath: filepath.Join(t.TempDir(), "shipgate.db"), project: p,
 		fake: &fakeExec{behaviours: map[string]behaviour{}}, fakeIdem: &fakeExec{behaviours: map[string]behaviour{}, idempotent: true}}
-	f.opts = Options{Projects: []*config.Project{p}, Executors: map[string]Executor{"fake": f.fake, "fake-idempotent": f.fakeIdem, "noop": Noop{}}}
+	f.differ = &fakeDiffer{fakeExec: fakeExec{behaviours: map[string]behaviour{}}}
+	f.opts = Options{Projects: []*config.Project{p}, Executors: map[string]Executor{"fake": f.fake, "fake-idempotent": f.fakeIdem, "noop": Noop{}, "fake-diff": f.differ}}
 	f.start()
 	t.Cleanup(f.stop)
 	return f

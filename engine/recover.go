@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 
 	"github.com/shipgate/shipgate/store"
 )
@@ -19,9 +20,10 @@ const interruptedMessage = "interrupted by restart: the executor does not declar
 //     nothing runs twice without the executor knowing. First, before the transition, whatever is left of
 //     the process groups they recorded is killed (stopLeftovers), so that a re-run never runs beside the
 //     copy the crash left, and a failed task's command does not keep running after it was failed;
-//   - approvals keep waiting, and one that expired while the process was down expires now; a reminder
-//     or an escalation that fell due meanwhile is sent now, once (approvalTimers); one decided just
-//     before it stopped ends its task now;
+//   - approvals keep waiting, their changes are computed when the process stopped before it recorded
+//     them, and one that expired while the process was down expires now; a reminder or an escalation
+//     that fell due meanwhile is sent now, once (approvalTimers); one decided just before it stopped
+//     ends its task now;
 //   - queued sequences start where nothing holds their queue.
 func (e *Engine) recover(ctx context.Context) error {
 	if err := e.stopLeftovers(ctx); err != nil {
@@ -72,6 +74,9 @@ func (t *txn) recoverTask(tr *store.TaskRun) error {
 			switch a.State {
 			case store.ApprovalPending:
 				t.approvalTimers(a)
+				if err := t.recoverChanges(tc, tr, a); err != nil {
+					return err
+				}
 			case store.ApprovalApproved, store.ApprovalRejected, store.ApprovalExpired:
 				// Decided, but the process stopped before the task ended (closeApproval): end it now.
 				return t.finishTask(tr.ID, tr.Attempt, approvalOutcome(a, decidedResult(a, parseApprovalPolicy(tc.def.Properties))))
@@ -97,4 +102,23 @@ func (t *txn) recoverTask(tr *store.TaskRun) error {
 		return err
 	}
 	return t.beginTriggered(retry)
+}
+
+// recoverChanges computes again the changes of a waiting approval that has none recorded: the process
+// stopped between the approval's commit and the end of its dry run.
+func (t *txn) recoverChanges(tc taskContext, tr *store.TaskRun, a *store.Approval) error {
+	_, err := t.GetApprovalChanges(t.ctx, a.ID)
+	if !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	trig, err := t.GetEvent(t.ctx, tr.TriggeredEventID)
+	if err != nil {
+		return err
+	}
+	j, err := t.changesJob(tc.d, tc.run, tr, decodeData(trig.Data), a)
+	if err != nil {
+		return err
+	}
+	t.fx.changes = append(t.fx.changes, j)
+	return nil
 }

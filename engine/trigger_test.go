@@ -119,7 +119,7 @@ func TestSubscribersSeeEveryTransitionInOrder(t *testing.T) {
 		}
 		equal(t, "published", got, []string{"delivery.triggered", "qa.delivery.triggered", "qa.delivery.started",
 			"test.triggered", "test.started", "test.finished", "qa.delivery.finished",
-			"production.delivery.triggered", "production.delivery.started", "approval.triggered", "approval.started", "approval.waiting",
+			"production.delivery.triggered", "production.delivery.started", "approval.triggered", "approval.started", "approval.waiting", "approval.changes",
 			"approval.voted", "approval.finished", "release.triggered", "release.started", "release.finished", "production.delivery.finished",
 			"delivery.finished"})
 		if waiting == nil || waiting.Approval == nil || waiting.Approval.ID != a.ID || waiting.Approval.Roles[0] != "release-managers" || waiting.Approval.Requester != "U-dev" || waiting.Stage != "production" {

@@ -282,6 +282,7 @@ func planCases(f planFixture) []planCase {
 	add("/deliver history --stage", "ListDeliveries", list(DeliveryQuery{Project: "fulltour", Service: "helloservice", Stage: "production", Limit: 10}))
 	add("/deliver rollback: the last delivery in the stage", "ListDeliveries", list(DeliveryQuery{Project: "fulltour", Service: "helloservice", Stage: "production", Limit: 1}))
 	add("approval card: the previous version", "ListDeliveries", list(DeliveryQuery{Project: "fulltour", Service: "helloservice", Stage: "production", Limit: 20}))
+	add("approval changes: the image running in the stage", "ListDeliveries", list(DeliveryQuery{Project: "fulltour", Service: "helloservice", Stage: "production", State: StateFinished, Limit: 20}))
 	add("bot catch-up at start: live deliveries", "ListDeliveries", list(DeliveryQuery{State: StateStarted}))
 
 	add("api delivery, /deliver status ID", "GetDelivery", func(ctx context.Context, q queries) error { _, err := q.GetDelivery(ctx, f.d.ID); return err })
@@ -311,6 +312,10 @@ func planCases(f planFixture) []planCase {
 	add("approval card, catch-up: pending approvals of a delivery", "ListApprovals", approvals(ApprovalQuery{DeliveryID: f.d.ID, State: ApprovalPending}))
 	add("/deliver approvals: every pending approval", "ListApprovals", approvals(ApprovalQuery{State: ApprovalPending}))
 	add("approval card", "GetApproval", func(ctx context.Context, q queries) error { _, err := q.GetApproval(ctx, f.a.ID); return err })
+	add("changes of an approval", "GetApprovalChanges", func(ctx context.Context, q queries) error {
+		_, err := q.GetApprovalChanges(ctx, f.a.ID)
+		return err
+	})
 	add("approval card: votes", "ListVotes", func(ctx context.Context, q queries) error { _, err := q.ListVotes(ctx, f.a.ID); return err })
 	add("vote", "GetBallot", func(ctx context.Context, q queries) error { _, err := q.GetBallot(ctx, f.a.ID); return err })
 
@@ -436,7 +441,7 @@ func planCases(f planFixture) []planCase {
 // The API's list is 32 cases; a token's two projects are two statements each, and so are a read of
 // evaluations (their SLI values), of a stage's facts (the runs, then their tasks) and the next queued run
 // (is the queue held, then its oldest run).
-const wantJudged = 98
+const wantJudged = 100
 
 func TestReadQueryPlans(t *testing.T) {
 	s, _ := newStore(t)

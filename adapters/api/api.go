@@ -101,6 +101,7 @@ func (a *API) Register(mux *http.ServeMux) {
 		{pattern: "GET /api/v1/deliveries", action: "deliveries.list", serve: a.listDeliveries},
 		{pattern: "GET /api/v1/deliveries/{id}", action: "deliveries.get", serve: a.getDelivery},
 		{pattern: "GET /api/v1/deliveries/{id}/events", action: "deliveries.events", serve: a.deliveryEvents},
+		{pattern: "GET /api/v1/deliveries/{id}/diff", action: "deliveries.diff", serve: a.deliveryDiff},
 		{pattern: "POST /api/v1/deliveries/{id}/abort", action: "deliveries.abort", changes: true, serve: a.control(actionAbort)},
 		{pattern: "POST /api/v1/deliveries/{id}/pause", action: "deliveries.pause", changes: true, serve: a.control(actionPause)},
 		{pattern: "POST /api/v1/deliveries/{id}/resume", action: "deliveries.resume", changes: true, serve: a.control(actionResume)},

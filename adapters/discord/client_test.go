@@ -768,3 +768,40 @@ func TestPostRootCardThreadAnswerLost(t *testing.T) {
 		t.Error("the card was taken back although its thread exists")
 	}
 }
+
+// A code block too long for an embed is attached to the reply as a file, sent as multipart with the
+// attachment described in payload_json; the fake stores what was uploaded.
+func TestPostAttachesLongCode(t *testing.T) {
+	c, fake, _ := newTestClient(t)
+	card, err := c.Post(t.Context(), cChannel, root, bot.PostOptions{StartThread: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fake.take()
+	long := strings.Repeat("-  key: old & <value>\n+  key: new & <value>\n", 200)
+	m := bot.Message{Text: "production · what changes", Code: &bot.CodeBlock{Language: "diff", Text: long, Filename: "delivery-7-production.diff"}}
+	posted, err := c.Post(t.Context(), cChannel, m, bot.PostOptions{Thread: card.Thread})
+	if err != nil {
+		t.Fatal(err)
+	}
+	calls := fake.take()
+	if len(calls) != 1 || !slices.Equal(calls[0].Files, []string{"delivery-7-production.diff"}) || calls[0].Status != http.StatusOK {
+		t.Fatalf("calls:\n%s", discordfake.DumpCalls(calls))
+	}
+	got, ok := fake.Message(card.Thread, posted.MessageID)
+	if !ok || len(got.Attachments) != 1 || string(got.Attachments[0].Content) != long || got.Attachments[0].Filename != "delivery-7-production.diff" {
+		t.Fatalf("message %+v", got)
+	}
+	if d := got.Embeds[0].Description; strings.Contains(d, "key: old") || !strings.Contains(d, "attached as `delivery-7-production.diff`") {
+		t.Fatalf("description %q", d)
+	}
+
+	short := bot.Message{Text: "short", Code: &bot.CodeBlock{Language: "diff", Text: "-a\n+b\n", Filename: "x.diff"}}
+	posted, err = c.Post(t.Context(), cChannel, short, bot.PostOptions{Thread: card.Thread})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := fake.Message(card.Thread, posted.MessageID); len(got.Attachments) != 0 || !strings.Contains(got.Embeds[0].Description, "```diff\n-a\n+b\n```") {
+		t.Fatalf("short code block: %+v", got)
+	}
+}

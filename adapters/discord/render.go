@@ -66,6 +66,8 @@ type discordMessage struct {
 	mentions allowedMentions
 	// dropped says why buttons were left out, for the caller to log.
 	dropped []string
+	// files are attachments: a code block too long for the embed.
+	files []*discordgo.File
 }
 
 // allowed is the message's allowed_mentions: exactly the users and roles its content names (a bot
@@ -76,7 +78,13 @@ func (d discordMessage) allowed() *allowedMentions {
 
 // create is the message for POST /channels/{id}/messages.
 func (d discordMessage) create() *messageCreate {
-	return &messageCreate{Content: d.Content, Embeds: d.Embeds, Components: d.Components, AllowedMentions: d.allowed()}
+	mc := &messageCreate{Content: d.Content, Embeds: d.Embeds, Components: d.Components, AllowedMentions: d.allowed(), files: d.files}
+	// Each file is described by the attachment whose id is its files[n] index
+	// (https://discord.com/developers/docs/reference#uploading-files).
+	for i, f := range d.files {
+		mc.Attachments = append(mc.Attachments, attachment{ID: i, Filename: f.Name})
+	}
+	return mc
 }
 
 // edit replaces a message entirely: content, embeds and buttons are all sent, so that a decided approval
@@ -151,7 +159,8 @@ func renderMessage(m bot.Message) discordMessage {
 		summary = "**" + truncate.Bytes(escape(m.Table.Summary), maxSummary-4) + "**"
 	}
 	links = renderLinks(m.Links)
-	fixed := len(status) + len(summary) + len(links) + noteRoom
+	code, file := renderCode(m.Code)
+	fixed := len(status) + len(summary) + len(links) + len(code) + noteRoom
 	text := escape(m.Text)
 	var table *tableLayout
 	tableNeed := 0
@@ -186,7 +195,7 @@ func renderMessage(m bot.Message) discordMessage {
 		text = cutLines(text, textRoom-len(textCutNote)-1) + "\n" + textCutNote
 	}
 	var parts []string
-	for _, p := range []string{status, text} {
+	for _, p := range []string{status, text, code} {
 		if p != "" {
 			parts = append(parts, p)
 		}
@@ -208,7 +217,31 @@ func renderMessage(m bot.Message) discordMessage {
 	d := discordMessage{Embeds: []*discordgo.MessageEmbed{e}}
 	d.Content, d.mentions = notifyLine(m.Notify)
 	d.Components, d.dropped = renderButtons(m.Buttons)
+	if file != nil {
+		d.files = []*discordgo.File{file}
+	}
 	return d
+}
+
+// maxInlineCode bounds a code block shown in the embed's description, fences included; a longer one
+// is attached to the message as a file, which Discord shows with its own preview.
+const maxInlineCode = 3000
+
+// renderCode is a code block for the description, or, when it is too long, a line saying it is
+// attached and the file to attach.
+func renderCode(c *bot.CodeBlock) (string, *discordgo.File) {
+	if c == nil {
+		return "", nil
+	}
+	// A fence inside the text would end the block early; a zero-width space keeps it apart.
+	body := strings.ReplaceAll(strings.TrimRight(c.Text, "\n"), "```", "`\u200b``")
+	block := "```" + c.Language + "\n" + body + "\n```"
+	if len(block) <= maxInlineCode {
+		return block, nil
+	}
+	n := strings.Count(body, "\n") + 1
+	return fmt.Sprintf("📎 %d lines, too long for a message: attached as `%s`", n, escape(c.Filename)),
+		&discordgo.File{Name: c.Filename, ContentType: "text/plain; charset=utf-8", Reader: strings.NewReader(c.Text)}
 }
 
 const textCutNote = "✂️ cut to fit Discord's limits"

@@ -32,6 +32,16 @@ type messageCreate struct {
 	Embeds          []*discordgo.MessageEmbed    `json:"embeds,omitempty"`
 	Components      []discordgo.MessageComponent `json:"components,omitempty"`
 	AllowedMentions *allowedMentions             `json:"allowed_mentions"`
+	Attachments     []attachment                 `json:"attachments,omitempty"`
+	// files are sent as the multipart body's files[n] parts, beside payload_json.
+	files []*discordgo.File
+}
+
+// attachment describes an uploaded file in a message's payload (a partial APIAttachment): ID is the
+// index n of its files[n] part.
+type attachment struct {
+	ID       int    `json:"id"`
+	Filename string `json:"filename"`
 }
 
 // messageEdit is the body of PATCH /channels/{id}/messages/{id} (RESTPatchAPIChannelMessageJSONBody) and
@@ -102,11 +112,27 @@ func (c *Client) requestJSON(ctx context.Context, method, url, bucket string, bo
 	return nil
 }
 
-// createMessage posts a message to a channel or thread.
+// createMessage posts a message to a channel or thread; a message with files goes as multipart/form-data,
+// its JSON in payload_json, as Discord takes uploads.
 func (c *Client) createMessage(ctx context.Context, channel string, body *messageCreate) (*discordgo.Message, error) {
 	var msg discordgo.Message
-	err := c.requestJSON(ctx, "POST", discordgo.EndpointChannelMessages(channel), discordgo.EndpointChannelMessages(channel), body, &msg)
-	return &msg, err
+	url := discordgo.EndpointChannelMessages(channel)
+	if len(body.files) == 0 {
+		err := c.requestJSON(ctx, "POST", url, url, body, &msg)
+		return &msg, err
+	}
+	contentType, multipart, err := discordgo.MultipartBodyWithJSON(body, body.files)
+	if err != nil {
+		return nil, fmt.Errorf("encoding the message's files: %w", err)
+	}
+	raw, err := c.session.RequestRaw("POST", url, contentType, multipart, url, 0, options(ctx)...)
+	if err != nil {
+		return &msg, err
+	}
+	if err := json.Unmarshal(raw, &msg); err != nil {
+		return nil, fmt.Errorf("decoding Discord's answer: %w", err)
+	}
+	return &msg, nil
 }
 
 // editMessage replaces a message posted in a channel or thread.

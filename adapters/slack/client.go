@@ -84,6 +84,13 @@ func (c *Client) API() *slack.Client { return c.api }
 // Post sends a message to a channel or, with opts.Thread, into a root card's thread. A root card's
 // replies thread on its own ts.
 func (c *Client) Post(ctx context.Context, channel string, m bot.Message, opts bot.PostOptions) (bot.Posted, error) {
+	if m.Code != nil && !codeInline(m.Code) {
+		// The file goes first, so that the message saying it is in the thread is never there without it;
+		// a retry after a failed post uploads it again rather than leaving the message without a file.
+		if err := c.upload(ctx, channel, opts.Thread, m.Code); err != nil {
+			return bot.Posted{}, err
+		}
+	}
 	var ts string
 	err := c.withTables(m, func(blocks []slack.Block, text string) error {
 		msgOpts := []slack.MsgOption{slack.MsgOptionBlocks(blocks...), slack.MsgOptionText(text, false)}
@@ -105,6 +112,17 @@ func (c *Client) Post(ctx context.Context, channel string, m bot.Message, opts b
 		thread = ts
 	}
 	return bot.Posted{MessageID: ts, Thread: thread}, nil
+}
+
+// upload shares a code block as a file in the channel, in the thread when there is one, through the
+// files.uploadV2 flow (files.getUploadURLExternal, the upload, files.completeUploadExternal); Slack
+// shows it as a snippet with its own viewer. The app needs the files:write scope.
+func (c *Client) upload(ctx context.Context, channel, thread string, code *bot.CodeBlock) error {
+	_, err := c.api.UploadFileContext(ctx, slack.UploadFileParameters{
+		Channel: channel, ThreadTimestamp: thread, Filename: code.Filename, Title: code.Filename,
+		Content: code.Text, FileSize: len(code.Text), SnippetType: code.Language,
+	})
+	return c.observe("files.uploadV2", err)
 }
 
 // Update replaces a message in place (chat.update).

@@ -5,6 +5,7 @@ package slack
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/slack-go/slack"
 
@@ -49,6 +50,9 @@ func render(m bot.Message, tables bool) ([]slack.Block, string) {
 	}
 	if len(m.Fields) > 0 {
 		r.fields(m.Fields)
+	}
+	if m.Code != nil {
+		r.code(m.Code)
 	}
 	if m.Table != nil {
 		if tables {
@@ -117,6 +121,32 @@ func (r *renderer) section(text string) {
 		if !r.add(slack.NewSectionBlock(mrkdwn(part), nil, nil), len(part)) {
 			return
 		}
+	}
+}
+
+// maxInlineCode bounds a code block shown in the message itself, escaped; a longer one goes as a file
+// in the thread (Client.Post, files.uploadV2), where Slack shows it as a snippet with its own viewer.
+const maxInlineCode = 6000
+
+// codeInline reports whether c is shown in the message rather than uploaded as a file.
+func codeInline(c *bot.CodeBlock) bool { return len(escapeRaw(c.Text)) <= maxInlineCode }
+
+// code adds a code block as fenced sections (a section holds at most maxSectionText, so a long block
+// is split at line ends into several), or, when it goes as a file, a line saying where it is.
+func (r *renderer) code(c *bot.CodeBlock) {
+	if !codeInline(c) {
+		n := strings.Count(strings.TrimRight(c.Text, "\n"), "\n") + 1
+		r.section(fmt.Sprintf("📎 %d lines, too long for a message: the file `%s` in this thread has them all", n, escapeRaw(c.Filename)))
+		return
+	}
+	const fence = "```\n"
+	body := escapeRaw(strings.TrimRight(c.Text, "\n"))
+	for body != "" {
+		part, rest := splitMrkdwn(body, maxSectionText-2*len(fence))
+		if !r.add(slack.NewSectionBlock(mrkdwn(fence+part+"\n```"), nil, nil), len(part)+2*len(fence)) {
+			return
+		}
+		body = strings.TrimPrefix(rest, "\n")
 	}
 }
 

@@ -270,3 +270,26 @@ func TestCutMrkdwnKeepsMarkupWhole(t *testing.T) {
 		}
 	}
 }
+
+// A code block in the message is split into fenced sections within Slack's section limit, escaped,
+// and never cut inside an entity; one too long for a message is left to the file upload.
+func TestRenderCodeBlock(t *testing.T) {
+	text := strings.Repeat("-  a: x & <y>\n", 400) // 9,600 bytes once escaped: a file
+	blocks, _ := render(bot.Message{Text: "t", Code: &bot.CodeBlock{Language: "diff", Text: text, Filename: "d.diff"}}, true)
+	if raw, _ := json.Marshal(blocks); strings.Contains(string(raw), "a: x") || !strings.Contains(string(raw), "the file `d.diff` in this thread") {
+		t.Fatalf("long code block: %s", raw)
+	}
+	text = strings.Repeat("-  a: x & <y>\n", 200) // 4,800 bytes escaped: in the message, in two sections
+	blocks, _ = render(bot.Message{Text: "t", Code: &bot.CodeBlock{Language: "diff", Text: text, Filename: "d.diff"}}, true)
+	var joined strings.Builder
+	for _, b := range blocks[1:] {
+		s := b.(*slack.SectionBlock).Text.Text
+		if len(s) > maxSectionText || !strings.HasPrefix(s, "```\n") || !strings.HasSuffix(s, "\n```") {
+			t.Fatalf("section of %d bytes: %q…", len(s), s[:min(len(s), 40)])
+		}
+		joined.WriteString(strings.TrimSuffix(strings.TrimPrefix(s, "```\n"), "\n```") + "\n")
+	}
+	if len(blocks) != 3 || joined.String() != escapeRaw(text) {
+		t.Fatalf("%d blocks; the sections do not add up to the escaped text", len(blocks))
+	}
+}

@@ -32,6 +32,7 @@ type wireMessage struct {
 	Buttons    []wireButton `json:"buttons"`
 	Context    []string     `json:"context"`
 	Links      []wireLink   `json:"links"`
+	Code       *wireCode    `json:"code,omitempty"` // absent on messages without one
 
 	// Private marks a message shown to one person only, To.
 	Private bool   `json:"private"`
@@ -72,6 +73,13 @@ type wireConfirm struct {
 	Text  string `json:"text"`
 	Yes   string `json:"yes"`
 	No    string `json:"no"`
+}
+
+// wireCode is preformatted text, such as a diff; the page shows it whole, in a block that scrolls.
+type wireCode struct {
+	Language string `json:"language"`
+	Text     string `json:"text"`
+	Filename string `json:"filename"`
 }
 
 type wireLink struct {
@@ -116,6 +124,9 @@ func render(m bot.Message) wireMessage {
 	}
 	for _, l := range m.Links {
 		w.Links = append(w.Links, wireLink{Text: l.Text, URL: l.URL})
+	}
+	if c := m.Code; c != nil {
+		w.Code = &wireCode{Language: c.Language, Text: c.Text, Filename: c.Filename}
 	}
 	return w.normalized()
 }

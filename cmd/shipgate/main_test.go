@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/shipgate/shipgate/adapters/helm/kubetest"
 )
 
 // TestMain lets a test re-run this binary as the real shipgate command (see startShipgate), so process
@@ -15,7 +17,8 @@ func TestMain(m *testing.M) {
 		main()
 		return
 	}
-	code := m.Run()
+	// kubetest.Run runs the tests and stops the Kubernetes API server if one of them started it.
+	code := kubetest.Run(m)
 	if builtBin != "" { // shipgateBinary's build, about 100 MB: not left in the temporary directory
 		os.RemoveAll(filepath.Dir(builtBin))
 	}

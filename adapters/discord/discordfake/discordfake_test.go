@@ -1083,3 +1083,17 @@ func TestRespondInline(t *testing.T) {
 		t.Errorf("refused inline detail = %q", calls[3].Detail)
 	}
 }
+
+// An attachment entry must name an uploaded files[n] part; a file part is stored with its bytes.
+func TestAttachmentsMustBeUploaded(t *testing.T) {
+	p := payload{m: map[string]any{"attachments": []any{map[string]any{"id": 1.0, "filename": "a.txt"}}},
+		uploads: map[string]Attachment{"files[0]": {Filename: "a.txt", Content: []byte("x")}}}
+	if _, rep, ok := attachments(p); ok || rep.code != 50035 || !strings.Contains(rep.detail, "attachments.0.id") {
+		t.Fatalf("attachment naming files[1] with only files[0] uploaded: ok=%v %+v", ok, rep)
+	}
+	p.m["attachments"] = []any{map[string]any{"id": 0.0, "filename": "a.txt"}}
+	got, _, ok := attachments(p)
+	if !ok || len(got) != 1 || got[0].ID != "0" || string(got[0].Content) != "x" {
+		t.Fatalf("attachments %+v, %v", got, ok)
+	}
+}

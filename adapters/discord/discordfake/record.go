@@ -169,6 +169,7 @@ type message struct {
 	webhookID      string // the application id, for messages an interaction made
 	interactionID  string
 	interactionTok string
+	attachments    []Attachment
 }
 
 // Message is the current state of a stored message: after edits, its latest content, embeds
@@ -193,6 +194,8 @@ type Message struct {
 	// Timestamp is when it was posted, on the fake's clock; EditedTimestamp when last edited.
 	Timestamp       time.Time
 	EditedTimestamp *time.Time
+	// Attachments are the files uploaded with the message, in files[n] order.
+	Attachments []Attachment
 }
 
 // Ephemeral reports whether only the interaction's user sees the message.
@@ -205,7 +208,7 @@ func (s *Server) export(m *message) Message {
 		EmbedsJSON: bytes.Clone(m.embeds), ComponentsJSON: bytes.Clone(m.components),
 		Flags: discordgo.MessageFlags(m.flags), Edits: m.edits,
 		WebhookID: m.webhookID, InteractionID: m.interactionID,
-		ThreadID: s.threadOf[m.id], Timestamp: m.created,
+		ThreadID: s.threadOf[m.id], Timestamp: m.created, Attachments: slices.Clone(m.attachments),
 	}
 	if m.edited != nil {
 		t := *m.edited

@@ -107,6 +107,8 @@ func matchRoute(method, path string) (rt route, known, allowed bool) {
 type payload struct {
 	m   map[string]any
 	raw map[string]json.RawMessage
+	// uploads are the file parts of a multipart body, by form field name (files[n]).
+	uploads map[string]Attachment
 }
 
 func (p payload) has(k string) bool {
@@ -161,6 +163,10 @@ func decodeBody(r *http.Request, raw []byte) (p payload, list []any, files []str
 				body = data
 			} else {
 				files = append(files, part.FileName())
+				if p.uploads == nil {
+					p.uploads = map[string]Attachment{}
+				}
+				p.uploads[part.FormName()] = Attachment{Filename: part.FileName(), ContentType: part.Header.Get("Content-Type"), Content: data}
 			}
 		}
 	}
@@ -494,10 +500,15 @@ func (s *Server) createMessage(rt route, p payload, c *Call) reply {
 	if len(fe) > 0 {
 		return formError(fe)
 	}
-	if emptyMessage(p.m) {
+	atts, rep, ok := attachments(p)
+	if !ok {
+		return rep
+	}
+	if emptyMessage(p.m) && len(atts) == 0 {
 		return errEmptyMessage()
 	}
 	m := s.newMessage(rt.channelID, p, c.Time, botFlags)
+	m.attachments = atts
 	c.MessageID = m.id
 	return okReply(s.messageJSON(m))
 }
@@ -573,7 +584,7 @@ func (s *Server) messageJSON(m *message) map[string]any {
 		"id": m.id, "channel_id": m.channelID, "type": 0, "content": m.content,
 		"author": botUser(), "timestamp": discordTime(m.created), "edited_timestamp": edited,
 		"tts": false, "mention_everyone": false, "mentions": []any{}, "mention_roles": []any{},
-		"attachments": []any{}, "embeds": arrayOrEmpty(m.embeds), "components": arrayOrEmpty(m.components),
+		"attachments": s.attachmentsJSON(m), "embeds": arrayOrEmpty(m.embeds), "components": arrayOrEmpty(m.components),
 		"pinned": false, "flags": m.flags,
 	}
 	if m.webhookID != "" {

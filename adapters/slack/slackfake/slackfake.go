@@ -74,6 +74,9 @@ type Server struct {
 	groups       map[string][]string
 	channels     map[string]*channel
 	responses    map[string]*issuedURL // response_urls issued, by id
+	files        map[string]*File      // by id, from files.getUploadURLExternal on
+	fileOrder    []string
+	fileSeq      int
 
 	// Socket Mode state, guarded by mu.
 	ws       *wsConn
@@ -119,6 +122,7 @@ func New(t testing.TB, opts ...Option) *Server {
 		groups:       map[string][]string{},
 		channels:     map[string]*channel{},
 		responses:    map[string]*issuedURL{},
+		files:        map[string]*File{},
 		acks:         map[string]json.RawMessage{},
 	}
 	for _, o := range opts {
@@ -128,6 +132,7 @@ func New(t testing.TB, opts ...Option) *Server {
 	mux.HandleFunc("/api/", s.handleAPI)
 	mux.HandleFunc("/response/", s.handleResponseURL)
 	mux.HandleFunc("/ws", s.handleWS)
+	mux.HandleFunc("/upload/", s.handleUpload)
 	// httptest.NewServer listens on 127.0.0.1 only.
 	s.srv = httptest.NewServer(mux)
 	s.URL = s.srv.URL
@@ -588,6 +593,10 @@ func (s *Server) answer(r *http.Request, method string, p params, perr error, c 
 		return s.permalink(p)
 	case "views.open":
 		return s.openView(p)
+	case "files.getUploadURLExternal":
+		return s.getUploadURL(p)
+	case "files.completeUploadExternal":
+		return s.completeUpload(p, c)
 	case "usergroups.users.list":
 		members, ok := s.groups[p.str("usergroup")]
 		if !ok {

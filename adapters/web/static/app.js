@@ -282,6 +282,23 @@
     }));
   }
 
+  // codeBlock shows preformatted text, a diff's added and removed lines coloured, with its file name.
+  function codeBlock(c) {
+    const lines = c.text.replace(/\n$/, '').split('\n').map((line) => {
+      let cls = 'line';
+      if (c.language === 'diff') {
+        if (line.startsWith('+++') || line.startsWith('---')) cls += ' file';
+        else if (line.startsWith('+')) cls += ' add';
+        else if (line.startsWith('-')) cls += ' del';
+        else if (line.startsWith('@@')) cls += ' hunk';
+      }
+      return el('span', { class: cls }, line + '\n');
+    });
+    return el('figure', { class: 'code', testid: 'code' },
+      c.filename ? el('figcaption', {}, c.filename) : null,
+      el('pre', { 'data-language': c.language || null }, lines));
+  }
+
   // body is what every message shows, wherever it is.
   function body(m) {
     const parts = [];
@@ -290,6 +307,7 @@
     if (m.text) parts.push(el('div', { class: 'text' }, rich(m.text)));
     if (m.fields.length) parts.push(fields(m.fields));
     if (m.table) parts.push(scoreTable(m.table));
+    if (m.code) parts.push(codeBlock(m.code));
     if (m.buttons.length) parts.push(buttons(m));
     if (m.links.length) {
       parts.push(el('ul', { class: 'links' }, m.links.map((l) => el('li', {}, link(l.url, l.text || l.url)))));
