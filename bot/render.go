@@ -20,15 +20,7 @@ import (
 const maxResultText = 300
 
 // version is what people call a build: its version label, else the image tag, else the image.
-func version(image string, labels map[string]string) string {
-	if v := labels["version"]; v != "" {
-		return v
-	}
-	if i := strings.LastIndex(image, ":"); i > strings.LastIndex(image, "/") {
-		return image[i+1:]
-	}
-	return image
-}
+func version(image string, labels map[string]string) string { return engine.VersionOf(image, labels) }
 
 // who names the person behind an action: a mention on the platform they acted from, else the name
 // with where it came from (a CI token's name, "api").
@@ -334,7 +326,7 @@ func (b *Bot) renderApproval(ctx context.Context, ch *config.ChannelBinding, app
 	if err != nil {
 		return Message{}, err
 	}
-	previous, evidence := runningLine(ev.Running), evidenceLine(ev.Evaluation)
+	previous, evidence := ev.Running.String(), evidenceLine(ev.Evaluation)
 	ver := version(d.Image, d.Labels)
 	m := Message{
 		Header: fmt.Sprintf("Approval: %s %s to %s", d.Service, ver, a.Stage),
@@ -492,19 +484,6 @@ func voterList(votes []*store.Vote, d store.Decision, ch *config.ChannelBinding)
 		}
 	}
 	return strings.Join(names, ", ")
-}
-
-// runningLine is what ran in the stage when the approval was requested: "v0.1.0 (delivery #3, Helm
-// revision 4 of helloservice)", or "nothing delivered yet".
-func runningLine(r *engine.EvidenceRunning) string {
-	if r == nil {
-		return "nothing delivered yet"
-	}
-	where := fmt.Sprintf("delivery #%d", r.DeliveryID)
-	if r.HelmRevision > 0 {
-		where += fmt.Sprintf(", Helm revision %d of %s", r.HelmRevision, r.HelmRelease)
-	}
-	return fmt.Sprintf("%s (%s)", version(r.Image, r.Labels), where)
 }
 
 // evidenceLine is the evaluation the approvers were shown: score, result and the objectives that did

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/shipgate/shipgate/store"
@@ -140,4 +141,28 @@ func ApprovalEvidenceOf(ctx context.Context, r EvidenceReader, a *store.Approval
 		return &ev, nil
 	}
 	return CaptureEvidence(ctx, r, d, a.Stage, a.CreatedAt)
+}
+
+// VersionOf is what people call a build: its version label, else the image tag, else the image.
+func VersionOf(image string, labels map[string]string) string {
+	if v := labels["version"]; v != "" {
+		return v
+	}
+	if i := strings.LastIndex(image, ":"); i > strings.LastIndex(image, "/") {
+		return image[i+1:]
+	}
+	return image
+}
+
+// String says what ran, as the approval card and the evidence pack show it: "v0.1.0 (delivery #3, Helm
+// revision 4 of helloservice)", or "nothing delivered yet" for nil.
+func (r *EvidenceRunning) String() string {
+	if r == nil {
+		return "nothing delivered yet"
+	}
+	where := fmt.Sprintf("delivery #%d", r.DeliveryID)
+	if r.HelmRevision > 0 {
+		where += fmt.Sprintf(", Helm revision %d of %s", r.HelmRevision, r.HelmRelease)
+	}
+	return fmt.Sprintf("%s (%s)", VersionOf(r.Image, r.Labels), where)
 }

@@ -55,6 +55,7 @@ func TestListAudit(t *testing.T) {
 	}{
 		{"all, newest first", AuditQuery{}, []int64{5, 4, 3, 2, 1}},
 		{"target", AuditQuery{Target: "approval:1"}, []int64{4, 3, 2}},
+		{"target, oldest first, as the evidence pack reads it", AuditQuery{Target: "approval:1", OldestFirst: true}, []int64{2, 3, 4}},
 		{"actor", AuditQuery{Actor: "U2"}, []int64{5, 2}},
 		{"since, inclusive", AuditQuery{Since: third}, []int64{5, 4, 3}},
 		{"limit", AuditQuery{Target: "approval:1", Limit: 1}, []int64{4}},

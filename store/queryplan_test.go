@@ -341,6 +341,10 @@ func planCases(f planFixture) []planCase {
 		}
 	}
 
+	// The evidence pack: the trail of each of a delivery's targets (the delivery, its approvals, its
+	// evaluations), oldest first, one index range each.
+	add("evidence pack: audit of one target", "ListAudit", audit(AuditQuery{Target: "delivery:1", OldestFirst: true}))
+
 	add("api events of a delivery", "ListEvents", func(ctx context.Context, q queries) error { _, err := q.ListEvents(ctx, f.d.ID); return err })
 	add("engine: the event a task answers", "GetEvent", func(ctx context.Context, q queries) error { _, err := q.GetEvent(ctx, f.ev.ID); return err })
 
@@ -441,7 +445,7 @@ func planCases(f planFixture) []planCase {
 // The API's list is 32 cases; a token's two projects are two statements each, and so are a read of
 // evaluations (their SLI values), of a stage's facts (the runs, then their tasks) and the next queued run
 // (is the queue held, then its oldest run).
-const wantJudged = 100
+const wantJudged = 101
 
 func TestReadQueryPlans(t *testing.T) {
 	s, _ := newStore(t)

@@ -1,6 +1,7 @@
 // Package api is shipgate's delivery API for CI systems, served as JSON on the bot's one HTTP listener:
 // trigger a delivery, follow it, pause, resume or abort it, decide an approval as a named person, read
-// its Keptn event log, and Keptn's own POST /v1/event for pipelines written against Keptn.
+// its Keptn event log or its evidence pack for an audit, and Keptn's own POST /v1/event for pipelines
+// written against Keptn.
 //
 // Every route authenticates first: a bearer token from api.tokens (or Keptn's x-token header on the
 // Keptn route), or an HMAC-SHA256 signature of the body with api.webhook_secret. A token acts only on
@@ -102,6 +103,7 @@ func (a *API) Register(mux *http.ServeMux) {
 		{pattern: "GET /api/v1/deliveries/{id}", action: "deliveries.get", serve: a.getDelivery},
 		{pattern: "GET /api/v1/deliveries/{id}/events", action: "deliveries.events", serve: a.deliveryEvents},
 		{pattern: "GET /api/v1/deliveries/{id}/diff", action: "deliveries.diff", serve: a.deliveryDiff},
+		{pattern: "GET /api/v1/deliveries/{id}/evidence", action: "deliveries.evidence", serve: a.deliveryEvidence},
 		{pattern: "POST /api/v1/deliveries/{id}/abort", action: "deliveries.abort", changes: true, serve: a.control(actionAbort)},
 		{pattern: "POST /api/v1/deliveries/{id}/pause", action: "deliveries.pause", changes: true, serve: a.control(actionPause)},
 		{pattern: "POST /api/v1/deliveries/{id}/resume", action: "deliveries.resume", changes: true, serve: a.control(actionResume)},
@@ -143,6 +145,10 @@ type reply struct {
 	reason  string      // why it was refused, for the audit trail; may say more than the answer
 	// audited says the refusal is in the audit trail already (the engine audits refused votes).
 	audited bool
+	// raw, when set, is the body as it is sent, of type contentType: a document whose bytes are its
+	// identity (the evidence pack, hashed), which encoding again would change.
+	raw         []byte
+	contentType string
 }
 
 // Metric outcomes.
@@ -226,8 +232,16 @@ func (a *API) write(w http.ResponseWriter, rt route, rep reply) {
 	for k, vs := range rep.header {
 		h[k] = vs
 	}
-	h.Set("Content-Type", "application/json")
 	h.Set("Cache-Control", "no-store")
+	if rep.raw != nil {
+		h.Set("Content-Type", rep.contentType)
+		w.WriteHeader(rep.status)
+		if _, err := w.Write(rep.raw); err != nil {
+			a.log.Debug("write api answer", "endpoint", rt.pattern, "err", err)
+		}
+		return
+	}
+	h.Set("Content-Type", "application/json")
 	body := rep.body
 	if e, ok := body.(errorBody); ok && rt.keptn {
 		body = keptnError{Code: rep.status, Message: e.Error, Error: e.Error}

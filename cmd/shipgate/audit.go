@@ -17,7 +17,7 @@ func newAuditCmd() *cobra.Command {
 		Short: "Read the audit trail",
 		Args:  cobra.NoArgs,
 	}
-	cmd.AddCommand(newAuditExportCmd())
+	cmd.AddCommand(newAuditExportCmd(), newAuditEvidenceCmd())
 	return cmd
 }
 
