@@ -55,3 +55,11 @@ func (b *Bot) apiRoles(ctx context.Context, project, user string) heldRoles {
 
 // apiChannel is where an API vote came from, for the audit trail: the token, never its value.
 func apiChannel(tokenName string) string { return "token:" + tokenName }
+
+// UnfreezeFromAPI starts a delivery's frozen sequences now for a token that names a person: the roles
+// the person holds in the channels bound to project decide (freeze-exempt), as for a vote from the API.
+func (b *Bot) UnfreezeFromAPI(ctx context.Context, deliveryID int64, project, actor, reason, tokenName string) error {
+	roles := b.apiRoles(ctx, project, actor)
+	return b.eng.Unfreeze(ctx, engine.Control{DeliveryID: deliveryID, Actor: actor, Platform: string(engine.PlatformAPI), Channel: apiChannel(tokenName),
+		Roles: roles.held, Reason: reason, Where: &engine.Where{Projects: []string{project}, Unsure: roles.unsureRoles(), Token: tokenName}})
+}

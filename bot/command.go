@@ -25,6 +25,8 @@ const (
 	CmdPause     CommandKind = "pause"     // /deliver pause ID [--stage S]
 	CmdResume    CommandKind = "resume"    // /deliver resume ID [--stage S]
 	CmdRollback  CommandKind = "rollback"  // /deliver rollback SERVICE STAGE [--project P]
+	CmdUnfreeze  CommandKind = "unfreeze"  // /deliver unfreeze ID --reason "…"
+	CmdFreezes   CommandKind = "freezes"   // /deliver freezes
 	CmdApprovals CommandKind = "approvals" // /deliver approvals
 	CmdStats     CommandKind = "stats"     // /deliver stats SERVICE [--stage S] [--project P]
 	CmdAudit     CommandKind = "audit"     // /deliver audit [--since 7d]
@@ -44,6 +46,8 @@ type Command struct {
 	Topic      CommandKind       // help: the subcommand asked about, "" for all
 	// Since is audit's --since: how far back to look (0: the default).
 	Since time.Duration
+	// Reason is unfreeze's --reason, kept in the audit trail.
+	Reason string
 }
 
 // UsageError is a command that cannot be parsed: Message says what is wrong in one sentence a user
@@ -62,6 +66,8 @@ const (
 	maxImageLen   = 512
 	// maxEcho is how much of a user's token an error message quotes back.
 	maxEcho = 60
+	// maxReason bounds unfreeze's --reason, as the engine does.
+	maxReason = 500
 )
 
 // flagID is one of the flags /deliver knows.
@@ -72,15 +78,16 @@ const (
 	flagStage
 	flagLabel
 	flagSince
+	flagReason
 )
 
 // cmdFlagNames maps every spelling of a flag (after its dashes) to the flag; long names take "--", the
 // one-letter ones "-".
 var (
-	cmdLongFlags  = map[string]flagID{"project": flagProject, "stage": flagStage, "label": flagLabel, "since": flagSince}
+	cmdLongFlags  = map[string]flagID{"project": flagProject, "stage": flagStage, "label": flagLabel, "since": flagSince, "reason": flagReason}
 	cmdShortFlags = map[string]flagID{"p": flagProject, "s": flagStage, "l": flagLabel}
-	cmdFlagUsage  = map[flagID]string{flagProject: "--project P", flagStage: "--stage S", flagLabel: "--label k=v", flagSince: "--since 7d"}
-	cmdFlagLong   = map[flagID]string{flagProject: "--project", flagStage: "--stage", flagLabel: "--label", flagSince: "--since"}
+	cmdFlagUsage  = map[flagID]string{flagProject: "--project P", flagStage: "--stage S", flagLabel: "--label k=v", flagSince: "--since 7d", flagReason: `--reason "…"`}
+	cmdFlagLong   = map[flagID]string{flagProject: "--project", flagStage: "--stage", flagLabel: "--label", flagSince: "--since", flagReason: "--reason"}
 )
 
 // subcommand describes one subcommand for the parser and the help.
@@ -112,6 +119,9 @@ var subcommands = []subcommand{
 		flags: []flagID{flagStage}, flagHelp: []string{"resume only its run in stage S"}},
 	{kind: CmdRollback, usage: "/deliver rollback SERVICE STAGE [--project P]", about: "run the rollback sequence of SERVICE in STAGE",
 		flags: []flagID{flagProject}, flagHelp: []string{"the project, when several projects of this channel have SERVICE"}},
+	{kind: CmdUnfreeze, usage: `/deliver unfreeze ID --reason "…"`, about: "start delivery ID now, though a freeze window holds it (role freeze-exempt)",
+		flags: []flagID{flagReason}, flagHelp: []string{"why it cannot wait, for the audit trail (required)"}},
+	{kind: CmdFreezes, usage: "/deliver freezes", about: "list the freeze windows in force and the next ones"},
 	{kind: CmdApprovals, usage: "/deliver approvals", about: "list the approvals waiting for you"},
 	{kind: CmdStats, usage: "/deliver stats SERVICE [--stage S] [--project P]", about: "show the DORA figures of SERVICE for the last 30 days",
 		flags:    []flagID{flagStage, flagProject},
@@ -383,6 +393,17 @@ func (c *Command) setFlag(sc subcommand, f flagID, value string) error {
 			return err
 		}
 		*field = value
+	case flagReason:
+		if c.Reason != "" {
+			return usageError(sc.kind, "--reason is given twice")
+		}
+		switch {
+		case strings.TrimSpace(value) == "":
+			return usageError(sc.kind, `--reason is blank: say why, as in --reason "hotfix for INC-42"`)
+		case len(value) > maxReason:
+			return usageError(sc.kind, "--reason is too long: at most %d bytes", maxReason)
+		}
+		c.Reason = value
 	case flagSince:
 		if c.Since != 0 {
 			return usageError(sc.kind, "--since is given twice")
@@ -438,6 +459,11 @@ func (c *Command) parseArgs(sc subcommand, args []string) error {
 		names = []string{"SERVICE"}
 	case CmdAbort, CmdPause, CmdResume:
 		names = []string{"ID"}
+	case CmdUnfreeze:
+		names = []string{"ID"}
+		if c.Reason == "" {
+			return usageError(sc.kind, `missing --reason: /deliver unfreeze ID --reason "why it cannot wait"`)
+		}
 	case CmdRollback:
 		names = []string{"SERVICE", "STAGE"}
 	case CmdHelp:
@@ -560,6 +586,14 @@ func (c Command) String() string {
 		head, args, project, labels = []string{string(c.Kind)}, []string{id}, "", nil
 	case CmdRollback:
 		head, args, stage, labels = []string{"rollback"}, []string{c.Service, c.Stage}, "", nil
+	case CmdUnfreeze:
+		reason := "--reason " + quoteWord(c.Reason)
+		if isFlagWord(c.Reason) {
+			reason = "--reason=" + quoteWord(c.Reason)
+		}
+		return "unfreeze " + id + " " + reason
+	case CmdFreezes:
+		return "freezes"
 	case CmdApprovals:
 		return "approvals"
 	case CmdHelp:

@@ -314,6 +314,9 @@ func TestHelp(t *testing.T) {
 // commandSeeds seed FuzzParseCommand; more are in testdata/fuzz/FuzzParseCommand.
 var commandSeeds = []string{
 	"",
+	`unfreeze #42 --reason "hotfix for INC-42"`,
+	`unfreeze 7 --reason=-1 'a "b"'`,
+	"freezes",
 	"helloservice ghcr.io/podtato-head/podtatoserver:v0.1.1 --project fulltour --stage qa --label version=v0.1.1",
 	"svc <http://ghcr.io/x/y:v1|ghcr.io/x/y:v1> -l “note=a b” -l ‘k’=v",
 	"-s=qa -- svc -img",
@@ -355,6 +358,10 @@ func FuzzParseCommand(f *testing.F) {
 		case CmdAbort, CmdPause, CmdResume:
 			if c.DeliveryID <= 0 {
 				t.Fatalf("ParseCommand(%q) = %#v: no delivery id", text, c)
+			}
+		case CmdUnfreeze:
+			if c.DeliveryID <= 0 || strings.TrimSpace(c.Reason) == "" {
+				t.Fatalf("ParseCommand(%q) = %#v: no delivery id or reason", text, c)
 			}
 		}
 		if c.Labels != nil && len(c.Labels) == 0 {

@@ -272,8 +272,10 @@ func (b *Bot) run(ctx context.Context, req CommandRequest, cmd Command) (target 
 		return b.deliver(req, here, cmd)
 	case CmdRollback:
 		return b.rollback(ctx, req, here, cmd)
-	case CmdAbort, CmdPause, CmdResume:
+	case CmdAbort, CmdPause, CmdResume, CmdUnfreeze:
 		return b.control(req, here, cmd)
+	case CmdFreezes:
+		return readOnly(b.freezes(ch))
 	case CmdStatus:
 		return readOnly(b.status(ctx, ch, cmd))
 	case CmdHistory:
@@ -434,13 +436,15 @@ func (b *Bot) control(req CommandRequest, w *where, cmd Command) (string, Reply,
 	target := fmt.Sprintf("delivery:%d", cmd.DeliveryID)
 	return target, Reply{}, func(op *engine.Op) (string, Reply, error) {
 		c := engine.Control{DeliveryID: cmd.DeliveryID, Stage: cmd.Stage, Actor: req.Actor.ID, Platform: string(req.Actor.Platform), Channel: req.Channel,
-			Roles: w.roles.held, Where: w.engine()}
+			Roles: w.roles.held, Where: w.engine(), Reason: cmd.Reason}
 		var err error
 		switch cmd.Kind {
 		case CmdAbort:
 			err = op.Abort(c)
 		case CmdPause:
 			err = op.Pause(c)
+		case CmdUnfreeze:
+			err = op.Unfreeze(c)
 		default:
 			err = op.Resume(c)
 		}
@@ -450,7 +454,7 @@ func (b *Bot) control(req CommandRequest, w *where, cmd Command) (string, Reply,
 		if err != nil {
 			return target, Reply{}, w.refusal(err)
 		}
-		done := map[CommandKind]string{CmdAbort: "🛑 aborted", CmdPause: "⏸️ paused", CmdResume: "▶️ resumed"}[cmd.Kind]
+		done := map[CommandKind]string{CmdAbort: "🛑 aborted", CmdPause: "⏸️ paused", CmdResume: "▶️ resumed", CmdUnfreeze: "▶️ unfrozen and started"}[cmd.Kind]
 		where := ""
 		if cmd.Stage != "" {
 			where = " in " + cmd.Stage

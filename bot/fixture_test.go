@@ -280,7 +280,7 @@ func (f *fixture) start() {
 	}
 	projects := []*config.Project{f.proj}
 	eng, err := engine.New(engine.Options{Store: st, Projects: projects, Executors: map[string]engine.Executor{"noop": engine.Noop{}, "verdict": verdict{}, "diffing": diffing{}},
-		Evaluator: &engine.Evaluator{Store: st, Provider: slis{}, Projects: projects}})
+		Evaluator: &engine.Evaluator{Store: st, Provider: slis{}, Projects: projects}, Freezes: f.cfg.Freezes})
 	if err != nil {
 		f.t.Fatal(err)
 	}

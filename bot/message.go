@@ -63,12 +63,19 @@ const (
 	StageRunning    StageState = "running"
 	StageWaiting    StageState = "waiting-for-approval"
 	StagePaused     StageState = "paused"
+	StageFrozen     StageState = "frozen"
 	StagePassed     StageState = "passed"
 	StageWarning    StageState = "warning"
 	StageFailed     StageState = "failed"
 	StageAborted    StageState = "aborted"
 	StageTimedOut   StageState = "timed-out"
 )
+
+// StageStates returns every stage state, in the order a delivery may meet them: the one list of them.
+func StageStates() []StageState {
+	return []StageState{StageNotReached, StageQueued, StageFrozen, StageRunning, StageWaiting, StagePaused, StagePassed,
+		StageWarning, StageFailed, StageAborted, StageTimedOut}
+}
 
 // Emoji is the state's mark on the status line.
 func (s StageState) Emoji() string {
@@ -81,6 +88,8 @@ func (s StageState) Emoji() string {
 		return "✋"
 	case StagePaused:
 		return "⏸️"
+	case StageFrozen:
+		return "❄️"
 	case StagePassed:
 		return "✅"
 	case StageWarning:

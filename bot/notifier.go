@@ -75,6 +75,8 @@ func (n *notifier) handle(ev engine.Event) {
 				mark = "▶️"
 			}
 			ob.post(ch, postOp{key: thread(ev), msg: renderNote(fmt.Sprintf("%s · %s %s", ev.Stage, mark, ev.Message))})
+		case ev.Type == engine.EventSequenceFrozen || ev.Type == engine.EventSequenceThawed || ev.Type == engine.EventSequenceUnfrozen:
+			ob.post(ch, postOp{key: thread(ev), msg: renderFreezeNote(ev)})
 		case ev.Task != "" && kind == "started":
 			if ch.EffectiveThreadDetail() == config.ThreadTasks {
 				ob.post(ch, postOp{key: thread(ev), msg: renderTaskStarted(ev)})

@@ -68,6 +68,8 @@ func stageState(r *store.SequenceRun) StageState {
 		return StageWaiting
 	case store.StatePaused:
 		return StagePaused
+	case store.StateFrozen:
+		return StageFrozen
 	case store.StateAborted:
 		return StageAborted
 	case store.StateTimedOut:
@@ -101,6 +103,8 @@ func deliveryState(d *store.Delivery) string {
 		return "⏳ running"
 	case store.StatePaused:
 		return "⏸️ paused"
+	case store.StateFrozen:
+		return StageFrozen.Emoji() + " frozen"
 	case store.StateAborted:
 		return "🛑 aborted"
 	case store.StateTimedOut:
@@ -145,6 +149,16 @@ func (b *Bot) renderRoot(ctx context.Context, ch *config.ChannelBinding, deliver
 	if d.State.Terminal() && d.Message != "" && d.Result != store.ResultPass {
 		m.Text = truncate.Bytes(d.Message, maxResultText)
 	}
+	for _, r := range runs {
+		if r.State == store.StateFrozen {
+			// Why it waits, and until when, in the window's own words.
+			text := fmt.Sprintf("%s %s is frozen by %s", StageFrozen.Emoji(), r.Stage, frozenNote(r))
+			if r.FreezeMessage != "" {
+				text += ": " + truncate.Bytes(r.FreezeMessage, maxResultText)
+			}
+			m.Text = text
+		}
+	}
 	ctxLine := "started " + clock(d.CreatedAt)
 	if d.FinishedAt != nil {
 		ctxLine += " · took " + duration(d.FinishedAt.Sub(d.CreatedAt))
@@ -184,6 +198,9 @@ func (b *Bot) stageStatuses(ctx context.Context, d *store.Delivery, runs []*stor
 					}
 					notes = append(notes, note)
 				}
+				if r.State == store.StateFrozen {
+					notes = append(notes, frozenNote(r))
+				}
 				continue
 			}
 			notes = append(notes, r.Sequence+" "+stageState(r).Emoji())
@@ -192,6 +209,15 @@ func (b *Bot) stageStatuses(ctx context.Context, d *store.Delivery, runs []*stor
 		out = append(out, s)
 	}
 	return out, nil
+}
+
+// frozenNote is "weekend until 2026-06-08 06:00 UTC" for a run a freeze window holds.
+func frozenNote(r *store.SequenceRun) string {
+	note := r.FreezeName
+	if r.FrozenUntil != nil {
+		note += " until " + clock(*r.FrozenUntil)
+	}
+	return note
 }
 
 // approvalProgress is "1 of 2 approvals" for the pending approval of a sequence run waiting for one.

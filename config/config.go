@@ -36,11 +36,13 @@ type Config struct {
 	Log        LogConfig        `yaml:"log"`
 	// Platforms are the configured chat platforms' sections (slack:, discord:, web:), each decoded into
 	// and checked by its adapter's type (RegisterPlatform); Platform reads one.
-	Platforms  map[string]PlatformConfig `yaml:"-"`
-	Channels   []ChannelBinding          `yaml:"channels,omitempty"`
-	Prometheus *PrometheusConfig         `yaml:"prometheus,omitempty"`
-	Helm       HelmConfig                `yaml:"helm"`
-	API        APIConfig                 `yaml:"api"`
+	Platforms map[string]PlatformConfig `yaml:"-"`
+	Channels  []ChannelBinding          `yaml:"channels,omitempty"`
+	// Freezes are the windows in which deliveries wait instead of starting in the stages they cover.
+	Freezes    Freezes           `yaml:"freezes,omitempty"`
+	Prometheus *PrometheusConfig `yaml:"prometheus,omitempty"`
+	Helm       HelmConfig        `yaml:"helm"`
+	API        APIConfig         `yaml:"api"`
 	// HTTP bounds the listener's connections: timeouts, header size, unverified bodies read at once.
 	HTTP HTTPConfig `yaml:"http"`
 }
@@ -283,6 +285,7 @@ func (c *Config) LoadProjects() ([]*Project, Diagnostics) {
 		}
 	}
 	diags = append(diags, c.CheckApprovalRoles(projects)...)
+	c.checkFreezeScopes(d, projects)
 	return projects, diags
 }
 
@@ -383,6 +386,7 @@ func (c *Config) validate(d diagnoser) {
 	c.validateChannels(d)
 	c.Prometheus.validate(d)
 	c.validateTokens(d)
+	c.validateFreezes(d)
 }
 
 // resolve fills in the default timeout and anchors the CA file at the config file's folder. A nil section

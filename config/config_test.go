@@ -126,7 +126,7 @@ func TestConfigErrors(t *testing.T) {
 		want []want
 	}{
 		{"unknown key is an error", "listen: :8080\nlisten_addr: :9090\n", nil,
-			[]want{errAt(2, `unknown key "listen_addr" at the top level; expected one of: listen, public_url, database, projects_dir, shutdown_timeout, engine, evaluation, log, channels, prometheus, helm, api, http, discord, slack, web`)}},
+			[]want{errAt(2, `unknown key "listen_addr" at the top level; expected one of: listen, public_url, database, projects_dir, shutdown_timeout, engine, evaluation, log, channels, freezes, prometheus, helm, api, http, discord, slack, web`)}},
 		{"engine", "engine:\n  task_timeout: 0s\n", nil, []want{errAt(2, "engine.task_timeout must be positive")}},
 		{"nested unknown key", "log:\n  level: info\n  colour: true\n", nil, []want{errAt(3, `unknown key "colour" in log; expected one of: level, format`)}},
 		{"unset variable", "listen: ${ADDR}\n", nil, []want{errAt(1, "environment variable ADDR is not set")}},

@@ -39,6 +39,7 @@ const maxYAMLNodes = 200_000
 var (
 	posType         = reflect.TypeFor[Pos]()
 	durationType    = reflect.TypeFor[time.Duration]()
+	timeType        = reflect.TypeFor[time.Time]()
 	unmarshalerType = reflect.TypeFor[yaml.Unmarshaler]()
 	configType      = reflect.TypeFor[Config]()
 )
@@ -125,6 +126,10 @@ func (d *yamlDecoder) decode(n *yaml.Node, v reflect.Value, path string) {
 		}
 		return
 	}
+	if v.Type() == timeType {
+		d.decodeScalar(n, v, path)
+		return
+	}
 	switch v.Kind() {
 	case reflect.Pointer:
 		if v.IsNil() {
@@ -169,6 +174,16 @@ func (d *yamlDecoder) decodeScalar(n *yaml.Node, v reflect.Value, path string) {
 			return
 		}
 		v.SetInt(int64(dur))
+		return
+	}
+	if v.Type() == timeType {
+		// RFC 3339 only: a time without its offset would be read in whatever zone the machine has.
+		ts, err := time.Parse(time.RFC3339, n.Value)
+		if err != nil {
+			d.errorf(n.Line, "%sexpected %s, got %q", prefix(path), want, n.Value)
+			return
+		}
+		v.Set(reflect.ValueOf(ts))
 		return
 	}
 	if err := n.Decode(v.Addr().Interface()); err != nil {
@@ -353,6 +368,9 @@ func describeNode(n *yaml.Node) string {
 func describeType(t reflect.Type) string {
 	if t == durationType {
 		return "a duration such as 30s, 5m or 1h"
+	}
+	if t == timeType {
+		return "a time with its offset such as 2026-12-20T00:00:00Z"
 	}
 	switch t.Kind() {
 	case reflect.String:

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/shipgate/shipgate/config"
 	"github.com/shipgate/shipgate/store"
 )
 
@@ -148,9 +149,22 @@ func (t *txn) authorizeVote(v Vote) (subject, *Refusal, error) {
 // channel.
 const DeployerRole = "deployer"
 
+// FreezeExemptRole may unfreeze a delivery a freeze window holds (config.FreezeExemptRole).
+const FreezeExemptRole = config.FreezeExemptRole
+
+// rolesFor are the roles of which an actor needs one to act on a delivery: FreezeExemptRole to unfreeze,
+// DeployerRole for everything else.
+func rolesFor(action string) []string {
+	if action == "unfreeze" {
+		return []string{FreezeExemptRole}
+	}
+	return []string{DeployerRole}
+}
+
 // authorizeDelivery is the one place that decides whether someone may trigger a delivery of a project
-// or, deliveryID set, pause, resume or abort one: the place the request came from serves the project
-// and the actor holds DeployerRole there (or may, when a group is not known yet). A request with no
+// or, deliveryID set, pause, resume, abort or unfreeze one: the place the request came from serves the
+// project and the actor holds the role the action needs there (rolesFor: DeployerRole, or
+// FreezeExemptRole to unfreeze), or may, when a group is not known yet. A request with no
 // Where (the API and the webhook, whose tokens are scoped to projects already) is not judged here. The
 // action is what the reason says is asked ("trigger", "abort", ...).
 func authorizeDelivery(w *Where, roles []string, project string, deliveryID int64, action string) *Refusal {
@@ -162,18 +176,18 @@ func authorizeDelivery(w *Where, roles []string, project string, deliveryID int6
 		what = fmt.Sprintf("delivery #%d", deliveryID)
 	}
 	r := &Refusal{Project: project, DeliveryID: deliveryID}
-	need := []string{DeployerRole}
+	need := rolesFor(action)
 	wait := unsure(w, need)
 	switch {
 	case !slices.Contains(w.Projects, project):
 		r.Code, r.Reason = RefusedNotHere, fmt.Sprintf("project %s is not served here", project)
-	case slices.Contains(roles, DeployerRole):
+	case slices.ContainsFunc(roles, func(role string) bool { return slices.Contains(need, role) }):
 		return nil
 	case wait != "":
 		r.Code, r.Roles, r.Reason = RefusedRolesUnknown, need, wait
 	default:
 		r.Code, r.Roles = RefusedNoRole, need
-		r.Reason = fmt.Sprintf("you need the role %s to %s %s", DeployerRole, action, what)
+		r.Reason = fmt.Sprintf("you need the role %s to %s %s", strings.Join(need, " or "), action, what)
 	}
 	return r
 }

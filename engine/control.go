@@ -18,6 +18,8 @@ type Control struct {
 	// comes from a caller that authorized it already (the API).
 	Roles []string
 	Where *Where
+	// Reason is why, in the requester's words, for the audit trail; Unfreeze requires one.
+	Reason string
 }
 
 // Pause holds a delivery's live sequences: a running task finishes and is recorded, but nothing new is
@@ -59,6 +61,14 @@ func resumeRun(c Control) controlFn {
 		t.publish(d, Event{Type: EventSequenceResumed, Stage: r.Stage, Sequence: r.Sequence, Message: "resumed by " + c.Actor})
 		if run.State == store.StateTriggered {
 			return true, t.startQueued(d.Project, run.Stage, d.Service)
+		}
+		if run.State == store.StateFrozen {
+			// Its window may have ended during the pause, when the thaw timer left the paused run alone.
+			if run.FrozenUntil != nil && t.Now().Before(*run.FrozenUntil) {
+				t.thawTimer(run.ID, *run.FrozenUntil)
+				return true, nil
+			}
+			return true, t.thaw(d, run)
 		}
 		// Back to waitingForApproval too: an approval decided, or expired, while the run was paused has
 		// finished its task, and advance held still for the pause; the run moves on now. One still
@@ -168,8 +178,12 @@ func (t *txn) control(c Control, action string, fn controlFn) error {
 			}
 			return refusedf("delivery %d has nothing to %s%s (it is %s)", d.ID, action, where, d.State)
 		}
+		details := map[string]any{"stage": c.Stage}
+		if c.Reason != "" {
+			details["reason"] = c.Reason
+		}
 		if err := t.AppendAudit(t.ctx, &store.AuditEntry{Actor: c.Actor, Platform: c.Platform, Channel: c.Channel, Action: "delivery." + action,
-			Target: fmt.Sprintf("delivery:%d", d.ID), Allowed: true, Details: mustJSON(map[string]any{"stage": c.Stage})}); err != nil {
+			Target: fmt.Sprintf("delivery:%d", d.ID), Allowed: true, Reason: c.Reason, Details: mustJSON(details)}); err != nil {
 			return err
 		}
 		return t.refreshDelivery(d.ID)

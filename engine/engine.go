@@ -43,7 +43,10 @@ type Options struct {
 	// ReconcileInterval is how often started tasks past their deadline with nothing running them are
 	// timed out; 0 means DefaultReconcileInterval.
 	ReconcileInterval time.Duration
-	Logger            *slog.Logger
+	// Freezes are the windows in which sequences do not start in the stages they cover; such a sequence
+	// is frozen and starts when the window ends.
+	Freezes config.Freezes
+	Logger  *slog.Logger
 }
 
 // Engine runs deliveries. Create it with New, recover and start it with Start, stop it with Close.
@@ -54,6 +57,7 @@ type Engine struct {
 	evaluator Executor
 	timeout   time.Duration
 	supersede bool
+	freezes   config.Freezes
 	log       *slog.Logger
 
 	// turn serialises transitions, so that events are published in the order they were committed. It is
@@ -103,6 +107,7 @@ func New(opts Options) (*Engine, error) {
 		evaluator: opts.Evaluator,
 		timeout:   opts.DefaultTaskTimeout,
 		supersede: !opts.KeepWaitingApprovals,
+		freezes:   opts.Freezes,
 		log:       opts.Logger,
 		running:   map[int64]context.CancelFunc{},
 		timers:    map[string]*time.Timer{},

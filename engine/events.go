@@ -35,6 +35,9 @@ type Event struct {
 	Approval *ApprovalInfo
 	// Changes is set on EventApprovalChanges: what the delivery would change in the stage.
 	Changes *Changes
+	// Freeze is set on EventSequenceFrozen and EventSequenceUnfrozen: the window that holds (held) the
+	// sequence.
+	Freeze *FreezeInfo
 }
 
 // ApprovalInfo describes an approval for a message.

@@ -24,6 +24,8 @@ const interruptedMessage = "interrupted by restart: the executor does not declar
 //     them, and one that expired while the process was down expires now; a reminder or an escalation
 //     that fell due meanwhile is sent now, once (approvalTimers); one decided just before it stopped
 //     ends its task now;
+//   - frozen sequences get their thaw timers back; a window that ended while the process was down thaws
+//     them at once;
 //   - queued sequences start where nothing holds their queue.
 func (e *Engine) recover(ctx context.Context) error {
 	if err := e.stopLeftovers(ctx); err != nil {
@@ -38,6 +40,9 @@ func (e *Engine) recover(ctx context.Context) error {
 			if err := t.recoverTask(tr); err != nil {
 				return err
 			}
+		}
+		if err := t.recoverFrozen(); err != nil {
+			return err
 		}
 		// Every queue with a run waiting: its next run may start now that the one ahead of it is over.
 		queues, err := t.QueueDepths(t.ctx)

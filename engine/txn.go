@@ -90,7 +90,8 @@ func (t *txn) startSequence(d *store.Delivery, run *store.SequenceRun) error {
 }
 
 // startQueued starts the oldest queued sequence run of a project, stage and service, unless another one
-// holds the queue (store.SequenceState.HoldsQueue). Other services are not affected.
+// holds the queue (store.SequenceState.HoldsQueue), or freezes it when a freeze window holds the stage.
+// Other services are not affected.
 func (t *txn) startQueued(project, stage, service string) error {
 	next, err := t.NextQueued(t.ctx, store.QueueScope{Project: project, Stage: stage, Service: service})
 	if err != nil || next == nil {
@@ -100,6 +101,11 @@ func (t *txn) startQueued(project, stage, service string) error {
 	if err != nil {
 		return err
 	}
+	return t.startOrFreeze(d, next)
+}
+
+// startRun starts a sequence run that was queued or frozen: its .started event and its first task.
+func (t *txn) startRun(d *store.Delivery, next *store.SequenceRun) error {
 	run, err := t.UpdateSequenceRun(t.ctx, next.ID, store.SequenceRunUpdate{State: new(store.StateStarted)})
 	if err != nil {
 		return err

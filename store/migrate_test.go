@@ -100,7 +100,7 @@ func TestLoadMigrations(t *testing.T) {
 		{
 			name: "embedded files",
 			fsys: migrations,
-			want: []string{"0001_init.sql", "0002_process_groups_and_write_probe.sql", "0003_queued_runs.sql", "0004_unused_event_indexes.sql", "0005_stage_history.sql", "0006_read_paths.sql", "0007_append_only_tables_without_autoincrement.sql", "0008_web_messages.sql", "0009_approval_evidence.sql", "0010_approval_ladder.sql", "0011_approval_changes.sql"},
+			want: []string{"0001_init.sql", "0002_process_groups_and_write_probe.sql", "0003_queued_runs.sql", "0004_unused_event_indexes.sql", "0005_stage_history.sql", "0006_read_paths.sql", "0007_append_only_tables_without_autoincrement.sql", "0008_web_messages.sql", "0009_approval_evidence.sql", "0010_approval_ladder.sql", "0011_approval_changes.sql", "0012_sequence_freezes.sql"},
 		},
 	}
 	for _, tt := range tests {

@@ -130,7 +130,7 @@ func planProblems(st statement, plan []planRow, sortsBounded bool) []string {
 
 // liveOnlyIndexes are partial indexes that hold live rows only, never history: reading one whole costs
 // what is live (a queue), however long the history.
-var liveOnlyIndexes = []string{"sequence_runs_queued"}
+var liveOnlyIndexes = []string{"sequence_runs_queued", "sequence_runs_frozen"}
 
 // growingIn returns whether a name in st's plan (a table, or an alias st gives one) is a growing table.
 func growingIn(st statement) func(name string) bool {
@@ -423,6 +423,10 @@ func planCases(f planFixture) []planCase {
 		_, err := q.QueueDepths(ctx)
 		return err
 	})
+	add("engine recover: runs a freeze window holds", "FrozenSequenceRuns", func(ctx context.Context, q queries) error {
+		_, err := q.FrozenSequenceRuns(ctx)
+		return err
+	})
 
 	// The sequence runs of a delivery, and those of a place waiting for approval: their plans are logged
 	// only, since both are a handful (a delivery has a run per stage; a place has at most a few waiting).
@@ -445,7 +449,7 @@ func planCases(f planFixture) []planCase {
 // The API's list is 32 cases; a token's two projects are two statements each, and so are a read of
 // evaluations (their SLI values), of a stage's facts (the runs, then their tasks) and the next queued run
 // (is the queue held, then its oldest run).
-const wantJudged = 101
+const wantJudged = 102
 
 func TestReadQueryPlans(t *testing.T) {
 	s, _ := newStore(t)

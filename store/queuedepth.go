@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"strings"
 )
 
 // QueueDepth is how many sequence runs of one project, stage and service are in one state.
@@ -13,10 +14,10 @@ type QueueDepth struct {
 	Runs    int
 }
 
-// QueueDepths counts the queued sequence runs (StateTriggered), the runs waiting for the one ahead of
-// them to finish, by project, stage and service, in that order; queues with none are left out. It reads
-// the partial index sequence_runs_queued, which holds the queued runs only, so its cost is the queues'
-// size, not the history's.
+// QueueDepths counts the sequence runs waiting to start (WaitingToStartStates: queued behind the one
+// ahead of them, or held by a freeze window), by project, stage and service, in that order; queues with
+// none are left out. It reads the partial index sequence_runs_queued, which holds those runs only, so its
+// cost is the queues' size, not the history's.
 func (q queries) QueueDepths(ctx context.Context) ([]QueueDepth, error) {
 	rows, err := q.q.QueryContext(ctx, queueDepthsQuery)
 	if err != nil {
@@ -37,8 +38,17 @@ func (q queries) QueueDepths(ctx context.Context) ([]QueueDepth, error) {
 	return out, nil
 }
 
-// queueDepthsQuery names the state as a literal: SQLite uses a partial index only when the query's own
+// queueDepthsQuery names the states as literals: SQLite uses a partial index only when the query's own
 // text implies the index's condition, which a bound parameter does not.
-const queueDepthsQuery = `
-	SELECT project, stage, service, COUNT(*) FROM sequence_runs WHERE state = '` + string(StateTriggered) + `'
+var queueDepthsQuery = `
+	SELECT project, stage, service, COUNT(*) FROM sequence_runs WHERE state IN (` + quoted(WaitingToStartStates()) + `)
 	GROUP BY project, stage, service ORDER BY project, stage, service`
+
+// quoted lists states as SQL string literals: 'a', 'b'.
+func quoted(states []SequenceState) string {
+	out := make([]string, len(states))
+	for i, s := range states {
+		out[i] = "'" + string(s) + "'"
+	}
+	return strings.Join(out, ", ")
+}

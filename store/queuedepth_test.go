@@ -3,6 +3,7 @@ package store
 import (
 	"reflect"
 	"testing"
+	"time"
 )
 
 func TestQueueDepths(t *testing.T) {
@@ -25,12 +26,28 @@ func TestQueueDepths(t *testing.T) {
 		return err
 	})
 
+	// A frozen run waits to start as a queued one does.
+	frozen := &Delivery{Project: "fulltour", Service: "orders", Stage: "production"}
+	until := time.Date(2027, 1, 4, 0, 0, 0, 0, time.UTC)
+	update(t, s, func(tx *Tx) error {
+		if err := tx.CreateDelivery(t.Context(), frozen); err != nil {
+			return err
+		}
+		r := &SequenceRun{DeliveryID: frozen.ID, Stage: "production", Sequence: "delivery"}
+		if err := tx.CreateSequenceRun(t.Context(), r); err != nil {
+			return err
+		}
+		_, err := tx.UpdateSequenceRun(t.Context(), r.ID, SequenceRunUpdate{State: new(StateFrozen), Freeze: &Freeze{Name: "year-end", Message: "m", Until: until}})
+		return err
+	})
+
 	got, err := s.QueueDepths(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := []QueueDepth{
 		{Project: "fulltour", Stage: "production", Service: "helloservice", Runs: 1},
+		{Project: "fulltour", Stage: "production", Service: "orders", Runs: 1},
 		{Project: "fulltour", Stage: "qa", Service: "helloservice", Runs: 2},
 		{Project: "fulltour", Stage: "qa", Service: "orders", Runs: 1},
 	}
@@ -42,6 +59,16 @@ func TestQueueDepths(t *testing.T) {
 	plan := queryPlan(t, s, queueDepthsQuery)
 	if len(plan) != 1 || plan[0] != "SCAN sequence_runs USING COVERING INDEX sequence_runs_queued" {
 		t.Errorf("QueueDepths' plan is %q, want one scan of sequence_runs_queued", plan)
+	}
+
+	// The frozen run keeps its window, and is the one a restart finds.
+	runs, err := s.FrozenSequenceRuns(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(runs) != 1 || runs[0].DeliveryID != frozen.ID || runs[0].FreezeName != "year-end" || runs[0].FreezeMessage != "m" ||
+		runs[0].FrozenUntil == nil || !runs[0].FrozenUntil.Equal(until) {
+		t.Errorf("FrozenSequenceRuns = %+v", runs)
 	}
 }
 

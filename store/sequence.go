@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 )
 
@@ -26,16 +25,23 @@ type SequenceRun struct {
 	TriggeredAt      time.Time
 	StartedAt        *time.Time // set when State first becomes StateStarted
 	FinishedAt       *time.Time // set when State becomes terminal
+	// FreezeName, FreezeMessage and FrozenUntil are the freeze window that holds (or last held) the
+	// run: its name, its message and when it ends. Empty and nil for a run never frozen.
+	FreezeName    string
+	FreezeMessage string
+	FrozenUntil   *time.Time
 }
 
 const sequenceRunColumns = `id, delivery_id, project, stage, service, sequence, state, state_before_pause,
-	result, status, triggered_event_id, message, triggered_at, started_at, finished_at`
+	result, status, triggered_event_id, message, triggered_at, started_at, finished_at,
+	freeze_name, freeze_message, frozen_until`
 
 func scanSequenceRun(row scanner) (*SequenceRun, error) {
 	var r SequenceRun
 	err := row.Scan(&r.ID, &r.DeliveryID, &r.Project, &r.Stage, &r.Service, &r.Sequence, &r.State,
 		&r.StateBeforePause, &r.Result, &r.Status, &r.TriggeredEventID, &r.Message,
-		timeColumn{&r.TriggeredAt}, nullTimeColumn{&r.StartedAt}, nullTimeColumn{&r.FinishedAt})
+		timeColumn{&r.TriggeredAt}, nullTimeColumn{&r.StartedAt}, nullTimeColumn{&r.FinishedAt},
+		&r.FreezeName, &r.FreezeMessage, nullTimeColumn{&r.FrozenUntil})
 	if err != nil {
 		return nil, err
 	}
@@ -71,6 +77,15 @@ type SequenceRunUpdate struct {
 	Result           *Result
 	Status           *Status
 	Message          *string
+	// Freeze records the window that holds the run; set it with State StateFrozen.
+	Freeze *Freeze
+}
+
+// Freeze is the freeze window that holds a sequence run, as the run keeps it.
+type Freeze struct {
+	Name    string
+	Message string
+	Until   time.Time
 }
 
 // UpdateSequenceRun applies u to sequence run id and returns the updated run. StartedAt becomes the
@@ -85,6 +100,10 @@ func (tx *Tx) UpdateSequenceRun(ctx context.Context, id int64, u SequenceRunUpda
 	if u.State != nil && u.State.Terminal() {
 		finished = millis(tx.now)
 	}
+	var freezeName, freezeMessage, frozenUntil any
+	if f := u.Freeze; f != nil {
+		freezeName, freezeMessage, frozenUntil = f.Name, f.Message, millis(f.Until)
+	}
 	from := fromJSON(sequenceMachine, u.State)
 	r, err := scanSequenceRun(tx.q.QueryRowContext(ctx, `
 		UPDATE sequence_runs SET
@@ -94,10 +113,14 @@ func (tx *Tx) UpdateSequenceRun(ctx context.Context, id int64, u SequenceRunUpda
 			status = COALESCE(?, status),
 			message = COALESCE(?, message),
 			started_at = COALESCE(started_at, ?),
-			finished_at = COALESCE(finished_at, ?)
+			finished_at = COALESCE(finished_at, ?),
+			freeze_name = COALESCE(?, freeze_name),
+			freeze_message = COALESCE(?, freeze_message),
+			frozen_until = COALESCE(?, frozen_until)
 		WHERE id = ? AND (? IS NULL OR state IN (SELECT value FROM json_each(?)))
 		RETURNING `+sequenceRunColumns,
-		u.State, u.StateBeforePause, u.Result, u.Status, u.Message, started, finished, id, from, from))
+		u.State, u.StateBeforePause, u.Result, u.Status, u.Message, started, finished,
+		freezeName, freezeMessage, frozenUntil, id, from, from))
 	if err != nil {
 		err = classify(err)
 		if errors.Is(err, ErrNotFound) && u.State != nil {
@@ -159,14 +182,23 @@ func (q queries) NextQueued(ctx context.Context, scope QueueScope) (*SequenceRun
 
 // queueHeldQuery tells whether a run of a scope holds its queue. The holding states are a property of the
 // state table, fixed when the program starts, so the text is the same for every call and prepared once.
-var queueHeldQuery = func() string {
-	holding := make([]string, 0, 4)
-	for _, s := range QueueHoldingStates() {
-		holding = append(holding, "'"+string(s)+"'")
+var queueHeldQuery = `SELECT EXISTS (SELECT 1 FROM sequence_runs
+		WHERE project = ? AND stage = ? AND service = ? AND state IN (` + quoted(QueueHoldingStates()) + `))`
+
+// FrozenSequenceRuns returns the runs a freeze window holds, the one whose window ends first first: the
+// timers a restart sets again. It reads the partial index sequence_runs_frozen, which holds only them.
+func (q queries) FrozenSequenceRuns(ctx context.Context) ([]*SequenceRun, error) {
+	rows, err := q.q.QueryContext(ctx, `SELECT `+sequenceRunColumns+` FROM sequence_runs
+		WHERE state = '`+string(StateFrozen)+`' ORDER BY frozen_until`)
+	if err != nil {
+		return nil, fmt.Errorf("list frozen sequence runs: %w", err)
 	}
-	return `SELECT EXISTS (SELECT 1 FROM sequence_runs
-		WHERE project = ? AND stage = ? AND service = ? AND state IN (` + strings.Join(holding, ", ") + `))`
-}()
+	rs, err := collect(rows, scanSequenceRun)
+	if err != nil {
+		return nil, fmt.Errorf("list frozen sequence runs: %w", err)
+	}
+	return rs, nil
+}
 
 // SequenceRunQuery selects sequence runs; empty fields do not filter. Project, Stage and Service together
 // with States is the queue: which sequences of one scope are running or waiting.

@@ -14,9 +14,12 @@ const (
 	StateStarted            SequenceState = "started"
 	StateWaitingForApproval SequenceState = "waitingForApproval"
 	StatePaused             SequenceState = "paused"
-	StateFinished           SequenceState = "finished"
-	StateAborted            SequenceState = "aborted"
-	StateTimedOut           SequenceState = "timedOut"
+	// StateFrozen is shipgate's own: the run would have started, but a freeze window holds its stage
+	// (the run's FreezeName, FrozenUntil); it starts when the window ends, or when someone exempt says so.
+	StateFrozen   SequenceState = "frozen"
+	StateFinished SequenceState = "finished"
+	StateAborted  SequenceState = "aborted"
+	StateTimedOut SequenceState = "timedOut"
 )
 
 // TaskState is the state of one task run.

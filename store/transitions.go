@@ -85,13 +85,16 @@ func fromJSON[S ~string](m machine[S], to *S) any {
 // task holds it in waitingForApproval until decided; pause and resume may happen in any live state and
 // resume returns to the state before the pause; a task's deadline may run out while its run is paused;
 // abort ends any live run. Nothing enters waiting (Keptn's word, kept for its API): a run found in it
-// is treated as a queued one.
+// is treated as a queued one. A queued run that a freeze window holds is frozen instead of started, and
+// starts when the window ends (or someone exempt unfreezes it); it may be paused and aborted as a queued
+// one may.
 var sequenceMachine = machine[SequenceState]{
-	{StateTriggered, false, []SequenceState{StateStarted, StatePaused, StateAborted}},
+	{StateTriggered, false, []SequenceState{StateStarted, StateFrozen, StatePaused, StateAborted}},
 	{StateWaiting, false, []SequenceState{StateStarted, StatePaused, StateAborted}},
 	{StateStarted, false, []SequenceState{StateWaitingForApproval, StatePaused, StateFinished, StateTimedOut, StateAborted}},
 	{StateWaitingForApproval, false, []SequenceState{StateStarted, StatePaused, StateFinished, StateAborted}},
-	{StatePaused, false, []SequenceState{StateTriggered, StateWaiting, StateStarted, StateWaitingForApproval, StateTimedOut, StateAborted}},
+	{StatePaused, false, []SequenceState{StateTriggered, StateWaiting, StateStarted, StateWaitingForApproval, StateFrozen, StateTimedOut, StateAborted}},
+	{StateFrozen, false, []SequenceState{StateStarted, StatePaused, StateAborted}},
 	{StateFinished, true, nil},
 	{StateAborted, true, nil},
 	{StateTimedOut, true, nil},
@@ -152,10 +155,15 @@ func (s SequenceState) Next() []SequenceState {
 
 // HoldsQueue reports whether a sequence run in s holds its project/stage/service queue, so that the next
 // queued run waits. Unlike Keptn (#5259), a paused sequence and one waiting for approval hold it too: the
-// next delivery waits instead of deploying underneath them.
+// next delivery waits instead of deploying underneath them. A frozen run holds it too: it is the next to
+// start, and the ones behind it wait their turn after it rather than freeze beside it.
 func (s SequenceState) HoldsQueue() bool {
-	return s == StateStarted || s == StateWaiting || s == StateWaitingForApproval || s == StatePaused
+	return s == StateStarted || s == StateWaiting || s == StateWaitingForApproval || s == StatePaused || s == StateFrozen
 }
+
+// WaitsToStart reports whether a run in s has not started yet and waits for its turn: queued, or held
+// by a freeze window. Queue depths count these.
+func (s SequenceState) WaitsToStart() bool { return s == StateTriggered || s == StateFrozen }
 
 // SequenceStates returns every sequence state, in the order they are declared.
 func SequenceStates() []SequenceState {
@@ -171,10 +179,15 @@ func QueueHoldingStates() []SequenceState {
 }
 
 // SequenceStatesByUrgency returns the live sequence states from the one that most needs a person's
-// attention to the one that least does: waiting for approval, running, paused, queued. A delivery shows
-// the first of them any of its sequence runs is in.
+// attention to the one that least does: waiting for approval, running, paused, frozen, queued. A
+// delivery shows the first of them any of its sequence runs is in.
 func SequenceStatesByUrgency() []SequenceState {
-	return []SequenceState{StateWaitingForApproval, StateStarted, StatePaused, StateWaiting, StateTriggered}
+	return []SequenceState{StateWaitingForApproval, StateStarted, StatePaused, StateFrozen, StateWaiting, StateTriggered}
+}
+
+// WaitingToStartStates returns the states of runs that wait to start (WaitsToStart).
+func WaitingToStartStates() []SequenceState {
+	return sequenceMachine.where(func(r state[SequenceState]) bool { return r.is.WaitsToStart() })
 }
 
 // Terminal reports whether the task run is over; reaching it sets finished_at. A finished task may

@@ -12,11 +12,12 @@ import (
 // to a table must change this list too.
 var (
 	wantSequenceTransitions = map[SequenceState][]SequenceState{
-		StateTriggered:          {StateStarted, StatePaused, StateAborted},
+		StateTriggered:          {StateStarted, StateFrozen, StatePaused, StateAborted},
 		StateWaiting:            {StateStarted, StatePaused, StateAborted},
 		StateStarted:            {StateWaitingForApproval, StatePaused, StateFinished, StateTimedOut, StateAborted},
 		StateWaitingForApproval: {StateStarted, StatePaused, StateFinished, StateAborted},
-		StatePaused:             {StateTriggered, StateWaiting, StateStarted, StateWaitingForApproval, StateTimedOut, StateAborted},
+		StatePaused:             {StateTriggered, StateWaiting, StateStarted, StateWaitingForApproval, StateFrozen, StateTimedOut, StateAborted},
+		StateFrozen:             {StateStarted, StatePaused, StateAborted},
 	}
 	wantTaskTransitions = map[TaskState][]TaskState{
 		TaskTriggered: {TaskStarted, TaskAborted},
@@ -155,7 +156,7 @@ func TestUpdateWithoutStateIsNoTransition(t *testing.T) {
 
 func TestStateSets(t *testing.T) {
 	seqs := SequenceStates()
-	if want := []SequenceState{StateTriggered, StateWaiting, StateStarted, StateWaitingForApproval, StatePaused, StateFinished, StateAborted, StateTimedOut}; !slices.Equal(seqs, want) {
+	if want := []SequenceState{StateTriggered, StateWaiting, StateStarted, StateWaitingForApproval, StatePaused, StateFrozen, StateFinished, StateAborted, StateTimedOut}; !slices.Equal(seqs, want) {
 		t.Errorf("SequenceStates() = %v, want %v", seqs, want)
 	}
 	if want := []TaskState{TaskTriggered, TaskScheduled, TaskStarted, TaskFinished, TaskTimedOut, TaskAborted}; !slices.Equal(TaskStates(), want) {
@@ -166,7 +167,7 @@ func TestStateSets(t *testing.T) {
 	}
 
 	// Live and Terminal split the known states; an unknown state is neither.
-	if want := []SequenceState{StateTriggered, StateWaiting, StateStarted, StateWaitingForApproval, StatePaused}; !slices.Equal(LiveSequenceStates(), want) {
+	if want := []SequenceState{StateTriggered, StateWaiting, StateStarted, StateWaitingForApproval, StatePaused, StateFrozen}; !slices.Equal(LiveSequenceStates(), want) {
 		t.Errorf("LiveSequenceStates() = %v, want %v", LiveSequenceStates(), want)
 	}
 	for _, st := range seqs {
@@ -202,8 +203,11 @@ func TestStateSets(t *testing.T) {
 	}
 
 	// The queue and the delivery's state are about live runs only.
-	if want := []SequenceState{StateWaiting, StateStarted, StateWaitingForApproval, StatePaused}; !slices.Equal(QueueHoldingStates(), want) {
+	if want := []SequenceState{StateWaiting, StateStarted, StateWaitingForApproval, StatePaused, StateFrozen}; !slices.Equal(QueueHoldingStates(), want) {
 		t.Errorf("QueueHoldingStates() = %v, want %v", QueueHoldingStates(), want)
+	}
+	if want := []SequenceState{StateTriggered, StateFrozen}; !slices.Equal(WaitingToStartStates(), want) {
+		t.Errorf("WaitingToStartStates() = %v, want %v", WaitingToStartStates(), want)
 	}
 	byUrgency := SequenceStatesByUrgency()
 	if !slices.Equal(slices.Sorted(slices.Values(byUrgency)), slices.Sorted(slices.Values(LiveSequenceStates()))) {

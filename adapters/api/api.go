@@ -107,6 +107,7 @@ func (a *API) Register(mux *http.ServeMux) {
 		{pattern: "POST /api/v1/deliveries/{id}/abort", action: "deliveries.abort", changes: true, serve: a.control(actionAbort)},
 		{pattern: "POST /api/v1/deliveries/{id}/pause", action: "deliveries.pause", changes: true, serve: a.control(actionPause)},
 		{pattern: "POST /api/v1/deliveries/{id}/resume", action: "deliveries.resume", changes: true, serve: a.control(actionResume)},
+		{pattern: "POST /api/v1/deliveries/{id}/unfreeze", action: "deliveries.unfreeze", changes: true, serve: a.unfreeze},
 		{pattern: "POST /api/v1/approvals/{id}", action: "approvals.decide", changes: true, serve: a.decide},
 		{pattern: "POST /api/v1/event", action: "event", changes: true, keptn: true, serve: a.keptnEvent},
 	} {

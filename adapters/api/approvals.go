@@ -18,6 +18,9 @@ import (
 // project the caller may act on; an approval of another one is refused.
 type Approver interface {
 	DecideFromAPI(ctx context.Context, approvalID int64, project, actor string, decision store.Decision, reason, tokenName string) (engine.VoteOutcome, error)
+	// UnfreezeFromAPI starts a delivery's frozen sequences now as the person, who must hold the role
+	// freeze-exempt in a channel bound to project; a refusal is an *engine.Refusal error.
+	UnfreezeFromAPI(ctx context.Context, deliveryID int64, project, actor, reason, tokenName string) error
 }
 
 // decisionRequest is the body of POST /api/v1/approvals/{id}.

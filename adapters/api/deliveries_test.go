@@ -308,7 +308,7 @@ func TestListDeliveries(t *testing.T) {
 	}{
 		{"another project", "?project=shop", 403, "forbidden"},
 		{"zero limit", "?limit=0", 400, `limit "0" is not a positive number`},
-		{"unknown state", "?state=running", 400, `state "running" is not one of triggered, waiting, started, waitingForApproval, paused, finished, aborted, timedOut`},
+		{"unknown state", "?state=running", 400, `state "running" is not one of triggered, waiting, started, waitingForApproval, paused, frozen, finished, aborted, timedOut`},
 		{"unknown parameter", "?servce=orders", 400, `unknown parameter "servce"; expected project, service, stage, state, limit, cursor`},
 		{"repeated parameter", "?service=a&service=b", 400, "parameter service is given 2 times"},
 	} {

@@ -101,8 +101,9 @@ func newFixture(t *testing.T) *fixture {
 	return newFixtureWith(t, testShipyard)
 }
 
-// newFixtureWith is newFixture with another shipyard for both projects.
-func newFixtureWith(t testing.TB, shipyard string) *fixture {
+// newFixtureWith is newFixture with another shipyard for both projects, and edits applied to the
+// configuration.
+func newFixtureWith(t testing.TB, shipyard string, edits ...func(*config.Config)) *fixture {
 	t.Helper()
 	root := t.TempDir()
 	common := map[string]string{"shipyard.yaml": shipyard, "executors.yaml": testExecutors}
@@ -130,6 +131,9 @@ func newFixtureWith(t testing.TB, shipyard string) *fixture {
 	}
 	cfg.Channels = []config.ChannelBinding{{Platform: "slack", Channel: "CREL1", Projects: []string{"fulltour"},
 		Roles: map[string][]string{bot.RoleApprover: {opsUser}, bot.RoleDeployer: {opsUser}}}}
+	for _, edit := range edits {
+		edit(cfg)
+	}
 
 	// Nothing else writes to this database, except a test that holds the write lock to see writes refused.
 	dbPath := filepath.Join(t.TempDir(), "shipgate.db")
@@ -138,7 +142,7 @@ func newFixtureWith(t testing.TB, shipyard string) *fixture {
 		t.Fatal(err)
 	}
 	eng, err := engine.New(engine.Options{Store: st, Projects: projects, Executors: map[string]engine.Executor{"noop": engine.Noop{}},
-		Evaluator: &engine.Evaluator{Store: st, Provider: slis{}, Projects: projects}})
+		Evaluator: &engine.Evaluator{Store: st, Provider: slis{}, Projects: projects}, Freezes: cfg.Freezes})
 	if err != nil {
 		t.Fatal(err)
 	}

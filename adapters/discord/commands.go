@@ -27,7 +27,7 @@ func Commands() []*discordgo.ApplicationCommand {
 		return &discordgo.ApplicationCommandOption{Type: discordgo.ApplicationCommandOptionSubCommand, Name: name, Description: about, Options: opts}
 	}
 	topics := []*discordgo.ApplicationCommandOptionChoice{}
-	for _, t := range []string{"start", "status", "history", "stats", "abort", "pause", "resume", "rollback", "approvals", "audit"} {
+	for _, t := range []string{"start", "status", "history", "stats", "abort", "pause", "resume", "rollback", "unfreeze", "freezes", "approvals", "audit"} {
 		topics = append(topics, &discordgo.ApplicationCommandOptionChoice{Name: t, Value: t})
 	}
 	return []*discordgo.ApplicationCommand{{
@@ -44,6 +44,9 @@ func Commands() []*discordgo.ApplicationCommand {
 			sub("pause", "pause a delivery before its next task", id(true), stage("pause only its run in this stage", false)),
 			sub("resume", "resume a paused delivery", id(true), stage("resume only its run in this stage", false)),
 			sub("rollback", "run the rollback sequence of a service in a stage", service, stage("the stage", true)),
+			sub("unfreeze", "start a delivery a freeze window holds, now (role freeze-exempt)", id(true),
+				str("reason", "why it cannot wait, for the audit trail", true, false)),
+			sub("freezes", "list the freeze windows in force and the next ones"),
 			sub("approvals", "list the approvals waiting for you"),
 			sub("audit", "show the audit trail of this channel's projects (role auditor)", str("since", "how far back: 30m, 12h, 7d (default 7d)", false, false)),
 			sub("help", "show the help", &discordgo.ApplicationCommandOption{Type: discordgo.ApplicationCommandOptionString, Name: "topic",
@@ -104,8 +107,13 @@ func commandText(data discordgo.ApplicationCommandInteractionData) (string, erro
 	case "rollback":
 		words = append(words, "rollback")
 		add(opt["service"], opt["stage"])
-	case "approvals":
-		words = append(words, "approvals")
+	case "unfreeze":
+		words = append(words, "unfreeze")
+		add(opt["id"])
+		// --reason=VALUE: a reason that starts with a dash is still its value.
+		words = append(words, "--reason="+quote(opt["reason"]))
+	case "freezes", "approvals":
+		words = append(words, sub.Name)
 	case "audit":
 		words = append(words, "audit")
 		flag("--since", "since")

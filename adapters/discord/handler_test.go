@@ -264,6 +264,9 @@ func TestCommandText(t *testing.T) {
 		{discordfake.Subcommand("abort", discordfake.IntegerOption("id", 7)), "abort 7"},
 		{discordfake.Subcommand("rollback", discordfake.StringOption("service", "helloservice"), discordfake.StringOption("stage", "production")), "rollback helloservice production"},
 		{discordfake.Subcommand("audit", discordfake.StringOption("since", "30d")), "audit --since 30d"},
+		{discordfake.Subcommand("unfreeze", discordfake.IntegerOption("id", 7), discordfake.StringOption("reason", "hotfix for INC-42")), `unfreeze 7 --reason="hotfix for INC-42"`},
+		{discordfake.Subcommand("unfreeze", discordfake.IntegerOption("id", 7), discordfake.StringOption("reason", "-1 day")), `unfreeze 7 --reason="-1 day"`},
+		{discordfake.Subcommand("freezes"), "freezes"},
 		{discordfake.Subcommand("help", discordfake.StringOption("topic", "start")), "help deliver"},
 		{discordfake.Subcommand("start", discordfake.StringOption("service", "a b"), discordfake.StringOption("image", `say "hi"`)), `"a b" 'say "hi"'`},
 	} {
@@ -298,7 +301,7 @@ func TestRegisterCommands(t *testing.T) {
 	if err := f.h.RegisterCommands(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if cmds := f.fake.Commands(hGuild); len(cmds) != 1 || len(cmds[0].Options) != 11 {
+	if cmds := f.fake.Commands(hGuild); len(cmds) != 1 || len(cmds[0].Options) != 13 {
 		t.Errorf("commands: %+v", cmds)
 	}
 	if err := f.h.Check(context.Background()); err != nil {

@@ -289,7 +289,7 @@ func stageColour(stages []bot.StageStatus) int {
 		switch s.State {
 		case bot.StageFailed, bot.StageTimedOut:
 			return colourFail
-		case bot.StageWaiting, bot.StagePaused, bot.StageWarning:
+		case bot.StageWaiting, bot.StagePaused, bot.StageFrozen, bot.StageWarning:
 			colour = colourWaiting
 		case bot.StagePassed:
 		default:

@@ -23,7 +23,7 @@ type queueCollector struct {
 func newQueueCollector(st *store.Store, projects []*config.Project) *queueCollector {
 	return &queueCollector{st: st, projects: projects,
 		depth: prometheus.NewDesc("shipgate_queue_depth",
-			"Sequence runs queued (state triggered) behind the running one, by project, stage and service.",
+			"Sequence runs waiting to start (queued behind the running one, or held by a freeze window), by project, stage and service.",
 			[]string{"project", "stage", "service"}, nil)}
 }
 

@@ -78,8 +78,7 @@ func TestStatusEmojiHaveIcons(t *testing.T) {
 		}
 	}
 
-	for _, s := range []bot.StageState{bot.StageNotReached, bot.StageQueued, bot.StageRunning, bot.StageWaiting, bot.StagePaused,
-		bot.StagePassed, bot.StageWarning, bot.StageFailed, bot.StageAborted, bot.StageTimedOut} {
+	for _, s := range bot.StageStates() {
 		if _, ok := states[string(s)]; !ok {
 			t.Errorf("stage state %s has no icon on the status line (STATE_MARKS in app.js)", s)
 		}

@@ -217,7 +217,7 @@ func serve(ctx context.Context, cfg *config.Config, projects []*config.Project, 
 		return err
 	}
 	eng, err := engine.New(engine.Options{Store: st, Projects: projects, Executors: executors(cfg, logger), Evaluator: evaluator,
-		DefaultTaskTimeout: cfg.Engine.TaskTimeout, KeepWaitingApprovals: cfg.Engine.KeepWaitingApprovals, Logger: logger})
+		DefaultTaskTimeout: cfg.Engine.TaskTimeout, KeepWaitingApprovals: cfg.Engine.KeepWaitingApprovals, Freezes: cfg.Freezes, Logger: logger})
 	if err != nil {
 		return fmt.Errorf("projects cannot run:\n%w", err)
 	}

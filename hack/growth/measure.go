@@ -13,6 +13,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/shipgate/shipgate/store"
 )
 
 // Figures is what one measurement of a server found: each should be the same whatever the size of the
@@ -359,7 +361,7 @@ func (m *measurer) burst(ctx context.Context, opts MeasureOptions) (Burst, error
 		return b, err
 	}
 	// Nothing of the burst may still be live: the queue drained.
-	for _, state := range []string{"triggered", "waiting", "started", "waitingForApproval", "paused"} {
+	for _, state := range store.LiveSequenceStates() {
 		var live struct {
 			Deliveries []struct {
 				ID int64 `json:"id"`
