@@ -169,4 +169,6 @@ api:
 	if file.Name != fmt.Sprintf("delivery-%d-production.diff", third) || file.ThreadTS == "" || file.SnippetType != "diff" {
 		t.Fatalf("file %s in thread %q (%s)", file.Name, file.ThreadTS, file.SnippetType)
 	}
+	// What was sent, the upload's two Web API calls included, satisfies Slack's published types.
+	checkContract(t, fake.ContractPayloads(), []string{"chat.postMessage", "chat.update", "files.getUploadURLExternal", "files.completeUploadExternal"})
 }

@@ -68,7 +68,7 @@ var Modules = []Module{
 	{Path: "@slack/web-api", Types: []string{
 		"ChatPostMessageArguments", "ChatUpdateArguments", "ChatPostEphemeralArguments", "ChatDeleteArguments",
 		"ChatGetPermalinkArguments", "ViewsOpenArguments", "ViewsUpdateArguments", "ViewsPushArguments",
-		"UsergroupsUsersListArguments",
+		"UsergroupsUsersListArguments", "FilesGetUploadURLExternalArguments", "FilesCompleteUploadExternalArguments",
 	}},
 	{Path: "@slack/types", Types: []string{
 		"KnownBlock", "Block", "AnyBlock", "View", "ModalView", "MessageAttachment", "MessageMetadata",

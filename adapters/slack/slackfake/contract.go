@@ -16,13 +16,17 @@ var contractTypes = map[string]string{
 	"chat.update":        "ChatUpdateArguments",
 	"chat.postEphemeral": "ChatPostEphemeralArguments",
 	"views.open":         "ViewsOpenArguments",
-	"response_url":       "SlackResponseURLMessage",
+	// files.uploadV2's two Web API calls (the bytes in between go to an upload URL, not the Web API).
+	"files.getUploadURLExternal":   "FilesGetUploadURLExternalArguments",
+	"files.completeUploadExternal": "FilesCompleteUploadExternalArguments",
+	"response_url":                 "SlackResponseURLMessage",
 }
 
-// Form arguments Slack reads as JSON text, and as booleans.
+// Form arguments Slack reads as JSON text, as booleans, and as numbers.
 var (
-	jsonArgs = []string{"blocks", "attachments", "metadata", "view"}
-	boolArgs = []string{"reply_broadcast", "unfurl_links", "unfurl_media", "mrkdwn", "as_user", "link_names"}
+	jsonArgs   = []string{"blocks", "attachments", "metadata", "view", "files"}
+	boolArgs   = []string{"reply_broadcast", "unfurl_links", "unfurl_media", "mrkdwn", "as_user", "link_names"}
+	numberArgs = []string{"length"}
 )
 
 // ContractPayloads returns the bodies of the calls the fake answered successfully, of the methods
@@ -69,11 +73,19 @@ func formArguments(form map[string][]string) map[string]any {
 			args[k] = json.RawMessage(v)
 		case slices.Contains(boolArgs, k) && (v == "true" || v == "false"):
 			args[k] = v == "true"
+		case slices.Contains(numberArgs, k) && isNumber(v):
+			args[k] = json.Number(v)
 		default:
 			args[k] = v
 		}
 	}
 	return args
+}
+
+// isNumber says v is a JSON number, as a form's numeric argument must be to be read as one.
+func isNumber(v string) bool {
+	var n json.Number
+	return json.Unmarshal([]byte(v), &n) == nil
 }
 
 // SlashCommandResponse is the body of the HTTP answer a handler gave to a slash command, for
