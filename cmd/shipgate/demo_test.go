@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/shipgate/shipgate/adapters/prometheus/promtest"
+	"github.com/shipgate/shipgate/browsertest"
 )
 
 var (
@@ -229,41 +230,6 @@ func TestDemoPrintedCurlStartsDelivery(t *testing.T) {
 	c.startsDelivery(t, "fulltour")
 }
 
-// SkipBrowserEnv names the environment variable that, set to 1, skips the browser test when Chromium,
-// node or playwright-core is missing, instead of failing it.
-const skipBrowserEnv = "SHIPGATE_SKIP_BROWSER"
-
-// browserDeps finds what the browser tour needs: Debian's chromium, node, and playwright-core installed
-// by `make e2e-deps` into .cache/e2e.
-func browserDeps(t *testing.T) (chromium, node, nodePath string) {
-	t.Helper()
-	var missing []string
-	chromium = os.Getenv("CHROMIUM")
-	if chromium == "" {
-		chromium = "/usr/bin/chromium"
-	}
-	if _, err := os.Stat(chromium); err != nil {
-		missing = append(missing, "chromium (apt-get install chromium)")
-	}
-	node, err := exec.LookPath("node")
-	if err != nil {
-		missing = append(missing, "node")
-	}
-	root, _ := filepath.Abs("../..")
-	nodePath = filepath.Join(root, ".cache", "e2e", "node_modules")
-	if _, err := os.Stat(filepath.Join(nodePath, "playwright-core")); err != nil {
-		missing = append(missing, "playwright-core in .cache/e2e (make e2e-deps)")
-	}
-	if len(missing) == 0 {
-		return chromium, node, nodePath
-	}
-	if os.Getenv(skipBrowserEnv) == "1" {
-		t.Skipf("%s missing and %s=1: skipping the browser tour", strings.Join(missing, ", "), skipBrowserEnv)
-	}
-	t.Fatalf("%s missing: run `make e2e-deps`, or set %s=1 to skip the browser tour", strings.Join(missing, ", "), skipBrowserEnv)
-	return "", "", ""
-}
-
 // The README's tour in headless Chromium against `shipgate demo`: v0.1.1 passes qa with a score table,
 // someone without a role is refused, an approver's click, confirmed in the console's own dialog, takes it
 // to production; v0.1.2 fails qa and production is not touched; /deliver history links to the threads.
@@ -271,11 +237,10 @@ func browserDeps(t *testing.T) (chromium, node, nodePath string) {
 // thread panel at 1280 px, a status left to an emoji font, and a browser dialog. The screenshots are kept in .cache/e2e/screenshots (SHIPGATE_ARTIFACTS
 // overrides).
 func TestDemoTourInBrowser(t *testing.T) {
-	chromium, node, nodePath := browserDeps(t)
+	browser := browsertest.Find(t)
 	shots := os.Getenv("SHIPGATE_ARTIFACTS")
 	if shots == "" {
-		root, _ := filepath.Abs("../..")
-		shots = filepath.Join(root, ".cache", "e2e", "screenshots")
+		shots = filepath.Join(browser.Dir, "screenshots")
 	}
 	if err := os.MkdirAll(shots, 0o755); err != nil {
 		t.Fatal(err)
@@ -283,8 +248,7 @@ func TestDemoTourInBrowser(t *testing.T) {
 	d := startDemo(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, node, filepath.Join("..", "..", "adapters", "web", "e2e", "tour.cjs"), d.url, shots)
-	cmd.Env = append(os.Environ(), "NODE_PATH="+nodePath, "CHROMIUM="+chromium)
+	cmd := browser.Command(ctx, filepath.Join("..", "..", "adapters", "web", "e2e", "tour.cjs"), d.url, shots)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("the tour failed: %v\n%s\nshipgate demo said:\n%s", err, out, d.out)

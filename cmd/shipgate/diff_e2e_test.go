@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -39,18 +38,13 @@ func TestDiffEndToEnd(t *testing.T) {
 	fake.AddChannel(e2eChannel)
 	dir := t.TempDir()
 	const approverToken = "e2e-approver-token-0123456789"
-	files := map[string]string{
+	configtest.CopyDir(t, filepath.Join("..", "..", "adapters", "helm", "testdata", "configured"), filepath.Join(dir, "projects", "difftour", "helloservice", "helm", "helloservice"))
+	e := serveSlack(t, dir, fake, map[string]string{
 		"projects/difftour/shipyard.yaml":  diffShipyard,
 		"projects/difftour/executors.yaml": "tasks:\n  deployment: {type: helm}\n",
-		"shipgate.yaml": fmt.Sprintf(`database: shipgate.db
-projects_dir: projects
-helm:
+	}, fmt.Sprintf(`helm:
   kubeconfig: %s
   cache_dir: %s
-slack:
-  bot_token: xoxb-test
-  signing_secret: %s
-  api_url: %s
 channels:
   - platform: slack
     channel: %s
@@ -62,24 +56,8 @@ api:
   tokens:
     - {name: ci, token: %s, projects: [difftour]}
     - {name: ops, token: %s, projects: [difftour], actor: %s}
-`, kube.Kubeconfig, filepath.Join(dir, "helm-cache"), e2eSecret, fake.APIURL(), e2eChannel, e2eDev, e2eOps, e2eToken, approverToken, e2eOps),
-	}
-	configtest.WriteFiles(t, dir, files)
-	configtest.CopyDir(t, filepath.Join("..", "..", "adapters", "helm", "testdata", "configured"), filepath.Join(dir, "projects", "difftour", "helloservice", "helm", "helloservice"))
-	base, _, _ := startServe(t, filepath.Join(dir, "shipgate.yaml"))
-	e := &e2e{t: t, base: base, fake: fake}
+`, kube.Kubeconfig, filepath.Join(dir, "helm-cache"), e2eChannel, e2eDev, e2eOps, e2eToken, approverToken, e2eOps))
 
-	api := func(tok, method, path string, body any) (int, string) {
-		t.Helper()
-		var buf bytes.Buffer
-		if body != nil {
-			_ = json.NewEncoder(&buf).Encode(body)
-		}
-		req, _ := http.NewRequest(method, base+path, &buf)
-		req.Header.Set("Authorization", "Bearer "+tok)
-		req.Header.Set("Content-Type", "application/json")
-		return e.do(req)
-	}
 	type diffAnswer struct {
 		Approval int64  `json:"approval"`
 		Short    string `json:"short"`
@@ -92,7 +70,7 @@ api:
 		t.Helper()
 		var d diffAnswer
 		fake.WaitFor(t, e2eWait, fmt.Sprintf("the diff of delivery %d", id), func([]slackfake.Call) bool {
-			code, body := api(e2eToken, "GET", fmt.Sprintf("/api/v1/deliveries/%d/diff?stage=production", id), nil)
+			code, body := e.api(e2eToken, "GET", fmt.Sprintf("/api/v1/deliveries/%d/diff?stage=production", id), nil)
 			return code == http.StatusOK && json.Unmarshal([]byte(body), &d) == nil
 		})
 		return d
@@ -100,7 +78,7 @@ api:
 	const v1, v2 = "ghcr.io/podtato-head/podtatoserver:v0.1.1", "ghcr.io/podtato-head/podtatoserver:v0.1.2"
 	trigger := func(image string, values map[string]any) int {
 		t.Helper()
-		code, body := api(e2eToken, "POST", "/api/v1/deliveries", map[string]any{"project": "difftour", "service": "helloservice", "image": image, "values": values})
+		code, body := e.api(e2eToken, "POST", "/api/v1/deliveries", map[string]any{"project": "difftour", "service": "helloservice", "image": image, "values": values})
 		var tr struct{ ID int }
 		if code != http.StatusAccepted || json.Unmarshal([]byte(body), &tr) != nil {
 			t.Fatalf("trigger: %d %s", code, body)
@@ -113,11 +91,11 @@ api:
 	if d.Summary.Image.Old != "" || d.Summary.Image.New != v1 || !strings.HasPrefix(d.Short, "4 objects change:") || !strings.Contains(d.Diff, "+++ b/Deployment/helloservice") {
 		t.Fatalf("first delivery's changes: %+v", d)
 	}
-	if code, body := api(approverToken, "POST", fmt.Sprintf("/api/v1/approvals/%d", d.Approval), map[string]any{"decision": "approve"}); code != http.StatusOK {
+	if code, body := e.api(approverToken, "POST", fmt.Sprintf("/api/v1/approvals/%d", d.Approval), map[string]any{"decision": "approve"}); code != http.StatusOK {
 		t.Fatalf("approve: %d %s", code, body)
 	}
 	fake.WaitFor(t, e2eWait, "the first delivery deployed", func([]slackfake.Call) bool {
-		code, body := api(e2eToken, "GET", fmt.Sprintf("/api/v1/deliveries/%d", first), nil)
+		code, body := e.api(e2eToken, "GET", fmt.Sprintf("/api/v1/deliveries/%d", first), nil)
 		return code == http.StatusOK && strings.Contains(body, `"state":"finished"`)
 	})
 

@@ -407,18 +407,11 @@ func TestSlackAndDiscordTogether(t *testing.T) {
 	dc := discordfake.New(t)
 	dc.AddChannel(dcGuild, dcChannel)
 	pub, priv := discordfake.GenerateKey(t)
-	dir := t.TempDir()
-	configtest.WriteFiles(t, dir, map[string]string{
+	base := serveSlack(t, t.TempDir(), sl, map[string]string{
 		"projects/fulltour/shipyard.yaml":       dcShipyard,
 		"projects/fulltour/executors.yaml":      "tasks:\n  deployment: {type: noop}\n  test: {type: noop}\n",
 		"projects/fulltour/helloservice/README": "helloservice\n",
-		"shipgate.yaml": fmt.Sprintf(`database: shipgate.db
-projects_dir: projects
-slack:
-  bot_token: xoxb-test
-  signing_secret: %s
-  api_url: %s
-discord:
+	}, fmt.Sprintf(`discord:
   application_id: "%s"
   public_key: %s
   bot_token: %s
@@ -427,10 +420,8 @@ discord:
 channels:
   - {platform: slack, channel: %s, projects: [fulltour], roles: {deployer: [%s], approver: [%s]}}
   - {platform: discord, channel: "%s", projects: [fulltour], roles: {deployer: ["%s"], approver: ["%s"]}}
-`, e2eSecret, sl.APIURL(), discordfake.DefaultAppID, discordfake.PublicKeyHex(pub), discordfake.DefaultToken, dcGuild, dc.URL(),
-			e2eChannel, e2eDev, e2eOps, dcChannel, dcDev, dcApprover),
-	})
-	base, _, _ := startServe(t, filepath.Join(dir, "shipgate.yaml"))
+`, discordfake.DefaultAppID, discordfake.PublicKeyHex(pub), discordfake.DefaultToken, dcGuild, dc.URL(),
+		e2eChannel, e2eDev, e2eOps, dcChannel, dcDev, dcApprover)).base
 	e := &dcE2E{t: t, base: base, fake: dc, priv: priv}
 	dc.WaitFor(t, dcWait, "/deliver registered", func(calls []discordfake.Call) bool {
 		return len(discordfake.FilterCalls(calls, discordfake.RouteCommandsOverwrite)) > 0

@@ -24,19 +24,7 @@ func TestEvidencePackEndToEnd(t *testing.T) {
 	if code, body := e.command(e2eDev, "helloservice ghcr.io/podtato-head/podtatoserver:v0.1.1 --label version=v0.1.1"); code != http.StatusOK || !strings.Contains(body, "Delivery #1") {
 		t.Fatalf("/deliver = %d %s", code, body)
 	}
-	var approvalTS, rootTS string
-	e.fake.WaitFor(t, e2eWait, "the approval request", func(calls []slackfake.Call) bool {
-		for _, c := range calls {
-			if c.Method == "chat.postMessage" && c.ThreadTS == "" && rootTS == "" {
-				rootTS = c.TS
-			}
-			if c.Method == "chat.postMessage" && hasBlockType(c.Blocks, "actions") {
-				approvalTS = c.TS
-				return true
-			}
-		}
-		return false
-	})
+	rootTS, approvalTS := e.waitApprovalRequest()
 	approval, _ := e.fake.Message(e2eChannel, approvalTS)
 	value := buttonValue(t, approval.Blocks)
 	for _, tt := range []struct{ user, want string }{{e2eOut, "You need the role approver"}, {e2eDev, "You triggered this delivery"}} {

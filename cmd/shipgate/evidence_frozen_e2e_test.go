@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"net/http"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -28,19 +27,12 @@ func TestSlackApprovalEvidenceStaysFrozenEndToEnd(t *testing.T) {
 	fake := slackfake.New(t)
 	fake.AddChannel(e2eChannel)
 	fake.AddMembers(e2eChannel, e2eDev, e2eOps)
-	dir := t.TempDir()
-	configtest.WriteFiles(t, dir, map[string]string{
+	e := serveSlack(t, t.TempDir(), fake, map[string]string{
 		"projects/fulltour/shipyard.yaml":                    frozenEvidenceShipyard,
 		"projects/fulltour/executors.yaml":                   "tasks:\n  deployment: {type: noop}\n  test: {type: noop}\n  release: {type: noop}\n  rollback: {type: noop}\n",
 		"projects/fulltour/helloservice/slo.yaml":            e2eSLO,
 		"projects/fulltour/helloservice/prometheus/sli.yaml": e2eSLI,
-		"shipgate.yaml": fmt.Sprintf(`database: shipgate.db
-projects_dir: projects
-slack:
-  bot_token: xoxb-test
-  signing_secret: %s
-  api_url: %s
-prometheus:
+	}, fmt.Sprintf(`prometheus:
   url: %s
 channels:
   - platform: slack
@@ -49,10 +41,7 @@ channels:
     roles:
       deployer: [%s]
       approver: [%s]
-`, e2eSecret, fake.APIURL(), prom.URL, e2eChannel, e2eDev, e2eOps),
-	})
-	base, db, _ := startServe(t, filepath.Join(dir, "shipgate.yaml"))
-	e := &e2e{t: t, base: base, fake: fake, prom: prom, svc: svc, db: db}
+`, prom.URL, e2eChannel, e2eDev, e2eOps))
 	// measure sets the gauges and waits until both stages' jobs have scraped them.
 	measure := func(p95 float64) {
 		t.Helper()
@@ -65,19 +54,7 @@ channels:
 	if code, body := e.command(e2eDev, "helloservice ghcr.io/podtato-head/podtatoserver:v0.1.1 --label version=v0.1.1"); code != http.StatusOK || !strings.Contains(body, "Delivery #1") {
 		t.Fatalf("/deliver = %d %s", code, body)
 	}
-	var rootTS, approvalTS string
-	e.fake.WaitFor(t, e2eWait, "the approval request", func(calls []slackfake.Call) bool {
-		for _, c := range calls {
-			if c.Method == "chat.postMessage" && c.ThreadTS == "" && rootTS == "" {
-				rootTS = c.TS
-			}
-			if c.Method == "chat.postMessage" && hasBlockType(c.Blocks, "actions") {
-				approvalTS = c.TS
-				return true
-			}
-		}
-		return false
-	})
+	rootTS, approvalTS := e.waitApprovalRequest()
 	const shown = "qa evaluation ✅ pass, score 100"
 	approval, _ := e.fake.Message(e2eChannel, approvalTS)
 	if !strings.Contains(blocksText(approval.Blocks), shown) {

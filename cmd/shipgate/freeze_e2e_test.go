@@ -3,12 +3,10 @@ package main
 import (
 	"fmt"
 	"net/http"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/shipgate/shipgate/adapters/slack/slackfake"
-	"github.com/shipgate/shipgate/config/configtest"
 )
 
 // e2eFreezeShipyard deploys to qa, then releases to production, with nothing to measure.
@@ -34,18 +32,11 @@ func TestSlackFreezeEndToEnd(t *testing.T) {
 	fake := slackfake.New(t)
 	fake.AddChannel(e2eChannel)
 	fake.AddMembers(e2eChannel, e2eDev, e2eOps)
-	dir := t.TempDir()
-	configtest.WriteFiles(t, dir, map[string]string{
+	e := serveSlack(t, t.TempDir(), fake, map[string]string{
 		"projects/fulltour/shipyard.yaml":       e2eFreezeShipyard,
 		"projects/fulltour/executors.yaml":      "tasks:\n  deployment: {type: noop}\n  release: {type: noop}\n",
 		"projects/fulltour/helloservice/README": "helloservice\n",
-		"shipgate.yaml": fmt.Sprintf(`database: shipgate.db
-projects_dir: projects
-slack:
-  bot_token: xoxb-test
-  signing_secret: %s
-  api_url: %s
-channels:
+	}, fmt.Sprintf(`channels:
   - platform: slack
     channel: %s
     projects: [fulltour]
@@ -58,10 +49,7 @@ freezes:
     from: 2000-01-01T00:00:00Z
     to: 2100-01-01T00:00:00Z
     message: "Production is closed for the audit."
-`, e2eSecret, fake.APIURL(), e2eChannel, e2eDev, e2eOps, e2eOps),
-	})
-	base, db, stop := startServe(t, filepath.Join(dir, "shipgate.yaml"))
-	e := &e2e{t: t, base: base, fake: fake, db: db, stop: stop}
+`, e2eChannel, e2eDev, e2eOps, e2eOps))
 
 	if code, body := e.command(e2eDev, "helloservice ghcr.io/podtato-head/podtatoserver:v0.1.1"); code != http.StatusOK || !strings.Contains(body, "Delivery #1") {
 		t.Fatalf("/deliver = %d %s", code, body)

@@ -3,13 +3,11 @@ package main
 import (
 	"fmt"
 	"net/http"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/shipgate/shipgate/adapters/slack/slackfake"
-	"github.com/shipgate/shipgate/config/configtest"
 	"github.com/shipgate/shipgate/store"
 )
 
@@ -40,18 +38,11 @@ func TestSlackApprovalLadderEndToEnd(t *testing.T) {
 	fake := slackfake.New(t)
 	fake.AddChannel(e2eChannel)
 	fake.AddMembers(e2eChannel, e2eDev, e2eOps, e2eLead)
-	dir := t.TempDir()
-	configtest.WriteFiles(t, dir, map[string]string{
+	e := serveSlack(t, t.TempDir(), fake, map[string]string{
 		"projects/ladder/shipyard.yaml":          ladderShipyard,
 		"projects/ladder/executors.yaml":         "tasks:\n  release: {type: noop}\n",
 		"projects/ladder/helloservice/README.md": "helloservice\n",
-		"shipgate.yaml": fmt.Sprintf(`database: shipgate.db
-projects_dir: projects
-slack:
-  bot_token: xoxb-test
-  signing_secret: %s
-  api_url: %s
-channels:
+	}, fmt.Sprintf(`channels:
   - platform: slack
     channel: %s
     projects: [ladder]
@@ -62,27 +53,12 @@ channels:
 api:
   tokens:
     - {name: ci, token: %s, projects: [ladder]}
-`, e2eSecret, fake.APIURL(), e2eChannel, e2eDev, e2eOps, e2eDev, e2eLead, e2eToken),
-	})
-	base, db, _ := startServe(t, filepath.Join(dir, "shipgate.yaml"))
-	e := &e2e{t: t, base: base, fake: fake, db: db}
+`, e2eChannel, e2eDev, e2eOps, e2eDev, e2eLead, e2eToken))
 
 	if code, body := e.command(e2eDev, "helloservice ghcr.io/podtato-head/podtatoserver:v0.1.1"); code != http.StatusOK || !strings.Contains(body, "Delivery #1") {
 		t.Fatalf("/deliver = %d %s", code, body)
 	}
-	var rootTS, approvalTS string
-	e.fake.WaitFor(t, e2eWait, "the approval request", func(calls []slackfake.Call) bool {
-		for _, c := range calls {
-			if c.Method == "chat.postMessage" && c.ThreadTS == "" && rootTS == "" {
-				rootTS = c.TS
-			}
-			if c.Method == "chat.postMessage" && hasBlockType(c.Blocks, "actions") {
-				approvalTS = c.TS
-				return true
-			}
-		}
-		return false
-	})
+	rootTS, approvalTS := e.waitApprovalRequest()
 	// The reminder, then the escalation, each a reply in the delivery's thread whose text (what Slack
 	// notifies from) mentions exactly whom it asks: the approver who has not voted, not the requester;
 	// then the escalation's role.
@@ -120,7 +96,7 @@ api:
 		text := blocksText(m.Blocks)
 		return strings.Contains(text, "Approved by <@"+e2eLead+">") && strings.Contains(text, "escalated to @engineering-leads at ")
 	})
-	st, err := store.Open(t.Context(), db)
+	st, err := store.Open(t.Context(), e.db)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -138,9 +114,7 @@ api:
 		t.Errorf("audit of approval 1: %q", actions)
 	}
 	// The API shows the ladder with the approval.
-	req, _ := http.NewRequest(http.MethodGet, base+"/api/v1/deliveries/1", nil)
-	req.Header.Set("Authorization", "Bearer "+e2eToken)
-	code, body := e.do(req)
+	code, body := e.api(e2eToken, http.MethodGet, "/api/v1/deliveries/1", nil)
 	if code != http.StatusOK || !strings.Contains(body, `"escalatedTo":["engineering-leads"]`) || !strings.Contains(body, `"reminders":`) ||
 		!strings.Contains(body, `"roles":["approver","engineering-leads"]`) {
 		t.Errorf("GET /api/v1/deliveries/1 = %d %s", code, body)

@@ -1,10 +1,12 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"net/url"
@@ -118,19 +120,12 @@ func startE2E(t *testing.T) *e2e {
 	fake.AddChannelWithoutBot(e2eElsewhere)
 	fake.AddMembers(e2eElsewhere, e2eDev, e2eOps, e2eOut, e2eQA)
 	fake.SetUserGroup(e2eGroup, e2eQA)
-	dir := t.TempDir()
-	files := map[string]string{
+	e := serveSlack(t, t.TempDir(), fake, map[string]string{
 		"projects/fulltour/shipyard.yaml":                    e2eShipyard,
 		"projects/fulltour/executors.yaml":                   "tasks:\n  deployment: {type: noop}\n  test: {type: noop}\n  release: {type: noop}\n  rollback: {type: noop}\n",
 		"projects/fulltour/helloservice/slo.yaml":            e2eSLO,
 		"projects/fulltour/helloservice/prometheus/sli.yaml": e2eSLI,
-		"shipgate.yaml": fmt.Sprintf(`database: shipgate.db
-projects_dir: projects
-slack:
-  bot_token: xoxb-test
-  signing_secret: %s
-  api_url: %s
-prometheus:
+	}, fmt.Sprintf(`prometheus:
   url: %s
 channels:
   - platform: slack
@@ -142,11 +137,64 @@ channels:
 api:
   tokens:
     - {name: ci, token: %s, projects: [fulltour]}
-`, e2eSecret, fake.APIURL(), prom.URL, e2eChannel, e2eDev, e2eOps, e2eDev, e2eGroup, e2eToken),
-	}
+`, prom.URL, e2eChannel, e2eDev, e2eOps, e2eDev, e2eGroup, e2eToken))
+	e.prom, e.svc = prom, svc
+	return e
+}
+
+// serveSlack writes files (the projects) into dir with a shipgate.yaml that binds serve to the Slack
+// fake, followed by settings (channels, api, …), and runs serve on them until the test ends.
+func serveSlack(t *testing.T, dir string, fake *slackfake.Server, files map[string]string, settings string) *e2e {
+	t.Helper()
+	files = maps.Clone(files)
+	files["shipgate.yaml"] = fmt.Sprintf(`database: shipgate.db
+projects_dir: projects
+slack:
+  bot_token: xoxb-test
+  signing_secret: %s
+  api_url: %s
+`, e2eSecret, fake.APIURL()) + settings
 	configtest.WriteFiles(t, dir, files)
 	base, db, stop := startServe(t, filepath.Join(dir, "shipgate.yaml"))
-	return &e2e{t: t, base: base, fake: fake, prom: prom, svc: svc, db: db, stop: stop}
+	return &e2e{t: t, base: base, fake: fake, db: db, stop: stop}
+}
+
+// waitApprovalRequest waits for the first approval request (the message with buttons) and returns its
+// ts and the ts of the root card it is threaded under.
+func (e *e2e) waitApprovalRequest() (rootTS, approvalTS string) {
+	e.t.Helper()
+	e.fake.WaitFor(e.t, e2eWait, "the approval request", func(calls []slackfake.Call) bool {
+		for _, c := range calls {
+			if c.Method == "chat.postMessage" && c.ThreadTS == "" && rootTS == "" {
+				rootTS = c.TS
+			}
+			if c.Method == "chat.postMessage" && hasBlockType(c.Blocks, "actions") {
+				approvalTS = c.TS
+				return true
+			}
+		}
+		return false
+	})
+	return rootTS, approvalTS
+}
+
+// api calls shipgate's HTTP API with the bearer token tok, body (if any) sent as JSON, and returns
+// status and body.
+func (e *e2e) api(tok, method, path string, body any) (int, string) {
+	e.t.Helper()
+	var buf bytes.Buffer
+	if body != nil {
+		if err := json.NewEncoder(&buf).Encode(body); err != nil {
+			e.t.Fatal(err)
+		}
+	}
+	req, err := http.NewRequest(method, e.base+path, &buf)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+tok)
+	req.Header.Set("Content-Type", "application/json")
+	return e.do(req)
 }
 
 // measure sets the service's gauges and waits until Prometheus has scraped them.
@@ -285,19 +333,7 @@ func TestSlackEndToEnd(t *testing.T) {
 		!strings.Contains(body, `shipgate_chat_group_age_seconds{group="`+e2eGroup+`",platform="slack"}`) {
 		t.Errorf("/metrics has no series of the bound user group %s", e2eGroup)
 	}
-	var approvalTS, rootTS string
-	e.fake.WaitFor(t, e2eWait, "the approval request", func(calls []slackfake.Call) bool {
-		for _, c := range calls {
-			if c.Method == "chat.postMessage" && c.ThreadTS == "" && rootTS == "" {
-				rootTS = c.TS
-			}
-			if c.Method == "chat.postMessage" && hasBlockType(c.Blocks, "actions") {
-				approvalTS = c.TS
-				return true
-			}
-		}
-		return false
-	})
+	rootTS, approvalTS := e.waitApprovalRequest()
 	calls := e.fake.Calls()
 	// The bound user group is fetched at start, before anything is posted; then comes the root card.
 	if calls[0].Method != "usergroups.users.list" || calls[0].Form.Get("usergroup") != e2eGroup {
