@@ -654,6 +654,16 @@ func allows(rules []rbacv1.PolicyRule, a access) bool {
 	return false
 }
 
+// jobNeeds is what the job executor does in the namespaces it runs tasks in: create a Job and the
+// ConfigMap of its files (owned by the Job, so deleting the Job with background propagation removes
+// both), watch the Job to its end, find its Pods and read their logs, and re-attach after a restart.
+var jobNeeds = []access{
+	{"batch", "jobs", "create"}, {"batch", "jobs", "get"}, {"batch", "jobs", "list"}, {"batch", "jobs", "watch"},
+	{"batch", "jobs", "delete"},
+	{"", "configmaps", "create"}, {"", "configmaps", "get"}, {"", "configmaps", "delete"},
+	{"", "pods", "get"}, {"", "pods", "list"}, {"", "pods/log", "get"},
+}
+
 func checkRules(t *testing.T, what string, rules []rbacv1.PolicyRule, createNamespaces bool) {
 	t.Helper()
 	for _, r := range rules {
@@ -666,6 +676,11 @@ func checkRules(t *testing.T, what string, rules []rbacv1.PolicyRule, createName
 	for _, a := range helmNeeds {
 		if !allows(rules, a) {
 			t.Errorf("%s does not allow %s %s.%s", what, a.verb, a.resource, a.group)
+		}
+	}
+	for _, a := range jobNeeds {
+		if !allows(rules, a) {
+			t.Errorf("%s does not allow %s %s.%s, which the job executor needs", what, a.verb, a.resource, a.group)
 		}
 	}
 	for _, a := range beyondHelm {

@@ -84,6 +84,8 @@ The directory projects are mounted in, and the one shipgate.yaml names by defaul
 The rules the helm executor needs in a namespace it deploys to: everything Helm does to install, upgrade,
 roll back and wait for releases of the common kinds, and Secrets, where Helm keeps its release history.
 Pods, ReplicaSets and events are only read (Helm's wait looks at them); each kind is named, never "*".
+The same rules cover the job executor: Jobs and the ConfigMaps of their files are created and
+deleted, Pods and pods/log are read for the tasks' logs.
 */}}
 {{- define "shipgate.rbacRules" -}}
 - apiGroups: [""]
