@@ -9,7 +9,7 @@ BENCHTIME ?= 1s
 # Root installs packages itself; anyone else goes through sudo.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all build deps apt-deps kube-apiserver e2e-deps contract-deps demo test fmt-check vet test-race bench bench-growth fuzz run clean
+.PHONY: all build deps apt-deps kube-apiserver kube-controller-manager e2e-deps contract-deps demo test fmt-check vet test-race bench bench-growth fuzz run clean
 
 all: build
 
@@ -19,13 +19,14 @@ build:
 
 ## deps: what the tests run against: Debian's prometheus (the SLI provider), etcd-server, chromium and curl,
 ## with fonts-noto-color-emoji (so that the browser tour's screenshots show emoji as people see them),
-## kube-apiserver built once into .cache/kube (the helm executor; see hack/kube-apiserver.sh),
+## kube-apiserver and kube-controller-manager built once into .cache/kube (the helm executor and the job
+## executor; see hack/kube-apiserver.sh),
 ## playwright-core in .cache/e2e (the browser tour of shipgate demo), and TypeScript with Slack's and
 ## Discord's published API types in .cache/contract (the contract test of what the chat fakes record)
 # Installed without recommends (node exporters, IPMI and NVMe tools) that the tests do not use. If the
 # packages start system-wide services on :9090 or :2379 that does no harm: the tests run their own on
 # free ports.
-deps: apt-deps kube-apiserver e2e-deps contract-deps
+deps: apt-deps kube-apiserver kube-controller-manager e2e-deps contract-deps
 
 # Each entry is WHAT:PACKAGE:SKIPVAR: the package is installed unless WHAT is there, a command on the PATH
 # (or in /usr/bin), or a file when WHAT is an absolute path (a package with no command, such as a font).
@@ -81,6 +82,12 @@ apt-deps:
 kube-apiserver:
 	@if [ "$$SHIPGATE_SKIP_KUBE" = 1 ]; then echo "SHIPGATE_SKIP_KUBE=1: not building kube-apiserver"; \
 	else ./hack/kube-apiserver.sh >/dev/null; fi
+
+## kube-controller-manager: build the controller-manager whose job controller runs the job executor's test
+## Jobs (a few minutes, once; kubetest.SharedWithControllers)
+kube-controller-manager:
+	@if [ "$$SHIPGATE_SKIP_KUBE" = 1 ]; then echo "SHIPGATE_SKIP_KUBE=1: not building kube-controller-manager"; \
+	else KUBE_CMD=kube-controller-manager ./hack/kube-apiserver.sh >/dev/null; fi
 
 ## test: gofmt check, go vet, and every test with the race detector (installs and builds deps first)
 test: deps fmt-check vet test-race

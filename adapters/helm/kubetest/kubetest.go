@@ -1,17 +1,20 @@
 // Package kubetest runs a real Kubernetes API server, etcd and kube-apiserver on loopback, for tests of
-// anything that talks to a cluster (the Helm executor). There is no kubelet or controller-manager, so
+// anything that talks to a cluster (the Helm executor). Shared runs no kubelet or controller-manager, so
 // objects are stored and served but nothing runs: tests deploy without waiting for readiness and check
-// objects and Helm's release records through the API.
+// objects and Helm's release records through the API. SharedWithControllers adds a kube-controller-manager
+// (Jobs become Pods, deleted owners' objects are collected) and StartNode a simulated node that runs Pods.
 //
-// etcd is Debian's etcd-server package and kube-apiserver is built from the Go module proxy by
-// hack/kube-apiserver.sh into .cache/kube (`make kube-apiserver`; `make test` does both). A test that needs
-// them fails when either is missing, unless SHIPGATE_SKIP_KUBE=1 says to skip.
+// etcd is Debian's etcd-server package; kube-apiserver and kube-controller-manager are built from the Go
+// module proxy by hack/kube-apiserver.sh into .cache/kube (`make kube-apiserver kube-controller-manager`;
+// `make test` does all). A test that needs them fails when one is missing, unless SHIPGATE_SKIP_KUBE=1
+// says to skip.
 //
 // One server serves a whole test binary: start it with Shared, and stop it from TestMain with Run, since
 // it takes seconds to start and tests isolate themselves by namespace.
 package kubetest
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
@@ -130,7 +133,7 @@ func binaries(t testing.TB) (etcd, apiserver string) {
 	if os.Getenv(SkipEnv) == "1" {
 		t.Skipf("%s missing and %s=1: skipping the test against a real Kubernetes API server", strings.Join(missing, " and "), SkipEnv)
 	}
-	t.Fatalf("%s missing: run `make kube-deps`, or set %s=1 to skip tests that need a Kubernetes API server", strings.Join(missing, " and "), SkipEnv)
+	t.Fatalf("%s missing: run `make deps`, or set %s=1 to skip tests that need a Kubernetes API server", strings.Join(missing, " and "), SkipEnv)
 	return "", ""
 }
 
@@ -358,9 +361,22 @@ func (s *Server) Stop() {
 // Do sends an authenticated request to the API server and returns the response body; a status other
 // than 2xx is an error with the body.
 func (s *Server) Do(ctx context.Context, method, path string) ([]byte, error) {
-	req, err := http.NewRequestWithContext(ctx, method, s.URL+path, nil)
+	return s.Send(ctx, method, path, "", nil)
+}
+
+// Send is Do with a request body of the given content type (application/json, or
+// application/merge-patch+json for a PATCH).
+func (s *Server) Send(ctx context.Context, method, path, contentType string, body []byte) ([]byte, error) {
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, s.URL+path, rd)
 	if err != nil {
 		return nil, err
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
 	}
 	req.Header.Set("Authorization", "Bearer "+s.Token)
 	req.Header.Set("Accept", "application/json")
@@ -370,14 +386,14 @@ func (s *Server) Do(ctx context.Context, method, path string) ([]byte, error) {
 		return nil, err
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
+	out, err := io.ReadAll(resp.Body)
 	if err != nil {
 		return nil, err
 	}
 	if resp.StatusCode/100 != 2 {
-		return nil, &StatusError{Code: resp.StatusCode, Body: string(body)}
+		return nil, &StatusError{Code: resp.StatusCode, Body: string(out)}
 	}
-	return body, nil
+	return out, nil
 }
 
 // StatusError is an API answer other than 2xx.
