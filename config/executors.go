@@ -146,8 +146,9 @@ func (p *Project) ExecutorFor(stage, task string) (*ExecutorSpec, bool) {
 }
 
 // CheckExecutors reports, with severity sev, every task of every sequence in the shipyard that is not
-// built in and has no executor in its stage, at the task's line. Callers choose the severity: a bare
-// Keptn project is valid with warnings, but a server cannot run it. Stages in executors.yaml that the
+// built in and has no executor in its stage, at the task's line. A task that every service's
+// job/config.yaml has an action for needs no executor: it runs as a Kubernetes Job. Callers choose the
+// severity: a bare Keptn project is valid with warnings, but a server cannot run it. Stages in executors.yaml that the
 // shipyard lacks are always errors, and mappings for tasks the shipyard never runs are warnings.
 func (p *Project) CheckExecutors(sev Severity) Diagnostics {
 	if p.Shipyard == nil {
@@ -167,7 +168,7 @@ func (p *Project) CheckExecutors(sev Severity) Diagnostics {
 				if !validEventPart(task.Name) || slices.Contains(BuiltinTasks, task.Name) {
 					continue
 				}
-				if _, ok := p.ExecutorFor(st.Name, task.Name); !ok {
+				if _, ok := p.ExecutorFor(st.Name, task.Name); !ok && !p.RunsAsJob(st.Name, task.Name) {
 					sd.report(sev, task.LineOf("name"), "stage %q, sequence %q: task %q has no executor; map it in %s, for example tasks: {%s: {type: noop}}",
 						st.Name, seq.Name, task.Name, ExecutorsFileName, task.Name)
 				}
@@ -202,6 +203,21 @@ func (p *Project) CheckExecutors(sev Severity) Diagnostics {
 	}
 	diags.Sort()
 	return diags
+}
+
+// RunsAsJob reports whether every service of the project has a job/config.yaml action for the task in
+// the stage, so that the task runs as a Kubernetes Job without an executors.yaml mapping. A task that
+// only some services run as a Job still needs an executor for the others.
+func (p *Project) RunsAsJob(stage, task string) bool {
+	if len(p.Services) == 0 {
+		return false
+	}
+	for _, svc := range p.Services {
+		if !p.HasJobAction(stage, svc, task) {
+			return false
+		}
+	}
+	return true
 }
 
 // SettingsChecker checks one executors.yaml mapping: that its type exists and its settings (with:) are

@@ -20,6 +20,8 @@ import (
 //	PROJECT/STAGE/prometheus/sli.yaml            stage-wide SLIs
 //	PROJECT/STAGE/SERVICE/slo.yaml               overrides PROJECT/SERVICE/slo.yaml in STAGE
 //	PROJECT/STAGE/SERVICE/remediation.yaml
+//	PROJECT/SERVICE/job/config.yaml              job-executor-service's actions, run as Kubernetes Jobs
+//	PROJECT/STAGE/SERVICE/job/config.yaml        overrides PROJECT/SERVICE/job/config.yaml in STAGE
 //	PROJECT/executors.yaml                       which executor runs each task (shipgate's own, optional)
 type Project struct {
 	Name     string
@@ -35,9 +37,9 @@ type Project struct {
 // DefaultSLIProvider is the provider folder shipgate reads SLI queries from.
 const DefaultSLIProvider = "prometheus"
 
-// LoadProject reads a project directory and validates everything in it: the shipyard, every SLO, SLI
-// and remediation file, executors.yaml, and whether each SLO objective has a query. The project is
-// returned whenever its shipyard could be decoded, even with errors, so that all problems can be shown at
+// LoadProject reads a project directory and validates everything in it: the shipyard, every SLO, SLI,
+// remediation and job/config.yaml file (with the files its tasks mount), executors.yaml, and whether
+// each SLO objective has a query. The project is returned whenever its shipyard could be decoded, even with errors, so that all problems can be shown at
 // once. Whether every task has an executor is left to CheckExecutors, whose severity callers choose.
 func LoadProject(dir string) (*Project, Diagnostics) {
 	dir = filepath.Clean(dir)
@@ -234,6 +236,7 @@ func (p *Project) validateFiles(diags *Diagnostics) {
 		}
 	}
 	p.checkSLICoverage(slos, slis, diags)
+	p.validateJobConfigs(diags)
 }
 
 // checkSLICoverage warns about objectives whose SLI has no query for some stage. It is a warning, not an

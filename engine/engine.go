@@ -225,8 +225,12 @@ func (r runner) mayRunAgain(task string) bool {
 	return ok && id.Idempotent(task, r.config)
 }
 
+// JobExecutorType is the executor type that runs the tasks job/config.yaml names, as Kubernetes Jobs.
+const JobExecutorType = "job"
+
 // resolve finds what runs a task in a stage: approvals are always the engine's own; other tasks go to
-// the executor executors.yaml names; an unmapped evaluation goes to the evaluator.
+// the executor executors.yaml names, else, when every service's job/config.yaml has an action for it,
+// to the job executor; an unmapped evaluation goes to the evaluator.
 func (e *Engine) resolve(p *config.Project, stage, task string) (runner, error) {
 	if task == "approval" {
 		return runner{name: "approval", builtin: "approval"}, nil
@@ -237,6 +241,14 @@ func (e *Engine) resolve(p *config.Project, stage, task string) (runner, error) 
 			return runner{}, fmt.Errorf("stage %q: task %q: executor type %q is not available", stage, task, spec.Type)
 		}
 		return runner{name: spec.Type, executor: ex, config: spec.With, timeout: spec.Timeout, idempotent: spec.Idempotent}, nil
+	}
+	if p.RunsAsJob(stage, task) {
+		// Keptn's job-executor-service configuration (job/config.yaml) names the task: no mapping needed.
+		ex, ok := e.executors[JobExecutorType]
+		if !ok {
+			return runner{}, fmt.Errorf("stage %q: task %q runs as a Kubernetes Job (job/config.yaml), but executor type %q is not available", stage, task, JobExecutorType)
+		}
+		return runner{name: JobExecutorType, executor: ex}, nil
 	}
 	if task == "evaluation" {
 		if e.evaluator == nil {

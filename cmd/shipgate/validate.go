@@ -20,10 +20,12 @@ func newValidateCmd() *cobra.Command {
 		Use:   "validate --config FILE | --project DIR ...",
 		Short: "Check shipgate.yaml and Keptn project directories",
 		Long: `Validate checks shipgate.yaml (with the projects it points at) and Keptn project directories
-(shipyard.yaml, slo.yaml, sli.yaml, remediation.yaml, executors.yaml) and prints one FILE:LINE: message
-per problem.
+(shipyard.yaml, slo.yaml, sli.yaml, remediation.yaml, job/config.yaml, executors.yaml) and prints one
+FILE:LINE: message per problem. A job/config.yaml (Keptn job-executor-service's format) is checked with
+the files its tasks mount, for every stage it applies to.
 
-A task that is not built in (approval, evaluation) and has no executor in executors.yaml is an error
+A task that is not built in (approval, evaluation), has no executor in executors.yaml and is not run
+as a Kubernetes Job by every service's job/config.yaml is an error
 for the projects of --config, which serve would refuse, and a warning for --project. A projects_dir
 that holds no project is an error, which says what it holds instead.
 

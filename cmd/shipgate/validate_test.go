@@ -355,3 +355,35 @@ channels:
 		})
 	}
 }
+
+// The Keptn tutorial's project, with its job-executor configuration as the service's job/config.yaml,
+// validates unchanged: the tasks its actions run need no executors.yaml entry, leaving get-action (which
+// job-executor-service never ran) as the only warning about executors.
+func TestValidateKeptnTutorialJobConfig(t *testing.T) {
+	dir := configtest.KeptnTutorialProject(t)
+	code, out, errOut := runCLI(t, "validate", "--project", dir)
+	if code != exitOK {
+		t.Fatalf("exit %d, stdout:\n%s\nstderr %q", code, out, errOut)
+	}
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		if strings.Contains(line, "has no executor") && !strings.Contains(line, `task "get-action"`) {
+			t.Errorf("a task run by job/config.yaml is reported: %s", line)
+		}
+		if strings.Contains(line, filepath.Join("job", "config.yaml")) {
+			t.Errorf("the tutorial's job configuration draws a diagnostic: %s", line)
+		}
+	}
+	if !strings.Contains(out, `task "get-action" has no executor`) {
+		t.Errorf("stdout lacks the get-action warning:\n%s", out)
+	}
+
+	// The same project with a file its job configuration mounts taken away: an error at the entry's line.
+	if err := os.Remove(filepath.Join(dir, "helloservice", "locust", "basic.py")); err != nil {
+		t.Fatal(err)
+	}
+	code, out, _ = runCLI(t, "validate", "--project", dir)
+	want := filepath.Join(dir, "helloservice", "job", "config.yaml") + `:53: action "Run tests using locust", task "Run locust": file "locust/basic.py" does not exist`
+	if code != exitFailed || !strings.Contains(out, want) {
+		t.Errorf("exit %d, stdout:\n%s\nwant exit %d and %s", code, out, exitFailed, want)
+	}
+}
