@@ -104,3 +104,22 @@ func TestName(t *testing.T) {
 		t.Errorf("%q: %v", a, errs)
 	}
 }
+
+func TestCheckConfig(t *testing.T) {
+	x := &Executor{}
+	for _, tt := range []struct {
+		with map[string]any
+		want string // "" when accepted
+	}{
+		{nil, ""},
+		{map[string]any{"namespace": "fulltour-qa", "context": "prod", "kubeconfig": "/etc/kube/config"}, ""},
+		{map[string]any{"image": "x"}, `not "image"`},
+		{map[string]any{"namespace": 3}, "must be a string"},
+		{map[string]any{"namespace": "Full_Tour"}, `namespace "Full_Tour"`},
+	} {
+		err := x.CheckConfig("test", tt.with)
+		if (err == nil) != (tt.want == "") || (err != nil && !strings.Contains(err.Error(), tt.want)) {
+			t.Errorf("CheckConfig(%v) = %v, want %q", tt.with, err, tt.want)
+		}
+	}
+}

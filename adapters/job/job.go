@@ -73,11 +73,17 @@ type Spec struct {
 	// job controller puts it in the pods' job-name label.
 	Name string
 	// Labels identify the task (see Labels); Run finds an existing Job by them before creating one.
-	Labels  map[string]string
-	Image   string
-	Command []string
-	Args    []string
-	Env     []EnvVar
+	Labels map[string]string
+	// Annotations go on the Job's pods (job-executor-service's task annotations, for a service mesh or a
+	// cloud identity).
+	Annotations map[string]string
+	Image       string
+	Command     []string
+	Args        []string
+	Env         []EnvVar
+	// EnvFromSecrets are Kubernetes secrets in the Job's namespace each of whose keys becomes a variable
+	// (job-executor-service's valueFrom: secret); their values never pass through shipgate.
+	EnvFromSecrets []string
 	// Files maps a path under /keptn ("/keptn/locust/basic.py" or "locust/basic.py") to its content.
 	// Together they must fit a ConfigMap (1 MiB).
 	Files           map[string][]byte

@@ -82,6 +82,13 @@ func build(spec Spec) (*manifests, error) {
 		WorkingDir: spec.WorkingDir, ImagePullPolicy: corev1.PullPolicy(spec.ImagePullPolicy),
 		SecurityContext: spec.SecurityContext,
 	}
+	for _, name := range spec.EnvFromSecrets {
+		for _, msg := range validation.IsDNS1123Subdomain(name) {
+			bad("env from secret %q: %s", name, msg)
+		}
+		container.EnvFrom = append(container.EnvFrom, corev1.EnvFromSource{SecretRef: &corev1.SecretEnvSource{
+			LocalObjectReference: corev1.LocalObjectReference{Name: name}}})
+	}
 	if spec.Resources != nil {
 		container.Resources = *spec.Resources
 	}
@@ -97,7 +104,7 @@ func build(spec Spec) (*manifests, error) {
 			BackoffLimit:            new(int32(0)),
 			TTLSecondsAfterFinished: spec.TTLSecondsAfterFinished,
 			Template: corev1.PodTemplateSpec{
-				ObjectMeta: metav1.ObjectMeta{Labels: maps.Clone(spec.Labels)},
+				ObjectMeta: metav1.ObjectMeta{Labels: maps.Clone(spec.Labels), Annotations: maps.Clone(spec.Annotations)},
 				Spec:       pod,
 			},
 		},

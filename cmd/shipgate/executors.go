@@ -9,6 +9,7 @@ import (
 
 	"github.com/shipgate/shipgate/adapters/exec"
 	"github.com/shipgate/shipgate/adapters/helm"
+	"github.com/shipgate/shipgate/adapters/job"
 	"github.com/shipgate/shipgate/adapters/webhook"
 	"github.com/shipgate/shipgate/config"
 	"github.com/shipgate/shipgate/engine"
@@ -17,10 +18,13 @@ import (
 // executors are the executor types this build offers to executors.yaml.
 func executors(cfg *config.Config, logger *slog.Logger) map[string]engine.Executor {
 	return map[string]engine.Executor{
-		"noop":    engine.Noop{},
-		"exec":    &exec.Executor{Logger: logger, Guard: execGuard()},
-		"helm":    &helm.Executor{Kubeconfig: cfg.Helm.Kubeconfig, Context: cfg.Helm.Context, CacheDir: cfg.Helm.CacheDir, Logger: logger},
-		"webhook": &webhook.Executor{Logger: logger},
+		"noop": engine.Noop{},
+		"exec": &exec.Executor{Logger: logger, Guard: execGuard()},
+		"helm": &helm.Executor{Kubeconfig: cfg.Helm.Kubeconfig, Context: cfg.Helm.Context, CacheDir: cfg.Helm.CacheDir, Logger: logger},
+		// Tasks that Keptn's job-executor-service configuration (job/config.yaml) runs, as Kubernetes Jobs
+		// in the cluster the helm executor deploys to.
+		engine.JobExecutorType: &job.Executor{Kubeconfig: cfg.Helm.Kubeconfig, Context: cfg.Helm.Context, Resolve: job.KeptnPlan},
+		"webhook":              &webhook.Executor{Logger: logger},
 	}
 }
 

@@ -149,7 +149,7 @@ func TestServeRefusesUnavailableExecutorType(t *testing.T) {
 		t.Fatal(err)
 	}
 	code, _, errOut := runCLI(t, "serve", "--config", cfgPath)
-	want := regexp.MustCompile(`level=ERROR msg="project file" file=\S+executors\.yaml line=\d+ problem="task \\"test\\" \(type locust\): executor type \\"locust\\" is not available; expected one of: exec, helm, noop, webhook"`)
+	want := regexp.MustCompile(`level=ERROR msg="project file" file=\S+executors\.yaml line=\d+ problem="task \\"test\\" \(type locust\): executor type \\"locust\\" is not available; expected one of: exec, helm, job, noop, webhook"`)
 	if code != exitFailed || !want.MatchString(errOut) {
 		t.Fatalf("exit %d, stderr %q", code, errOut)
 	}
