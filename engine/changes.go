@@ -111,21 +111,24 @@ const maxChangesError = 300
 // changesJob is the computation of one approval's changes, handed out once the approval is committed.
 type changesJob struct {
 	approvalID int64
-	image      Change // old: the image of the last delivery that finished in the stage
+	image      Change // old: the image running in the stage, as the approval's evidence recorded it
 	differ     Differ // nil when no task after the approval can be diffed
 	task       Task   // the task the differ is asked about
 }
 
-// changesJob prepares the changes of approval a: the image old → new from the stage's history, and, when
-// a task after the approval in its sequence runs on an executor that can diff (helm), that task as it
+// changesJob prepares the changes of approval a: the image old → new, old being what the approval's
+// evidence says runs in the stage (so that the card's "Now in" and its image change agree), and, when a
+// task after the approval in its sequence runs on an executor that can diff (helm), that task as it
 // would run.
 func (t *txn) changesJob(d *store.Delivery, run *store.SequenceRun, tr *store.TaskRun, data map[string]any, a *store.Approval) (changesJob, error) {
 	j := changesJob{approvalID: a.ID, image: Change{New: d.Image}}
-	prev, err := t.previousImage(d, run.Stage)
+	ev, err := ApprovalEvidenceOf(t.ctx, t.Tx, a, d)
 	if err != nil {
 		return j, err
 	}
-	j.image.Old = prev
+	if ev.Running != nil {
+		j.image.Old = ev.Running.Image
+	}
 	p, seq, err := t.sequenceDef(d, run.Stage, run.Sequence)
 	if err != nil {
 		return j, err
@@ -144,21 +147,6 @@ func (t *txn) changesJob(d *store.Delivery, run *store.SequenceRun, tr *store.Ta
 		}
 	}
 	return j, nil
-}
-
-// previousImage is the image of the newest other delivery of the service that finished in the stage
-// without failing: what runs there now, as far as shipgate knows; "" when none did.
-func (t *txn) previousImage(d *store.Delivery, stage string) (string, error) {
-	ds, err := t.ListDeliveries(t.ctx, store.DeliveryQuery{Project: d.Project, Service: d.Service, Stage: stage, State: store.StateFinished, Limit: 20})
-	if err != nil {
-		return "", err
-	}
-	for _, o := range ds {
-		if o.ID != d.ID && o.Result != store.ResultFail {
-			return o.Image, nil
-		}
-	}
-	return "", nil
 }
 
 // computeChanges runs j's dry run, outside any transaction, then records the changes with the approval
