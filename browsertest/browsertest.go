@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/shipgate/shipgate/modroot"
 )
 
 // SkipEnv names the environment variable that, set to 1, skips a browser test when chromium, node or
@@ -43,7 +45,7 @@ func Find(t testing.TB) Browser {
 	if b.Node, err = exec.LookPath("node"); err != nil {
 		missing = append(missing, "node")
 	}
-	if root, ok := moduleRoot(); ok {
+	if root, err := modroot.Dir(); err == nil {
 		b.Dir = filepath.Join(root, ".cache", "e2e")
 		b.NodePath = filepath.Join(b.Dir, "node_modules")
 		if _, err := os.Stat(filepath.Join(b.NodePath, "playwright-core")); err != nil {
@@ -68,22 +70,4 @@ func (b Browser) Command(ctx context.Context, script string, args ...string) *ex
 	cmd := exec.CommandContext(ctx, b.Node, append([]string{script}, args...)...)
 	cmd.Env = append(os.Environ(), "NODE_PATH="+b.NodePath, ChromiumEnv+"="+b.Chromium)
 	return cmd
-}
-
-// moduleRoot is the folder of the go.mod at or above the working directory (a test's package folder).
-func moduleRoot() (string, bool) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", false
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, true
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", false
-		}
-		dir = parent
-	}
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/shipgate/shipgate/config/configtest"
+	"github.com/shipgate/shipgate/modroot"
 )
 
 // What BenchmarkGrowth measures, and how; each can be changed from the environment, since make bench
@@ -62,7 +63,10 @@ const executorsYAML = `tasks:
 func BenchmarkGrowth(b *testing.B) {
 	began := time.Now()
 	sizes := envSizes(b)
-	root := moduleRoot(b)
+	root, err := modroot.Dir()
+	if err != nil {
+		b.Fatal(err)
+	}
 	bin := buildShipgate(b, root)
 	slo, err := os.ReadFile(filepath.Join(root, "examples", "fulltour", "helloservice", "slo.yaml"))
 	if err != nil {
@@ -140,24 +144,6 @@ func report(b *testing.B, f Figures) {
 	b.ReportMetric(mib(f.Burst.After.RSS), "rss-burst-MiB")
 	b.ReportMetric(mib(f.Burst.After.Anon), "anon-burst-MiB")
 	b.ReportMetric(ms(f.Ready), "ready-ms")
-}
-
-// moduleRoot is the folder holding go.mod, above the package's.
-func moduleRoot(b *testing.B) string {
-	dir, err := os.Getwd()
-	if err != nil {
-		b.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			b.Fatal("no go.mod above the package")
-		}
-		dir = parent
-	}
 }
 
 // buildShipgate builds the shipgate binary from the module into a temporary folder.

@@ -37,6 +37,7 @@ import (
 	"unicode/utf16"
 	"unicode/utf8"
 
+	"github.com/shipgate/shipgate/modroot"
 	"github.com/shipgate/shipgate/truncate"
 )
 
@@ -155,7 +156,7 @@ type toolset struct {
 // tools finds the module root and the tools, or fails (or skips) t saying how to install them.
 func tools(t testing.TB) toolset {
 	t.Helper()
-	root, err := moduleRoot()
+	root, err := modroot.Dir()
 	if err != nil {
 		t.Fatalf("contract: %v", err)
 		return toolset{}
@@ -187,24 +188,6 @@ func tools(t testing.TB) toolset {
 	t.Fatalf("contract: %s missing in %s: run `make contract-deps`, or set %s=1 to skip the contract check",
 		strings.Join(missing, ", "), ts.nodeModules, SkipEnv)
 	return toolset{}
-}
-
-// moduleRoot is the nearest directory at or above the working directory holding go.mod.
-func moduleRoot() (string, error) {
-	wd, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for dir := wd; ; {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", fmt.Errorf("no go.mod at or above %s", wd)
-		}
-		dir = parent
-	}
 }
 
 // uses counts the calls of Check for each output directory in this process, so that a test that

@@ -11,6 +11,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/shipgate/shipgate/modroot"
 )
 
 // ControllerManagerEnv names the environment variable that points at a kube-controller-manager binary,
@@ -65,7 +67,7 @@ func controllerManagerBinary(t testing.TB) string {
 	t.Helper()
 	bin := os.Getenv(ControllerManagerEnv)
 	if bin == "" {
-		if root, ok := moduleRoot(); ok {
+		if root, err := modroot.Dir(); err == nil {
 			bin = filepath.Join(root, ".cache", "kube", "kube-controller-manager-"+Version)
 		}
 	}

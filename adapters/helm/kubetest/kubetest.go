@@ -35,6 +35,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/shipgate/shipgate/modroot"
 )
 
 // SkipEnv names the environment variable that, set to 1, skips tests needing a Kubernetes API server
@@ -118,7 +120,7 @@ func binaries(t testing.TB) (etcd, apiserver string) {
 	}
 	apiserver = os.Getenv(BinaryEnv)
 	if apiserver == "" {
-		if root, ok := moduleRoot(); ok {
+		if root, err := modroot.Dir(); err == nil {
 			apiserver = filepath.Join(root, ".cache", "kube", "kube-apiserver-"+Version)
 		}
 	}
@@ -135,24 +137,6 @@ func binaries(t testing.TB) (etcd, apiserver string) {
 	}
 	t.Fatalf("%s missing: run `make deps`, or set %s=1 to skip tests that need a Kubernetes API server", strings.Join(missing, " and "), SkipEnv)
 	return "", ""
-}
-
-// moduleRoot is the folder of the go.mod above the working directory (a test's package folder).
-func moduleRoot() (string, bool) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", false
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, true
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", false
-		}
-		dir = parent
-	}
 }
 
 // start runs etcd and kube-apiserver in a new temporary folder and waits until the API server is ready.
